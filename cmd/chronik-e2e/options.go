@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
+	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+	"github.com/chronik-e2e/chronik-e2e/pkg/term"
+)
+
+// RunOptions are what run and scenario take from their flags.
+type RunOptions struct {
+	Profile   string   // --profile: a path or a profile name; empty: the built-in default
+	Scenarios []string // scenarios to run; empty: the profile's
+	Overrides profile.Overrides
+	JSONPath  string // --json
+	NoColor   bool   // --no-color
+}
+
+// addRunFlags registers the flags run and scenario share.
+func addRunFlags(cmd *cobra.Command, o *RunOptions) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a YAML path, or a name looked up in ./configs and then among the built-in profiles")
+	f.StringSliceVar(&o.Overrides.Bootstrap, profile.FlagBootstrap, nil, "attach to the cluster at these host:port addresses instead of the profile's")
+	f.StringVar(&o.Overrides.Acks, profile.FlagAcks, "", "acks mode: 0, 1 or all")
+	f.Int(profile.FlagMessages, 0, "messages to produce")
+	f.Int(profile.FlagPartitions, 0, "topic partitions")
+	f.Int(profile.FlagReplicationFactor, 0, "topic replication factor")
+	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
+	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file")
+	f.BoolVar(&o.NoColor, "no-color", false, "no colour in the report (NO_COLOR is honoured too)")
+}
+
+// readIntFlags fills the overrides of the int flags the user set.
+func readIntFlags(cmd *cobra.Command, o *RunOptions) {
+	for name, dst := range map[string]**int{
+		profile.FlagMessages:          &o.Overrides.Messages,
+		profile.FlagPartitions:        &o.Overrides.Partitions,
+		profile.FlagReplicationFactor: &o.Overrides.ReplicationFactor,
+	} {
+		if cmd.Flags().Changed(name) {
+			v, _ := cmd.Flags().GetInt(name)
+			*dst = &v
+		}
+	}
+}
+
+// loadProfile reads, overrides and validates the profile.
+func loadProfile(o *RunOptions) (*profile.Profile, error) {
+	var p *profile.Profile
+	if o.Profile == "" {
+		p = profile.Default()
+	} else {
+		var err error
+		if p, err = profile.Load(o.Profile); err != nil {
+			return nil, err
+		}
+	}
+	p.Apply(o.Overrides)
+	if err := p.Validate(scenarios.Names()); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// runProfile runs the profile and renders its report: the common body of run and scenario.
+func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
+	if o.NoColor {
+		t.SetColor(false)
+	}
+	p, err := loadProfile(o)
+	if err != nil {
+		return err
+	}
+	status := func(format string, args ...any) {
+		if t.IsErrTTY() {
+			fmt.Fprintf(t.ErrOut, format+"\n", args...)
+		}
+	}
+	status("profile %s (%s): %s cluster, %d node(s), %d partition(s), RF %d, %d messages, acks=%s",
+		p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes, p.Topic.Partitions, p.Topic.ReplicationFactor, p.Workload.Messages, p.Workload.Acks)
+	rep, err := runner.Run(ctx, runner.Options{
+		Profile:   p,
+		Scenarios: o.Scenarios,
+		Progress:  progressFunc(t),
+		Status:    status,
+	})
+	if err != nil {
+		return err
+	}
+	if err := report.Render(t.Out, rep, t.Renderer()); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	if o.JSONPath != "" {
+		if err := rep.WriteJSON(o.JSONPath); err != nil {
+			return exitcode.UsageError(err)
+		}
+	}
+	if !rep.Passed {
+		return &runFailedError{}
+	}
+	return nil
+}
+
+// progressFunc returns progress bars on stderr when it is a terminal, else none.
+func progressFunc(t *term.Terminal) scenarios.ProgressFunc {
+	if !t.IsErrTTY() {
+		return nil
+	}
+	return func(label string, total int64) scenarios.Progress {
+		bar := progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(t.ErrOut),
+			progressbar.OptionSetDescription(fmt.Sprintf("%-8s", label)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("msg"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetWidth(30),
+		)
+		return &bar64{bar}
+	}
+}
+
+type bar64 struct{ b *progressbar.ProgressBar }
+
+func (p *bar64) Add(n int) { _ = p.b.Add(n) }
+func (p *bar64) Done()     { _ = p.b.Finish() }
+
+// joinNames renders names for help texts.
+func joinNames(names []string) string { return strings.Join(names, ", ") }

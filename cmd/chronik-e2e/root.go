@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/term"
+)
+
+// run executes the command line and maps its outcome to an exit code; it is
+// the one place errors are printed.
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	t := term.System()
+	cmd := newRootCmd(t)
+	cmd.SetArgs(os.Args[1:])
+	err := cmd.ExecuteContext(ctx)
+	return reportError(t, err)
+}
+
+// reportError prints err once, in our words, and returns its exit code.
+func reportError(t *term.Terminal, err error) int {
+	if err == nil {
+		return exitcode.OK
+	}
+	var failed *runFailedError
+	if !errors.As(err, &failed) {
+		fmt.Fprintf(t.ErrOut, "chronik-e2e: %v\n", err)
+		if hint := exitcode.Hint(err); hint != "" {
+			fmt.Fprintf(t.ErrOut, "hint: %s\n", hint)
+		}
+	}
+	return exitcode.Code(err)
+}
+
+// runFailedError is a run whose report says FAILED: the report already told
+// the user why, so nothing more is printed.
+type runFailedError struct{}
+
+func (*runFailedError) Error() string { return "the run failed" }
+
+func newRootCmd(t *term.Terminal) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chronik-e2e",
+		Short: "End-to-end test runner for Kafka-compatible clusters",
+		Long: `chronik-e2e starts (or attaches to) a Kafka-compatible cluster, runs scenarios
+against it (topic creation, keyed produce, verified consume, partition
+metadata), and reports a verdict that never lies: PASSED means every
+acknowledged message was read back exactly once, in order, from a cluster
+shaped as the profile says.
+
+Exit status: 0 passed, 1 a scenario failed, 2 bad usage or profile,
+3 the cluster could not be started or reached.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(t.Out)
+	root.SetErr(t.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitcode.UsageError(err) })
+	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
+	return root
+}

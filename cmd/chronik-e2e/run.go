@@ -1,0 +1,33 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/term"
+)
+
+// newRunCmd returns `chronik-e2e run`; runF replaces the run in flag-parsing tests.
+func newRunCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Command {
+	o := &RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run --profile PROFILE",
+		Short: "Run a profile's scenarios in order and report the verdict",
+		Example: `  chronik-e2e run --profile 3x3.yaml
+  chronik-e2e run --profile 3x9 --json report.json
+  chronik-e2e run --profile 3x3 --bootstrap 127.0.0.1:9092,127.0.0.1:9192`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Profile == "" {
+				return exitcode.Usagef("run needs --profile (a path, or one of the built-in profiles; `chronik-e2e scenario NAME` runs with the built-in default)")
+			}
+			readIntFlags(cmd, o)
+			if runF != nil {
+				return runF(o)
+			}
+			return runProfile(cmd.Context(), t, o)
+		},
+	}
+	addRunFlags(cmd, o)
+	return cmd
+}

@@ -1,0 +1,124 @@
+// Package cluster starts or attaches to the Kafka-protocol cluster under test
+// and waits, by polling metadata, until it is ready.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+)
+
+// Cluster is a running cluster the runner can talk to.
+type Cluster interface {
+	// Mode is "embedded" or "attach".
+	Mode() string
+	// Bootstrap is the host:port list clients start from.
+	Bootstrap() []string
+	// Close stops what the runner started; attached clusters are left alone.
+	Close() error
+}
+
+// Attached is an existing cluster the runner only talks to.
+type Attached struct{ addrs []string }
+
+// Attach returns the cluster at the given bootstrap addresses.
+func Attach(addrs []string) *Attached { return &Attached{addrs: addrs} }
+
+// Mode returns "attach".
+func (a *Attached) Mode() string { return "attach" }
+
+// Bootstrap returns the addresses the cluster was attached at.
+func (a *Attached) Bootstrap() []string { return a.addrs }
+
+// Close does nothing: the runner did not start this cluster.
+func (a *Attached) Close() error { return nil }
+
+// WaitReady polls metadata from the bootstrap addresses until a broker answers
+// and lists nodes brokers, or until ctx is done. It returns the brokers the
+// last answer listed. When no address answered it fails with exit code 3,
+// naming every address and what went wrong with it; when brokers answered but
+// listed another number of brokers, it returns them without error and leaves
+// the verdict to the metadata checks.
+func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Config) ([]report.Broker, error) {
+	start := time.Now()
+	lastErr := make(map[string]error, len(addrs))
+	var brokers []report.Broker
+	backoff := 20 * time.Millisecond
+	for {
+		for _, addr := range addrs {
+			got, err := probe(ctx, addr, cfg)
+			lastErr[addr] = err
+			if err == nil {
+				brokers = got
+				if len(got) == nodes {
+					return got, nil
+				}
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if brokers != nil {
+				return brokers, nil
+			}
+			return nil, unreachable(addrs, lastErr, time.Since(start))
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+func unreachable(addrs []string, lastErr map[string]error, waited time.Duration) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no broker answered a metadata request within %s:", waited.Round(time.Millisecond))
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "\n  %s: %v", a, lastErr[a])
+	}
+	return exitcode.ClusterError(errors.New(b.String()),
+		"check that the cluster is running and that these addresses are the ones its brokers listen on (--bootstrap or cluster.bootstrap)")
+}
+
+// probe asks one address for the cluster's brokers, within the dial and read deadlines.
+func probe(ctx context.Context, addr string, cfg *sarama.Config) ([]report.Broker, error) {
+	b := sarama.NewBroker(addr)
+	if err := b.Open(cfg); err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	type answer struct {
+		resp *sarama.MetadataResponse
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		resp, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, nil))
+		ch <- answer{resp, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no answer before the deadline: %w", ctx.Err())
+	case a := <-ch:
+		if a.err != nil {
+			return nil, a.err
+		}
+		return Brokers(a.resp.Brokers), nil
+	}
+}
+
+// Brokers converts sarama's brokers to the report's, sorted by id.
+func Brokers(bs []*sarama.Broker) []report.Broker {
+	out := make([]report.Broker, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, report.Broker{ID: b.ID(), Addr: b.Addr()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

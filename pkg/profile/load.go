@@ -1,0 +1,291 @@
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/chronik-e2e/chronik-e2e/configs"
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads the profile ref names. ref is tried, in order, as a file path,
+// as ./configs/REF and ./configs/REF.yaml (relative to the working
+// directory), then as a profile compiled into the binary (a leading
+// "configs/" is ignored there). An empty ref gives Default(). Keys the
+// profile leaves out take Default()'s values; an absent name becomes the
+// file's base name without ".yaml". Errors are exitcode.UsageError (exit 2);
+// problems in the YAML come as a *ValidationError inside.
+func Load(ref string) (*Profile, error) {
+	if ref == "" {
+		return Default(), nil
+	}
+	data, source, err := find(ref)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	return Parse(source, data)
+}
+
+// find returns the contents of the profile ref names and where they came from.
+func find(ref string) (data []byte, source string, err error) {
+	var tried []string
+	readFile := func(name string) bool {
+		tried = append(tried, name)
+		st, statErr := os.Stat(name)
+		if statErr != nil || st.IsDir() {
+			return false
+		}
+		data, err = os.ReadFile(name)
+		source = name
+		return true
+	}
+	if readFile(ref) {
+		return data, source, err
+	}
+	names := []string{ref}
+	if !hasYAMLExt(ref) {
+		names = append(names, ref+".yaml")
+	}
+	for _, n := range names {
+		if readFile(filepath.Join("configs", n)) {
+			return data, source, err
+		}
+	}
+
+	embedded := path.Clean(filepath.ToSlash(ref))
+	embedded = strings.TrimPrefix(embedded, "configs/")
+	names = []string{embedded}
+	if !hasYAMLExt(embedded) {
+		names = append(names, embedded+".yaml")
+	}
+	for _, n := range names {
+		tried = append(tried, "embedded:"+n)
+		if !fs.ValidPath(n) {
+			continue
+		}
+		if b, readErr := fs.ReadFile(configs.FS, n); readErr == nil {
+			return b, "embedded:" + n, nil
+		}
+	}
+	return nil, "", fmt.Errorf("no profile %q: tried %s; embedded profiles: %s",
+		ref, strings.Join(tried, ", "), strings.Join(configs.Names(), ", "))
+}
+
+func hasYAMLExt(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// Parse decodes a profile from YAML. source names it in messages and
+// becomes Profile.Source; its base name without ".yaml" is the name when
+// the YAML gives none. Missing keys take Default()'s values. Every unknown
+// key, duplicate key and badly typed value is reported at once, with its
+// line, as a *ValidationError wrapped in exitcode.UsageError.
+func Parse(source string, data []byte) (*Profile, error) {
+	p := Default()
+	p.Source = source
+	base := path.Base(filepath.ToSlash(strings.TrimPrefix(source, "embedded:")))
+	p.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+	p.lines = map[string]int{}
+
+	fail := func(problems []Problem) (*Profile, error) {
+		return nil, exitcode.UsageError(&ValidationError{Source: source, Problems: problems})
+	}
+
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return fail(yamlProblems(err))
+	}
+	if len(root.Content) == 0 { // empty file: all defaults
+		return p, nil
+	}
+	c := &checker{lines: p.lines}
+	c.section(root.Content[0], reflect.TypeFor[Profile](), "")
+	if len(c.problems) > 0 {
+		return fail(c.problems)
+	}
+
+	// The checker found nothing wrong, so this strict decode should succeed;
+	// it is the one that fills p.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
+		return fail(yamlProblems(err))
+	}
+	p.normalize()
+	return p, nil
+}
+
+// checker walks a YAML node tree against the Go types of Profile, records
+// the line of every key, and collects every unknown key, duplicate key and
+// badly typed value.
+type checker struct {
+	lines    map[string]int
+	problems []Problem
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// section checks n, the value of the section at path, against struct type t.
+func (c *checker) section(n *yaml.Node, t reflect.Type, key string) {
+	n = resolve(n)
+	if n.ShortTag() == "!!null" {
+		return
+	}
+	known := yamlKeys(t)
+	if n.Kind != yaml.MappingNode {
+		c.add(key, n.Line, fmt.Sprintf("must be a mapping of keys (%s), not %s", strings.Join(known, ", "), describe(n)))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		name := k.Value
+		in := ""
+		if key != "" {
+			in = " in " + key
+		}
+		if first, dup := seen[name]; dup {
+			c.add("", k.Line, fmt.Sprintf("key %q%s is given twice (first on line %d)", name, in, first))
+			continue
+		}
+		seen[name] = k.Line
+		f, ok := fieldByKey(t, name)
+		if !ok {
+			c.add("", k.Line, fmt.Sprintf("unknown key %q%s (known: %s)", name, in, strings.Join(known, ", ")))
+			continue
+		}
+		full := join(key, name)
+		c.lines[full] = k.Line
+		if isSection(f.Type) {
+			c.section(v, f.Type, full)
+			continue
+		}
+		if v.Kind == yaml.SequenceNode {
+			for j, item := range v.Content {
+				c.lines[fmt.Sprintf("%s[%d]", full, j)] = item.Line
+			}
+		}
+		if err := v.Decode(reflect.New(f.Type).Interface()); err != nil {
+			c.add(full, v.Line, fmt.Sprintf("%s, not %s", expect(f.Type), describe(v)))
+		}
+	}
+}
+
+func (c *checker) add(key string, line int, msg string) {
+	c.problems = append(c.problems, Problem{Key: key, Line: line, Msg: msg})
+}
+
+// resolve follows an alias (*anchor) to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// isSection reports whether t is a nested section the checker walks into.
+func isSection(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(unmarshalerType)
+}
+
+// fieldByKey finds the field of struct t whose yaml tag is key.
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.IsExported() && tagName(f) == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// yamlKeys lists the YAML keys of struct t in declaration order.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && tagName(f) != "-" {
+			keys = append(keys, tagName(f))
+		}
+	}
+	return keys
+}
+
+func tagName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+func join(section, key string) string {
+	if section == "" {
+		return key
+	}
+	return section + "." + key
+}
+
+// expect says what a value of type t must look like.
+func expect(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[Duration]():
+		return "must be a duration like 60s or 2m"
+	case t.Kind() == reflect.Int:
+		return "must be a whole number"
+	case t.Kind() == reflect.String:
+		return "must be a single value"
+	case t.Kind() == reflect.Slice:
+		return "must be a list like [a, b]"
+	case t.Kind() == reflect.Map:
+		return "must be a mapping of keys"
+	}
+	return "has the wrong type"
+}
+
+// describe says what a YAML node holds, for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	if n.ShortTag() == "!!null" {
+		return "nothing"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// yamlLine matches the "line N: " that yaml.v3 puts in its messages.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlProblems turns a yaml.v3 error (syntax or type) into problems with lines.
+func yamlProblems(err error) []Problem {
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	var problems []Problem
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		pr := Problem{Msg: strings.TrimPrefix(m, "yaml: ")}
+		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+			pr.Line, _ = strconv.Atoi(sub[1])
+			pr.Msg = sub[2]
+		}
+		problems = append(problems, pr)
+	}
+	return problems
+}

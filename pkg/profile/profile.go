@@ -1,0 +1,156 @@
+// Package profile reads, validates and overrides the YAML profiles that say
+// what cluster to test and how.
+package profile
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Cluster modes.
+const (
+	ModeEmbedded = "embedded"
+	ModeAttach   = "attach"
+	ModeSpawn    = "spawn"
+)
+
+// Profile is one test profile: the cluster, the topic, the workload and the scenarios.
+type Profile struct {
+	Name      string   `yaml:"name"`
+	Cluster   Cluster  `yaml:"cluster"`
+	Topic     Topic    `yaml:"topic"`
+	Workload  Workload `yaml:"workload"`
+	Timeouts  Timeouts `yaml:"timeouts"`
+	Scenarios []string `yaml:"scenarios"`
+
+	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
+	Source string `yaml:"-"`
+
+	// lines maps a dotted key ("topic.partitions", "scenarios[1]") to its
+	// line in the YAML; nil when the profile did not come from YAML.
+	lines map[string]int
+	// flags maps a dotted key to the CLI flag ("--partitions") that set it.
+	flags map[string]string
+}
+
+// Cluster says which cluster to test.
+type Cluster struct {
+	Mode      string   `yaml:"mode"`
+	Nodes     int      `yaml:"nodes"`
+	Bootstrap []string `yaml:"bootstrap"`
+	// KafkaVersion is the protocol version the client speaks, e.g. "3.6.0".
+	KafkaVersion string `yaml:"kafka_version"`
+	// Spawn is reserved for spawned broker processes (a later release).
+	Spawn map[string]any `yaml:"spawn"`
+}
+
+// Topic is the topic the scenarios create and use.
+type Topic struct {
+	Name              string `yaml:"name"`
+	Partitions        int    `yaml:"partitions"`
+	ReplicationFactor int    `yaml:"replication_factor"`
+}
+
+// Workload is what the produce and consume scenarios send and read.
+type Workload struct {
+	Messages   int    `yaml:"messages"`
+	Keys       int    `yaml:"keys"`
+	ValueBytes int    `yaml:"value_bytes"`
+	Acks       string `yaml:"acks"`
+}
+
+// Timeouts bound how long the runner waits for the cluster and for each scenario.
+type Timeouts struct {
+	ClusterReady Duration `yaml:"cluster_ready"`
+	Scenario     Duration `yaml:"scenario"`
+}
+
+// DefaultSource is the Source of the profile returned by Default.
+const DefaultSource = "builtin:default"
+
+// Default returns the built-in profile used when no profile is given.
+// Every call returns a fresh copy.
+func Default() *Profile {
+	return &Profile{
+		Name: "default",
+		Cluster: Cluster{
+			Mode:         ModeEmbedded,
+			Nodes:        3,
+			Bootstrap:    []string{},
+			KafkaVersion: "3.6.0",
+		},
+		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
+		Workload: Workload{
+			Messages:   1000,
+			Keys:       100,
+			ValueBytes: 100,
+			Acks:       "all",
+		},
+		Timeouts: Timeouts{
+			ClusterReady: Duration{60 * time.Second},
+			Scenario:     Duration{120 * time.Second},
+		},
+		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
+		Source:    DefaultSource,
+	}
+}
+
+// normalize rewrites equivalent values to one spelling: acks "-1" becomes "all".
+func (p *Profile) normalize() {
+	if strings.TrimSpace(p.Workload.Acks) == "-1" {
+		p.Workload.Acks = "all"
+	}
+}
+
+// Duration is a time.Duration written in YAML as "60s", "2m".
+type Duration struct{ time.Duration }
+
+// String formats d without trailing zero units: "2m" rather than "2m0s".
+func (d Duration) String() string {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// UnmarshalYAML reads a duration such as "60s" or "2m"; a bare number is an error.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: not a duration like 60s or 2m", n.Line)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 60s or 2m", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes d as a string such as "2m".
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalJSON writes d as a JSON string such as "2m".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a JSON string such as "2m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"60s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 60s or 2m", s)
+	}
+	d.Duration = v
+	return nil
+}

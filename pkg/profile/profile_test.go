@@ -1,0 +1,527 @@
+package profile
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/configs"
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"gopkg.in/yaml.v3"
+)
+
+var known = []string{"topic-create", "produce", "consume", "metadata"}
+
+// problemsOf returns the problems inside err, failing unless err is a usage
+// error (exit 2) carrying a *ValidationError.
+func problemsOf(t *testing.T, err error) []Problem {
+	t.Helper()
+	if err == nil {
+		t.Fatal("got no error, want problems")
+	}
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
+	}
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error %q is not a *ValidationError", err)
+	}
+	return ve.Problems
+}
+
+// mustParse parses a profile that must decode without problems.
+func mustParse(t *testing.T, source, text string) *Profile {
+	t.Helper()
+	p, err := Parse(source, []byte(text))
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", source, err)
+	}
+	return p
+}
+
+// ptr returns a pointer to n.
+func ptr(n int) *int { return &n }
+
+func TestDefault(t *testing.T) {
+	p := Default()
+	want := &Profile{
+		Name:      "default",
+		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0"},
+		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
+		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all"},
+		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}},
+		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
+		Source:    DefaultSource,
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("Default() = %+v\nwant %+v", p, want)
+	}
+	if err := p.Validate(known); err != nil {
+		t.Errorf("Default().Validate: %v", err)
+	}
+	p.Scenarios[0] = "changed"
+	if Default().Scenarios[0] != "topic-create" {
+		t.Error("Default() shares its scenarios slice between calls")
+	}
+}
+
+func TestEmbeddedConfigs(t *testing.T) {
+	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9"}) {
+		t.Errorf("configs.Names() = %v, want [3x3 3x9]", got)
+	}
+	tests := []struct {
+		ref      string
+		name     string
+		parts    int
+		messages int
+	}{
+		{"3x3", "3x3", 3, 1000},
+		{"3x9", "3x9", 9, 10000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			p, err := Load(tt.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Validate(known); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			want := Default()
+			want.Topic.Partitions = tt.parts
+			want.Workload.Messages = tt.messages
+			if p.Name != tt.name || p.Cluster.Mode != want.Cluster.Mode ||
+				!reflect.DeepEqual(p.Cluster, want.Cluster) || p.Topic != want.Topic ||
+				p.Workload != want.Workload || p.Timeouts != want.Timeouts ||
+				!slices.Equal(p.Scenarios, want.Scenarios) {
+				t.Errorf("Load(%q) = %+v, want %+v with name %q", tt.ref, p, want, tt.name)
+			}
+		})
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(p *Profile)
+		wantKey string // "" means the profile must be valid
+		wantMsg string
+	}{
+		{"empty name", func(p *Profile) { p.Name = " " }, "name", "must not be empty"},
+		{"unknown mode", func(p *Profile) { p.Cluster.Mode = "embeded" }, "cluster.mode", `"embeded" is not a mode`},
+		{"empty mode", func(p *Profile) { p.Cluster.Mode = "" }, "cluster.mode", "must be set"},
+		{"spawn mode", func(p *Profile) { p.Cluster.Mode = ModeSpawn }, "cluster.mode", "not supported yet: spawn mode comes in a later release"},
+		{"no nodes", func(p *Profile) { p.Cluster.Nodes = 0 }, "cluster.nodes", "must be at least 1, not 0"},
+		{"attach without bootstrap", func(p *Profile) { p.Cluster.Mode = ModeAttach }, "cluster.bootstrap", "attach mode needs at least one host:port"},
+		{"attach good", func(p *Profile) {
+			p.Cluster.Mode = ModeAttach
+			p.Cluster.Bootstrap = []string{"localhost:9092", "10.0.0.1:1", "[::1]:65535"}
+		}, "", ""},
+		{"bootstrap no port", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"localhost"} }, "cluster.bootstrap[0]", `"localhost" is not host:port`},
+		{"bootstrap no host", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{":9092"} }, "cluster.bootstrap[0]", "has no host"},
+		{"bootstrap port text", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:1", "b:kafka"} }, "cluster.bootstrap[1]", `port "kafka" is not a number`},
+		{"bootstrap port 0", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:0"} }, "cluster.bootstrap[0]", "port 0 is not in 1..65535"},
+		{"bootstrap port too big", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:65536"} }, "cluster.bootstrap[0]", "port 65536 is not in 1..65535"},
+		{"embedded with bootstrap", func(p *Profile) { p.Cluster.Bootstrap = []string{"a:1"} }, "cluster.bootstrap", "bootstrap is only for attach mode"},
+		{"version two parts", func(p *Profile) { p.Cluster.KafkaVersion = "3.6" }, "", ""},
+		{"version four parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.10.2.1" }, "", ""},
+		{"version one part", func(p *Profile) { p.Cluster.KafkaVersion = "3" }, "cluster.kafka_version", `"3" is not a version like 3.6.0`},
+		{"version five parts", func(p *Profile) { p.Cluster.KafkaVersion = "1.2.3.4.5" }, "cluster.kafka_version", "is not a version"},
+		{"version word", func(p *Profile) { p.Cluster.KafkaVersion = "latest" }, "cluster.kafka_version", "is not a version"},
+		{"topic name legal", func(p *Profile) { p.Topic.Name = "e2e-3x3_a.b" }, "", ""},
+		{"topic name 249", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 249) }, "", ""},
+		{"topic name 250", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 250) }, "topic.name", "is 250 characters long; the limit is 249"},
+		{"topic name dot", func(p *Profile) { p.Topic.Name = "." }, "topic.name", "not allowed"},
+		{"topic name dotdot", func(p *Profile) { p.Topic.Name = ".." }, "topic.name", "not allowed"},
+		{"topic name space", func(p *Profile) { p.Topic.Name = "a b" }, "topic.name", "may only contain"},
+		{"partitions 0", func(p *Profile) { p.Topic.Partitions = 0 }, "topic.partitions", "must be 1..100000, not 0"},
+		{"partitions max", func(p *Profile) { p.Topic.Partitions = 100000 }, "", ""},
+		{"partitions too many", func(p *Profile) { p.Topic.Partitions = 100001 }, "topic.partitions", "not 100001"},
+		{"rf 0", func(p *Profile) { p.Topic.ReplicationFactor = 0 }, "topic.replication_factor", "must be at least 1, not 0"},
+		{"rf above nodes", func(p *Profile) { p.Topic.ReplicationFactor = 4 }, "topic.replication_factor", "4 is more than cluster.nodes (3)"},
+		{"rf 1 node 1", func(p *Profile) { p.Cluster.Nodes, p.Topic.ReplicationFactor = 1, 1 }, "", ""},
+		{"messages 0", func(p *Profile) { p.Workload.Messages = 0 }, "workload.messages", "must be at least 1"},
+		{"keys 0", func(p *Profile) { p.Workload.Keys = 0 }, "workload.keys", "must be at least 1"},
+		{"value_bytes 31", func(p *Profile) { p.Workload.ValueBytes = 31 }, "workload.value_bytes", "must be at least 32 (the payload header takes 32 bytes), not 31"},
+		{"value_bytes 32", func(p *Profile) { p.Workload.ValueBytes = 32 }, "", ""},
+		{"value_bytes 1 MiB", func(p *Profile) { p.Workload.ValueBytes = 1 << 20 }, "", ""},
+		{"value_bytes above 1 MiB", func(p *Profile) { p.Workload.ValueBytes = 1<<20 + 1 }, "workload.value_bytes", "must be at most 1048576 (1 MiB)"},
+		{"acks 0", func(p *Profile) { p.Workload.Acks = "0" }, "", ""},
+		{"acks 1", func(p *Profile) { p.Workload.Acks = "1" }, "", ""},
+		{"acks -1", func(p *Profile) { p.Workload.Acks = "-1" }, "", ""},
+		{"acks 2", func(p *Profile) { p.Workload.Acks = "2" }, "workload.acks", `"2" is not 0, 1 or all`},
+		{"acks empty", func(p *Profile) { p.Workload.Acks = "" }, "workload.acks", `"" is not 0, 1 or all`},
+		{"cluster_ready 0", func(p *Profile) { p.Timeouts.ClusterReady = Duration{} }, "timeouts.cluster_ready", "must be more than 0, not 0s"},
+		{"scenario negative", func(p *Profile) { p.Timeouts.Scenario = Duration{-time.Second} }, "timeouts.scenario", "must be more than 0, not -1s"},
+		{"no scenarios", func(p *Profile) { p.Scenarios = nil }, "scenarios", "none listed; list at least one of: topic-create, produce"},
+		{"unknown scenario", func(p *Profile) { p.Scenarios = []string{"produce", "prodce"} }, "scenarios[1]", `unknown scenario "prodce" (known: topic-create, produce, consume, metadata)`},
+		{"duplicate scenario", func(p *Profile) { p.Scenarios = []string{"produce", "consume", "produce"} }, "scenarios[2]", `"produce" is listed twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Default()
+			tt.change(p)
+			err := p.Validate(known)
+			if tt.wantKey == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v, want no problems", err)
+				}
+				return
+			}
+			problems := problemsOf(t, err)
+			if len(problems) != 1 {
+				t.Fatalf("got %d problems, want 1:\n%v", len(problems), err)
+			}
+			if pr := problems[0]; pr.Key != tt.wantKey || !strings.Contains(pr.Msg, tt.wantMsg) {
+				t.Errorf("problem = %+v, want key %q and message containing %q", pr, tt.wantKey, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestValidateReportsAllProblemsAtOnce(t *testing.T) {
+	p := mustParse(t, "configs/bad.yaml", `name: bad
+cluster:
+  mode: attach
+  nodes: 3
+topic:
+  partitions: 0
+  replication_factor: 4
+workload:
+  value_bytes: 8
+  acks: 2
+scenarios: [produce, produce, nope]
+`)
+	err := p.Validate(known)
+	problems := problemsOf(t, err)
+	want := []Problem{
+		{Key: "cluster.bootstrap", Msg: "attach mode needs at least one host:port"},
+		{Key: "topic.partitions", Line: 6, Msg: "must be 1..100000, not 0"},
+		{Key: "topic.replication_factor", Line: 7, Msg: "4 is more than cluster.nodes (3)"},
+		{Key: "workload.value_bytes", Line: 9, Msg: "must be at least 32 (the payload header takes 32 bytes), not 8"},
+		{Key: "workload.acks", Line: 10, Msg: `"2" is not 0, 1 or all`},
+		{Key: "scenarios[1]", Line: 11, Msg: `"produce" is listed twice`},
+		{Key: "scenarios[2]", Line: 11, Msg: `unknown scenario "nope" (known: topic-create, produce, consume, metadata)`},
+	}
+	if !reflect.DeepEqual(problems, want) {
+		t.Fatalf("problems =\n%+v\nwant\n%+v", problems, want)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("Error() has %d lines, want %d:\n%v", len(lines), len(want), err)
+	}
+	if lines[0] != "configs/bad.yaml: cluster.bootstrap: attach mode needs at least one host:port" {
+		t.Errorf("line 1 = %q", lines[0])
+	}
+	if lines[2] != "configs/bad.yaml:7: topic.replication_factor: 4 is more than cluster.nodes (3)" {
+		t.Errorf("line 3 = %q", lines[2])
+	}
+}
+
+func TestParseUnknownKeys(t *testing.T) {
+	_, err := Parse("3x3.yaml", []byte(`name: 3x3
+cluster:
+  mode: embedded
+  nodes: 3
+topic:
+  name: ""
+  partitons: 3
+workload:
+  mesages: 5
+colour: blue
+`))
+	problems := problemsOf(t, err)
+	want := []string{
+		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor)`,
+		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks)`,
+		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios)`,
+	}
+	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("Error() =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
+	}
+	if len(problems) != 3 || problems[0].Line != 7 || problems[2].Line != 10 {
+		t.Errorf("problems = %+v", problems)
+	}
+}
+
+func TestParseTypeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{"int", "topic:\n  partitions: three\n", `x.yaml:2: topic.partitions: must be a whole number, not "three"`},
+		{"duration number", "timeouts:\n  scenario: 120\n", `x.yaml:2: timeouts.scenario: must be a duration like 60s or 2m, not "120"`},
+		{"duration word", "timeouts:\n  cluster_ready: soon\n", `x.yaml:2: timeouts.cluster_ready: must be a duration like 60s or 2m, not "soon"`},
+		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
+		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
+		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor), not "5"`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios), not a list`},
+		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
+		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tt.yaml))
+			problemsOf(t, err)
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to start with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMissingKeysTakeDefaults(t *testing.T) {
+	p := mustParse(t, "somewhere/small.yaml", "topic:\n  partitions: 6\ntimeouts:\n  scenario: 2m\n")
+	want := Default()
+	want.Name = "small"
+	want.Topic.Partitions = 6
+	want.Timeouts.Scenario = Duration{2 * time.Minute}
+	if p.Name != want.Name || !reflect.DeepEqual(p.Cluster, want.Cluster) || p.Topic != want.Topic ||
+		p.Workload != want.Workload || p.Timeouts != want.Timeouts || !slices.Equal(p.Scenarios, want.Scenarios) {
+		t.Errorf("got %+v\nwant %+v", p, want)
+	}
+	if p.Source != "somewhere/small.yaml" {
+		t.Errorf("Source = %q", p.Source)
+	}
+	if empty := mustParse(t, "empty.yaml", ""); empty.Name != "empty" || empty.Topic != Default().Topic {
+		t.Errorf("empty file gave %+v", empty)
+	}
+}
+
+func TestParseNameAndScenarios(t *testing.T) {
+	tests := []struct {
+		name      string
+		yaml      string
+		wantName  string
+		wantScens []string
+	}{
+		{"name given", "name: mine\n", "mine", known},
+		{"name absent", "workload:\n  keys: 5\n", "p", known},
+		{"name empty", "name: \"\"\n", "", known},
+		{"scenarios replace the default", "scenarios: [produce]\n", "p", []string{"produce"}},
+		{"scenarios empty", "scenarios: []\n", "p", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustParse(t, "p.yaml", tt.yaml)
+			if p.Name != tt.wantName || !slices.Equal(p.Scenarios, tt.wantScens) {
+				t.Errorf("name %q scenarios %v, want %q %v", p.Name, p.Scenarios, tt.wantName, tt.wantScens)
+			}
+		})
+	}
+}
+
+func TestAcksNormalisation(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want string
+	}{
+		{"acks: all", "all"},
+		{"acks: 1", "1"},
+		{"acks: 0", "0"},
+		{"acks: -1", "all"},
+		{`acks: "-1"`, "all"},
+		{`acks: "1"`, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			p := mustParse(t, "a.yaml", "workload:\n  "+tt.yaml+"\n")
+			if p.Workload.Acks != tt.want {
+				t.Errorf("acks = %q, want %q", p.Workload.Acks, tt.want)
+			}
+			if err := p.Validate(known); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+	p := mustParse(t, "a.yaml", "workload:\n  acks: 2\n")
+	if err := p.Validate(known); err == nil || err.Error() != `a.yaml:2: workload.acks: "2" is not 0, 1 or all` {
+		t.Errorf("acks 2: error = %v", err)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		out  string
+	}{
+		{"60s", time.Minute, "1m"},
+		{"120s", 2 * time.Minute, "2m"},
+		{"90s", 90 * time.Second, "1m30s"},
+		{"1h", time.Hour, "1h"},
+		{"1500ms", 1500 * time.Millisecond, "1.5s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var d Duration
+			if err := yaml.Unmarshal([]byte(tt.in), &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Duration != tt.want {
+				t.Errorf("got %v, want %v", d.Duration, tt.want)
+			}
+			y, _ := yaml.Marshal(d)
+			j, _ := json.Marshal(d)
+			if string(y) != tt.out+"\n" || string(j) != `"`+tt.out+`"` {
+				t.Errorf("YAML %q JSON %s, want %s", y, j, tt.out)
+			}
+			var back Duration
+			if err := json.Unmarshal(j, &back); err != nil || back != d {
+				t.Errorf("JSON round trip: %v, %v", back, err)
+			}
+		})
+	}
+	var d Duration
+	if err := yaml.Unmarshal([]byte("soon"), &d); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad duration error = %v, want one naming line 1", err)
+	}
+}
+
+func TestLoadLookup(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(local, "configs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(local, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile("configs/mine.yaml", "topic:\n  partitions: 7\n")
+	writeFile("configs/3x3.yaml", "name: local-3x3\n")
+	writeFile("plain", "name: plain\n")
+	empty := t.TempDir()
+
+	tests := []struct {
+		dir, ref   string
+		wantSource string
+		wantName   string
+	}{
+		{root, "configs/3x3.yaml", "configs/3x3.yaml", "3x3"},
+		{root, "3x3", filepath.Join("configs", "3x3.yaml"), "3x3"},
+		{root, "3x3.yaml", filepath.Join("configs", "3x3.yaml"), "3x3"},
+		{empty, "3x3", "embedded:3x3.yaml", "3x3"},
+		{empty, "3x9.yaml", "embedded:3x9.yaml", "3x9"},
+		{empty, "configs/3x3.yaml", "embedded:3x3.yaml", "3x3"},
+		{local, "mine", filepath.Join("configs", "mine.yaml"), "mine"},
+		{local, "3x3", filepath.Join("configs", "3x3.yaml"), "local-3x3"},
+		{local, "plain", "plain", "plain"},
+		{empty, filepath.Join(local, "configs", "mine.yaml"), filepath.Join(local, "configs", "mine.yaml"), "mine"},
+		{empty, "", DefaultSource, "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			t.Chdir(tt.dir)
+			p, err := Load(tt.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Source != tt.wantSource || p.Name != tt.wantName {
+				t.Errorf("Load(%q) in %s: source %q name %q, want %q %q", tt.ref, tt.dir, p.Source, p.Name, tt.wantSource, tt.wantName)
+			}
+		})
+	}
+}
+
+func TestLoadUnknown(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load("nope")
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
+	}
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9`
+	if err == nil || err.Error() != filepath.FromSlash(want) {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+func TestLoadReportsLines(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "3x3.yaml")
+	text := "name: 3x3\ncluster:\n  nodes: 3\ntopic:\n  replication_factor: 4\n"
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Validate(known)
+	if want := file + ":5: topic.replication_factor: 4 is more than cluster.nodes (3)"; err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       Overrides
+		check   func(p *Profile) bool
+		wantErr string // "" means valid
+	}{
+		{"none", Overrides{}, func(p *Profile) bool { return reflect.DeepEqual(p, Default()) }, ""},
+		{"bootstrap switches to attach", Overrides{Bootstrap: []string{"k1:9092", "k2:9092"}},
+			func(p *Profile) bool {
+				return p.Cluster.Mode == ModeAttach && slices.Equal(p.Cluster.Bootstrap, []string{"k1:9092", "k2:9092"})
+			}, ""},
+		{"bad bootstrap", Overrides{Bootstrap: []string{"k1"}}, nil,
+			`cluster.bootstrap[0] (from --bootstrap): "k1" is not host:port`},
+		{"acks -1", Overrides{Acks: "-1"}, func(p *Profile) bool { return p.Workload.Acks == "all" }, ""},
+		{"bad acks", Overrides{Acks: "2"}, nil, `workload.acks (from --acks): "2" is not 0, 1 or all`},
+		{"messages", Overrides{Messages: ptr(5)}, func(p *Profile) bool { return p.Workload.Messages == 5 }, ""},
+		{"messages 0 is kept", Overrides{Messages: ptr(0)}, nil, "workload.messages (from --messages): must be at least 1, not 0"},
+		{"partitions", Overrides{Partitions: ptr(12)}, func(p *Profile) bool { return p.Topic.Partitions == 12 }, ""},
+		{"bad partitions", Overrides{Partitions: ptr(-1)}, nil, "topic.partitions (from --partitions): must be 1..100000, not -1"},
+		{"rf", Overrides{ReplicationFactor: ptr(1)}, func(p *Profile) bool { return p.Topic.ReplicationFactor == 1 }, ""},
+		{"rf above nodes", Overrides{ReplicationFactor: ptr(4)}, nil,
+			"topic.replication_factor (from --replication-factor): 4 is more than cluster.nodes (3)"},
+		{"topic", Overrides{Topic: "my-topic"}, func(p *Profile) bool { return p.Topic.Name == "my-topic" }, ""},
+		{"bad topic", Overrides{Topic: "my topic"}, nil, `topic.name (from --topic): "my topic" may only contain`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Default()
+			p.Apply(tt.o)
+			if tt.check != nil && !tt.check(p) {
+				t.Errorf("after Apply: %+v", p)
+			}
+			err := p.Validate(known)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("Validate: %v", err)
+				}
+				return
+			}
+			problemsOf(t, err)
+			if !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("error = %q, want it to start with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestOverrideReplacesLine(t *testing.T) {
+	p := mustParse(t, "3x3.yaml", "topic:\n  replication_factor: 3\nworkload:\n  messages: 0\n")
+	p.Apply(Overrides{ReplicationFactor: ptr(9)})
+	problems := problemsOf(t, p.Validate(known))
+	want := []Problem{
+		{Key: "topic.replication_factor", Flag: "--replication-factor", Msg: "9 is more than cluster.nodes (3)"},
+		{Key: "workload.messages", Line: 4, Msg: "must be at least 1, not 0"},
+	}
+	if !reflect.DeepEqual(problems, want) {
+		t.Errorf("problems = %+v\nwant %+v", problems, want)
+	}
+}

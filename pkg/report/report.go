@@ -1,0 +1,181 @@
+// Package report holds the facts of one run and renders them for people
+// (a styled terminal report) and for machines (JSON).
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report; it changes on a breaking change.
+const SchemaVersion = 1
+
+// Report is everything one run found, in the shape of the JSON report.
+type Report struct {
+	SchemaVersion int            `json:"schema_version"`
+	Passed        bool           `json:"passed"`
+	Profile       string         `json:"profile"`
+	RunID         string         `json:"run_id"`
+	StartedAt     time.Time      `json:"started_at"`
+	DurationS     float64        `json:"duration_s"`
+	Config        Config         `json:"config"`
+	Cluster       Cluster        `json:"cluster"`
+	Scenarios     []*Scenario    `json:"scenarios"`
+	Delivery      Delivery       `json:"delivery"`
+	Throughput    Throughput     `json:"throughput"`
+	Latency       Latency        `json:"latency_ms"`
+	Distribution  Distribution   `json:"distribution"`
+	Partitions    []Partition    `json:"partitions"`
+	Leaders       map[string]int `json:"leaders"`
+	// Produced and Consumed say which parts of the report hold measurements:
+	// a run that never produced has no throughput or latency to show.
+	Produced bool `json:"produced"`
+	Consumed bool `json:"consumed"`
+	// Interrupted is set when the run was stopped by a signal before it finished.
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// Config is the part of the profile a reader needs to judge the verdict.
+type Config struct {
+	Nodes             int    `json:"nodes"`
+	Topic             string `json:"topic"`
+	Partitions        int    `json:"partitions"`
+	ReplicationFactor int    `json:"replication_factor"`
+	Messages          int    `json:"messages"`
+	Keys              int    `json:"keys"`
+	ValueBytes        int    `json:"value_bytes"`
+	Acks              string `json:"acks"`
+	ScenarioTimeout   string `json:"scenario_timeout"`
+}
+
+// Cluster describes the cluster the run talked to.
+type Cluster struct {
+	Mode      string   `json:"mode"`
+	Bootstrap []string `json:"bootstrap"`
+	Brokers   []Broker `json:"brokers"`
+}
+
+// Broker is one broker as the cluster's metadata listed it.
+type Broker struct {
+	ID   int32  `json:"id"`
+	Addr string `json:"addr"`
+}
+
+// Scenario is the verdict and findings of one scenario.
+type Scenario struct {
+	Name      string  `json:"name"`
+	Passed    bool    `json:"passed"`
+	Skipped   bool    `json:"skipped,omitempty"`
+	DurationS float64 `json:"duration_s"`
+	// Error says why the scenario could not finish (a deadline, an unreachable
+	// broker); Findings are the checks it ran that failed.
+	Error    string   `json:"error,omitempty"`
+	Findings []string `json:"findings"`
+	// Notes are facts worth reading that do not fail the run, each saying why.
+	Notes []string `json:"notes,omitempty"`
+	// Metrics are the scenario's own measurements, by name (seconds, counts).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// Delivery accounts for every message of the run.
+type Delivery struct {
+	Sent       int64 `json:"sent"`
+	Acked      int64 `json:"acked"`
+	Failed     int64 `json:"failed"`
+	Consumed   int64 `json:"consumed"`
+	Lost       int64 `json:"lost"`
+	Duplicated int64 `json:"duplicated"`
+	Reordered  int64 `json:"reordered"`
+	Unexpected int64 `json:"unexpected"`
+	// Misplaced counts records read once but at another partition or offset than acknowledged.
+	Misplaced int64 `json:"misplaced"`
+	// UnackedRead counts records whose produce failed or was never answered but that were read back.
+	UnackedRead int64 `json:"unacked_read"`
+	// FailedByError counts failed produce requests by error.
+	FailedByError map[string]int64 `json:"failed_by_error,omitempty"`
+}
+
+// Throughput is messages per second of the produce and consume phases.
+type Throughput struct {
+	ProduceMsgsPerS  float64 `json:"produce_msgs_per_s"`
+	ConsumeMsgsPerS  float64 `json:"consume_msgs_per_s"`
+	ProduceMBPerS    float64 `json:"produce_mb_per_s"`
+	ConsumeMBPerS    float64 `json:"consume_mb_per_s"`
+	ProduceDurationS float64 `json:"produce_duration_s"`
+	ConsumeDurationS float64 `json:"consume_duration_s"`
+}
+
+// Latency is the produce acknowledgement latency in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Distribution summarises how acknowledged messages spread over partitions.
+type Distribution struct {
+	// Variance is the variance of acked messages per partition, in messages squared.
+	Variance float64 `json:"variance"`
+	// MaxDeviationPct is the largest deviation of a partition from the mean, in percent of the mean.
+	MaxDeviationPct float64 `json:"max_deviation_pct"`
+}
+
+// Partition is one partition's shape and message count.
+type Partition struct {
+	ID       int32   `json:"id"`
+	Leader   int32   `json:"leader"`
+	Replicas []int32 `json:"replicas"`
+	ISR      []int32 `json:"isr"`
+	Messages int64   `json:"messages"`
+	// HighWatermark is the partition's end offset after producing.
+	HighWatermark int64 `json:"high_watermark"`
+}
+
+// New returns an empty report for a run of profile.
+func New(profile, runID string, started time.Time) *Report {
+	return &Report{
+		SchemaVersion: SchemaVersion,
+		Profile:       profile,
+		RunID:         runID,
+		StartedAt:     started,
+		Leaders:       map[string]int{},
+	}
+}
+
+// Scenario returns the named scenario's section, or nil.
+func (r *Report) Scenario(name string) *Scenario {
+	for _, s := range r.Scenarios {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Finish computes the verdict: passed only when at least one scenario ran and
+// every scenario passed.
+func (r *Report) Finish(end time.Time) {
+	r.DurationS = end.Sub(r.StartedAt).Seconds()
+	r.Passed = len(r.Scenarios) > 0 && !r.Interrupted
+	for _, s := range r.Scenarios {
+		if !s.Passed {
+			r.Passed = false
+		}
+	}
+}
+
+// WriteJSON writes the report as indented JSON to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}

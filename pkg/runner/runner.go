@@ -1,0 +1,188 @@
+// Package runner runs a profile: it starts or attaches to the cluster, waits
+// until it is ready, runs the scenarios in order, each under its deadline,
+// and returns the report.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+)
+
+// Options say what to run.
+type Options struct {
+	// Profile is the validated profile.
+	Profile *profile.Profile
+	// Scenarios overrides the profile's scenario list; their requirements run first.
+	Scenarios []string
+	// Cluster, when set, is used instead of starting or attaching to the
+	// profile's cluster; the runner does not close it.
+	Cluster cluster.Cluster
+	// Progress shows progress of long phases; nil shows none.
+	Progress scenarios.ProgressFunc
+	// Status, when set, receives one-line status messages ("cluster ready").
+	Status func(format string, args ...any)
+}
+
+// Run runs the profile and returns its report. The error is non-nil only when
+// the run could not start (exit 2 or 3); failed scenarios are in the report.
+// When ctx is cancelled (Ctrl-C) the report so far is returned, marked interrupted.
+func Run(ctx context.Context, opts Options) (*report.Report, error) {
+	p := opts.Profile
+	names := opts.Scenarios
+	if len(names) == 0 {
+		names = p.Scenarios
+	}
+	plan, err := scenarios.Plan(names)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if _, err := kafka.Config(p.Cluster.KafkaVersion); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	status := opts.Status
+	if status == nil {
+		status = func(string, ...any) {}
+	}
+
+	runID := newRunID()
+	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
+	topic := p.Topic.Name
+	if topic == "" {
+		topic = fmt.Sprintf("e2e-%s-%08x", topicSafe(p.Name), uint32(runID))
+	}
+	rep.Config = report.Config{
+		Nodes: p.Cluster.Nodes, Topic: topic, Partitions: p.Topic.Partitions,
+		ReplicationFactor: p.Topic.ReplicationFactor, Messages: p.Workload.Messages,
+		Keys: p.Workload.Keys, ValueBytes: p.Workload.ValueBytes, Acks: p.Workload.Acks,
+		ScenarioTimeout: p.Timeouts.Scenario.String(),
+	}
+
+	c := opts.Cluster
+	if c == nil {
+		if c, err = start(p); err != nil {
+			return nil, err
+		}
+		defer c.Close()
+	}
+	rep.Cluster = report.Cluster{Mode: c.Mode(), Bootstrap: c.Bootstrap()}
+
+	cfg, _ := kafka.Config(p.Cluster.KafkaVersion)
+	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
+	brokers, err := cluster.WaitReady(readyCtx, c.Bootstrap(), p.Cluster.Nodes, cfg)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(rep), nil
+		}
+		return nil, err
+	}
+	rep.Cluster.Brokers = brokers
+	status("cluster ready: %d broker(s) at %s", len(brokers), strings.Join(c.Bootstrap(), ","))
+
+	env, err := scenarios.NewEnv(p, c, rep, topic, runID)
+	if err != nil {
+		return nil, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect")
+	}
+	defer env.Close()
+	env.Progress = opts.Progress
+
+	for _, s := range plan {
+		if ctx.Err() != nil {
+			rep.Interrupted = true
+			break
+		}
+		status("scenario %s …", s.Name())
+		runOne(ctx, env, s, p.Timeouts.Scenario.Duration)
+	}
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+	}
+	rep.Finish(time.Now())
+	return rep, nil
+}
+
+// runOne runs one scenario under its deadline and records its verdict.
+func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeout time.Duration) {
+	sec := &report.Scenario{Name: s.Name(), Findings: []string{}}
+	env.Report.Scenarios = append(env.Report.Scenarios, sec)
+	step := scenarios.NewStep(sec)
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	err := runGuarded(sctx, env, s, step)
+	sec.DurationS = time.Since(start).Seconds()
+	switch {
+	case scenarios.IsSkip(err):
+		sec.Skipped = true
+		sec.Error = err.Error()
+	case err != nil && ctx.Err() != nil:
+		sec.Error = "interrupted: " + err.Error()
+	case err != nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
+		sec.Error = fmt.Sprintf("timed out after %s: %v", timeout, err)
+	case err != nil:
+		sec.Error = err.Error()
+	}
+	sec.Passed = err == nil && !step.Failed()
+}
+
+// runGuarded turns a panicking scenario into a failed one.
+func runGuarded(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, step *scenarios.Step) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("scenario %s panicked: %v\n%s", s.Name(), r, debug.Stack())
+		}
+	}()
+	return s.Run(ctx, env, step)
+}
+
+// start starts the profile's cluster, or attaches to it.
+func start(p *profile.Profile) (cluster.Cluster, error) {
+	switch p.Cluster.Mode {
+	case profile.ModeAttach:
+		return cluster.Attach(p.Cluster.Bootstrap), nil
+	case profile.ModeEmbedded:
+		e, err := cluster.StartEmbedded(p.Cluster.Nodes)
+		if err != nil {
+			return nil, exitcode.ClusterError(err, "")
+		}
+		return e, nil
+	}
+	return nil, exitcode.Usagef("cluster.mode %q is not supported", p.Cluster.Mode)
+}
+
+func interrupted(rep *report.Report) *report.Report {
+	rep.Interrupted = true
+	rep.Finish(time.Now())
+	return rep
+}
+
+func newRunID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}
+
+var unsafeTopicChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// topicSafe turns a profile name into something a topic name may contain.
+func topicSafe(name string) string {
+	s := unsafeTopicChars.ReplaceAllString(name, "-")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+package scenarios
+
+// topic-create creates the run's topic and polls metadata until every
+// partition has a leader.
+//
+// Measures: the time the CreateTopics request took, and the time until
+// metadata showed a leader for every partition.
+// Cannot detect: a leader that metadata names but that cannot serve; produce
+// and consume find that.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+func init() { Register(topicCreate{}) }
+
+type topicCreate struct{}
+
+var _ Scenario = topicCreate{}
+
+func (topicCreate) Name() string       { return "topic-create" }
+func (topicCreate) Requires() []string { return nil }
+func (topicCreate) Summary() string {
+	return "create the topic, then poll metadata until every partition has a leader"
+}
+
+func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
+	t := env.Profile.Topic
+	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
+	start := time.Now()
+	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(env.Topic, detail, false) })
+	created := time.Since(start)
+	switch {
+	case errors.Is(err, sarama.ErrTopicAlreadyExists):
+		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, or leave it empty for a fresh name per run", env.Topic)
+	case err != nil:
+		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", env.Topic, t.Partitions, t.ReplicationFactor, err)
+	}
+	step.Metric("create_s", created.Seconds())
+
+	// Poll until every partition has a leader; never a fixed sleep.
+	backoff := 10 * time.Millisecond
+	var state leaderState
+	for {
+		state, err = within(ctx, func() (leaderState, error) { return leaderless(env, t.Partitions) })
+		if err == nil && len(state.missing) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			what := fmt.Sprintf("metadata listed %d of %d partitions; partitions without a leader: %v", state.listed, t.Partitions, state.missing)
+			if err != nil {
+				what = err.Error()
+			}
+			return fmt.Errorf("waited %s for every partition of %s to have a leader: %s", time.Since(start).Round(time.Millisecond), env.Topic, what)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 250*time.Millisecond)
+	}
+	all := time.Since(start)
+	step.Metric("all_leaders_s", all.Seconds())
+	step.Notef("topic %s created in %s; every partition had a leader after %s", env.Topic, created.Round(time.Millisecond), all.Round(time.Millisecond))
+	env.TopicReady = true
+	return nil
+}
+
+// leaderState is what one metadata poll saw of the topic's leaders.
+type leaderState struct {
+	missing []int32 // partitions without a leader
+	listed  int     // partitions metadata listed
+}
+
+// leaderless asks fresh metadata which partitions of the topic have no leader.
+func leaderless(env *Env, want int) (leaderState, error) {
+	md, err := env.Admin.DescribeTopics([]string{env.Topic})
+	if err != nil {
+		return leaderState{}, err
+	}
+	if len(md) != 1 {
+		return leaderState{}, fmt.Errorf("metadata answered for %d topics, want 1", len(md))
+	}
+	if md[0].Err != sarama.ErrNoError {
+		return leaderState{}, fmt.Errorf("topic %s: %w", env.Topic, md[0].Err)
+	}
+	have := map[int32]bool{}
+	for _, p := range md[0].Partitions {
+		if p.Leader >= 0 && p.Err != sarama.ErrLeaderNotAvailable {
+			have[p.ID] = true
+		}
+	}
+	st := leaderState{listed: len(md[0].Partitions)}
+	for p := int32(0); p < int32(want); p++ {
+		if !have[p] {
+			st.missing = append(st.missing, p)
+		}
+	}
+	return st, nil
+}
+
+// within runs a blocking client call and returns its result, or ctx's error
+// when ctx ends first (the call is then left to end on its own deadline).
+func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("no answer before the scenario deadline: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,138 @@
+package scenarios
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+)
+
+// Progress shows how far a long phase got; it is a no-op off a terminal.
+type Progress interface {
+	Add(n int)
+	Done()
+}
+
+// ProgressFunc starts a progress display for total units of label.
+type ProgressFunc func(label string, total int64) Progress
+
+type noProgress struct{}
+
+func (noProgress) Add(int) {}
+func (noProgress) Done()   {}
+
+// Env is what the scenarios of one run share: the profile, the cluster, the
+// topic, the produce ledger and the report they all write into.
+type Env struct {
+	Profile *profile.Profile
+	Cluster cluster.Cluster
+	// Client is a shared client for metadata and admin requests.
+	Client sarama.Client
+	Admin  sarama.ClusterAdmin
+	Report *report.Report
+	// Topic is the topic the scenarios use; RunID marks this run's payloads.
+	Topic string
+	RunID uint64
+	// Progress starts progress displays; nil means none.
+	Progress ProgressFunc
+
+	// TopicReady is set once the topic exists and every partition has a leader.
+	TopicReady bool
+	// Ledger is the produce ledger, set once produce has run.
+	Ledger *workload.Ledger
+	// Acks is the acks mode the ledger's messages were produced with.
+	Acks string
+}
+
+// NewEnv connects the shared client to c and returns an Env for p.
+func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64) (*Env, error) {
+	cfg, err := kafka.Config(p.Cluster.KafkaVersion)
+	if err != nil {
+		return nil, err
+	}
+	client, err := sarama.NewClient(c.Bootstrap(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %v: %w", c.Bootstrap(), err)
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
+	}
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID}, nil
+}
+
+// Close closes the shared client.
+func (e *Env) Close() {
+	if e.Client != nil {
+		closeWithin(5*time.Second, func() { _ = e.Client.Close() })
+	}
+}
+
+// Config returns a fresh client config for the profile's protocol version.
+func (e *Env) Config() *sarama.Config {
+	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
+	if err != nil {
+		panic(err) // the profile's version was validated before the run
+	}
+	return cfg
+}
+
+func (e *Env) progress(label string, total int64) Progress {
+	if e.Progress == nil {
+		return noProgress{}
+	}
+	return e.Progress(label, total)
+}
+
+// partition returns the report's entry for partition id, creating the entries up to it.
+func (e *Env) partition(id int32) *report.Partition {
+	for int(id) >= len(e.Report.Partitions) {
+		e.Report.Partitions = append(e.Report.Partitions, report.Partition{
+			ID: int32(len(e.Report.Partitions)), Leader: -1,
+		})
+	}
+	return &e.Report.Partitions[id]
+}
+
+// leaderOf returns the broker id leading partition p in the shared client's
+// cached metadata, or -1; for naming brokers in findings.
+func (e *Env) leaderOf(p int32) int32 {
+	b, err := e.Client.Leader(e.Topic, p)
+	if err != nil {
+		return -1
+	}
+	return b.ID()
+}
+
+// partitionIDs returns the topic's partitions from fresh metadata.
+func (e *Env) partitionIDs() ([]int32, error) {
+	if err := e.Client.RefreshMetadata(e.Topic); err != nil {
+		return nil, fmt.Errorf("metadata for topic %s: %w", e.Topic, err)
+	}
+	ps, err := e.Client.Partitions(e.Topic)
+	if err != nil {
+		return nil, fmt.Errorf("partitions of topic %s: %w", e.Topic, err)
+	}
+	ps = append([]int32(nil), ps...)
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	return ps, nil
+}
+
+// closeWithin runs fn and waits for it at most d, so that closing a client
+// stuck on an unanswering broker never hangs the run.
+func closeWithin(d time.Duration, fn func()) {
+	done := make(chan struct{})
+	go func() { fn(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
