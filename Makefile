@@ -1,0 +1,36 @@
+# chronik-e2e: `make help` lists the targets.
+GO      ?= go
+BIN     ?= bin/chronik-e2e
+PROFILE ?= 3x3.yaml
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: help build test run lint bench clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## build: build the binary into bin/chronik-e2e
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chronik-e2e
+
+## test: run every test (unit, misbehaving clusters, the binary end to end)
+test:
+	$(GO) test ./...
+
+## run: run PROFILE (default 3x3.yaml) on the embedded cluster
+run: build
+	./$(BIN) run --profile $(PROFILE)
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: run the benchmarks of the hot paths (benchstat reads the output)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
+
+## clean: remove build output
+clean:
+	rm -rf bin bench.out
