@@ -92,13 +92,16 @@ func probe(ctx context.Context, addr string, cfg *sarama.Config) ([]report.Broke
 	if err := b.Open(cfg); err != nil {
 		return nil, err
 	}
-	defer b.Close()
 	type answer struct {
 		resp *sarama.MetadataResponse
 		err  error
 	}
 	ch := make(chan answer, 1)
 	go func() {
+		// Closed here, not by probe: Close waits for the request in flight,
+		// which a broker that accepts but never answers holds until the
+		// client's read timeout.
+		defer b.Close()
 		resp, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, nil))
 		ch <- answer{resp, err}
 	}()

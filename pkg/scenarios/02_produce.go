@@ -69,7 +69,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	if err != nil {
 		return fmt.Errorf("start producer against %v: %w", env.Cluster.Bootstrap(), err)
 	}
-	defer closeWithin(10*time.Second, func() { _ = producer.Close() })
+	defer closeWithin(ctx, 10*time.Second, func() { _ = producer.Close() })
 
 	n := w.Messages
 	ledger := workload.NewLedger(n)
@@ -235,8 +235,8 @@ loop:
 		step.Failf("%d of %d sent messages were not acknowledged: %s", d.Failed, sent, byCount(failedBy))
 		failures.failInto(step)
 	}
-	for p, c := range perPartition {
-		if c == 0 && sent > 0 && w.Keys >= partitions {
+	if sent > 0 && w.Keys >= partitions {
+		for _, p := range unkeyed(cfg, env.Topic, keys, partitions) {
 			step.Notef("partition %d received no messages: the %d keys hash to the other partitions", p, w.Keys)
 		}
 	}
@@ -245,6 +245,27 @@ loop:
 			sent, n, answered, acked, unanswered)
 	}
 	return nil
+}
+
+// unkeyed returns the partitions that none of keys hashes to under the
+// producer's partitioner: partitions that receive no messages by design, as
+// opposed to partitions whose messages all failed.
+func unkeyed(cfg *sarama.Config, topic string, keys [][]byte, partitions int) []int32 {
+	partitioner := cfg.Producer.Partitioner(topic)
+	hit := make([]bool, partitions)
+	for _, k := range keys {
+		p, err := partitioner.Partition(&sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(k)}, int32(partitions))
+		if err == nil && p >= 0 && int(p) < partitions {
+			hit[p] = true
+		}
+	}
+	var out []int32
+	for p, h := range hit {
+		if !h {
+			out = append(out, int32(p))
+		}
+	}
+	return out
 }
 
 // continuesBadBatch reports whether offset is the next in a batch whose base

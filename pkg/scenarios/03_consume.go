@@ -86,7 +86,7 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 	if err != nil {
 		return fmt.Errorf("start consumer against %v: %w", env.Cluster.Bootstrap(), err)
 	}
-	defer closeWithin(10*time.Second, func() { _ = consumer.Close() })
+	defer closeWithin(ctx, 10*time.Second, func() { _ = consumer.Close() })
 
 	bad := &badRecords{}
 	bad.unexpected.kind, bad.reordered.kind = "unexpected", "reordered"
@@ -172,14 +172,17 @@ func (consume) readPartition(ctx context.Context, env *Env, consumer sarama.Cons
 	}
 	keyBytes := workload.Keys(keys)
 	n := env.Ledger.Len()
+	errs := pc.Errors()
 	for {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("scenario deadline passed")
-		case ce, ok := <-pc.Errors():
-			if ok {
-				pr.fetchErrors[errorName(ce.Err, "")]++
+		case ce, ok := <-errs:
+			if !ok {
+				errs = nil
+				break
 			}
+			pr.fetchErrors[errorName(ce.Err, "")]++
 		case m := <-pc.Messages():
 			pr.records.Add(1)
 			pr.next.Store(m.Offset + 1)

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"time"
@@ -72,7 +73,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 // Close closes the shared client.
 func (e *Env) Close() {
 	if e.Client != nil {
-		closeWithin(5*time.Second, func() { _ = e.Client.Close() })
+		closeWithin(context.Background(), 5*time.Second, func() { _ = e.Client.Close() })
 	}
 }
 
@@ -126,13 +127,16 @@ func (e *Env) partitionIDs() ([]int32, error) {
 	return ps, nil
 }
 
-// closeWithin runs fn and waits for it at most d, so that closing a client
-// stuck on an unanswering broker never hangs the run.
-func closeWithin(d time.Duration, fn func()) {
+// closeWithin runs fn and waits for it at most d and no longer than ctx
+// lives, so that closing a client stuck on an unanswering broker neither
+// hangs the run nor stretches a scenario past its deadline; fn then ends on
+// its own.
+func closeWithin(ctx context.Context, d time.Duration, fn func()) {
 	done := make(chan struct{})
 	go func() { fn(); close(done) }()
 	select {
 	case <-done:
+	case <-ctx.Done():
 	case <-time.After(d):
 	}
 }
