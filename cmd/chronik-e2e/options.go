@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -81,6 +83,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkJSONPath(o.JSONPath); err != nil {
+		return err
+	}
 	status := func(format string, args ...any) {
 		if t.IsErrTTY() {
 			fmt.Fprintf(t.ErrOut, format+"\n", args...)
@@ -109,6 +114,26 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		return &runFailedError{}
 	}
 	return nil
+}
+
+// checkJSONPath fails, as bad usage, when --json names a path the report
+// clearly cannot be written to: better now than after a long run.
+func checkJSONPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	if isDir(path) {
+		return exitcode.Usagef("--json %s is a directory: give a file name for the JSON report", path)
+	}
+	if dir := filepath.Dir(path); !isDir(dir) {
+		return exitcode.Usagef("--json %s: there is no directory %s to write the JSON report in", path, dir)
+	}
+	return nil
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // progressFunc returns progress bars on stderr when it is a terminal, else none.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -47,6 +48,24 @@ type runFailedError struct{}
 
 func (*runFailedError) Error() string { return "the run failed" }
 
+// unknownCommand is bad usage (exit 2): root has no command name; the
+// commands close to it are suggested.
+func unknownCommand(root *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return exitcode.Usagef("%s; run chronik-e2e --help for the commands", msg)
+}
+
+// noArgs rejects arguments, as bad usage (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return exitcode.Usagef("%s takes no arguments, not %q", cmd.Name(), strings.Join(args, " "))
+	}
+	return nil
+}
+
 func newRootCmd(t *term.Terminal) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "chronik-e2e",
@@ -59,12 +78,29 @@ shaped as the profile says.
 
 Exit status: 0 passed, 1 a scenario failed, 2 bad usage or profile,
 3 the cluster could not be started or reached.`,
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		// Without Args, cobra reports an unknown command as a plain error
+		// (exit 1); with Args but no RunE, it prints the help and exits 0.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		SuggestionsMinimumDistance: 2,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
 	}
 	root.SetOut(t.Out)
 	root.SetErr(t.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitcode.UsageError(err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// `chronik-e2e rn --profile 3x3`: the root does not know --profile,
+		// but the unknown command is the mistake to report.
+		if !cmd.HasParent() && cmd.Flags().NArg() > 0 {
+			return unknownCommand(cmd, cmd.Flags().Arg(0))
+		}
+		return exitcode.UsageError(err)
+	})
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
 	return root
 }

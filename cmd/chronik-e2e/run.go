@@ -16,7 +16,13 @@ func newRunCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Command {
 		Example: `  chronik-e2e run --profile 3x3.yaml
   chronik-e2e run --profile 3x9 --json report.json
   chronik-e2e run --profile 3x3 --bootstrap 127.0.0.1:9092,127.0.0.1:9192`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			err := noArgs(cmd, args)
+			if err != nil && o.Profile == "" { // `run 3x3`: a profile without its flag
+				return &exitcode.Error{Code: exitcode.Usage, Err: err, Hint: "give the profile with --profile " + args[0]}
+			}
+			return err
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Profile == "" {
 				return exitcode.Usagef("run needs --profile (a path, or one of the built-in profiles; `chronik-e2e scenario NAME` runs with the built-in default)")

@@ -46,7 +46,7 @@ func newScenariosCmd(t *term.Terminal) *cobra.Command {
 	return &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the registered scenarios",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			width := 0
 			for _, s := range scenarios.All() {

@@ -704,7 +704,7 @@ func TestFetchNeverAnswered(t *testing.T) {
 	wantError(t, consume, fmt.Sprintf("timed out after %s: could not read every partition to its high watermark: ", hangTimeout))
 	for _, p := range rep.Partitions {
 		m := p.Messages
-		wantError(t, consume, fmt.Sprintf("partition %d: read 0 of %d records up to high watermark %d (%d acked; next offset 0; leader broker %d): scenario deadline passed",
+		wantError(t, consume, fmt.Sprintf("partition %d: read 0 of %d records up to high watermark %d (%d acked; next offset 0; leader broker %d): stopped by the scenario deadline",
 			p.ID, m, m, m, p.ID))
 	}
 	checkEndsAtDeadline(t, consume)
@@ -730,7 +730,7 @@ func TestProduceNeverAnswered(t *testing.T) {
 		t.Errorf("sent %d, acked %d, failed %d, failed_by_error %v; want every sent message failed with %q", d.Sent, d.Acked, d.Failed, d.FailedByError, reason)
 	}
 	produce := section(t, rep, "produce")
-	wantError(t, produce, fmt.Sprintf("timed out after %s: scenario deadline passed waiting for produce answers: %d of %d messages sent, 0 answered (0 acknowledged), %d unanswered",
+	wantError(t, produce, fmt.Sprintf("timed out after %s: stopped by the scenario deadline while waiting for produce answers: %d of %d messages sent, 0 answered (0 acknowledged), %d unanswered",
 		hangTimeout, d.Sent, rep.Config.Messages, d.Sent))
 	wantFinding(t, produce, fmt.Sprintf("%d of %d sent messages were not acknowledged: %d × %s", d.Sent, d.Sent, d.Sent, reason))
 	checkEndsAtDeadline(t, produce)

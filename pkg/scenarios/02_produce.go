@@ -186,7 +186,7 @@ loop:
 			}
 		}
 		if unanswered > 0 {
-			failedBy["no answer before the scenario deadline"] += int64(unanswered)
+			failedBy["no answer before "+stopped(ctx)] += int64(unanswered)
 		}
 	}
 
@@ -241,8 +241,8 @@ loop:
 		}
 	}
 	if deadline != nil {
-		return fmt.Errorf("scenario deadline passed waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
-			sent, n, answered, acked, unanswered)
+		return fmt.Errorf("stopped by %s while waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
+			stopped(ctx), sent, n, answered, acked, unanswered)
 	}
 	return nil
 }

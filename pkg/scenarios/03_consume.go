@@ -176,7 +176,7 @@ func (consume) readPartition(ctx context.Context, env *Env, consumer sarama.Cons
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("scenario deadline passed")
+			return fmt.Errorf("stopped by %s", stopped(ctx))
 		case ce, ok := <-errs:
 			if !ok {
 				errs = nil

@@ -41,13 +41,15 @@ type clusterView struct {
 }
 
 func (metadata) Run(ctx context.Context, env *Env, step *Step) error {
-	if !env.TopicReady {
-		return Skip("no topic to describe: topic-create did not finish")
-	}
+	// The broker count is checked even without a topic: a cluster missing
+	// brokers is often why topic creation failed.
 	view, err := within(ctx, func() (clusterView, error) {
 		brokers, _, err := env.Admin.DescribeCluster()
 		if err != nil {
 			return clusterView{}, fmt.Errorf("describe cluster: %w", err)
+		}
+		if !env.TopicReady {
+			return clusterView{brokers: brokers}, nil
 		}
 		md, err := env.Admin.DescribeTopics([]string{env.Topic})
 		if err != nil {
@@ -73,6 +75,10 @@ func (metadata) Run(ctx context.Context, env *Env, step *Step) error {
 	step.Metric("brokers", float64(len(brokers)))
 	if len(brokers) != nodes {
 		step.Failf("cluster has %d broker(s) %v, profile wants cluster.nodes = %d", len(brokers), brokerIDs(brokers), nodes)
+	}
+	if !env.TopicReady {
+		step.Failf("topic %s was not created, so its partitions were not checked", env.Topic)
+		return nil
 	}
 
 	sort.Slice(view.partitions, func(i, j int) bool { return view.partitions[i].ID < view.partitions[j].ID })
