@@ -63,9 +63,11 @@ func loadProfile(o *RunOptions) (*profile.Profile, error) {
 		p = profile.Default()
 	} else {
 		var err error
-		if p, err = profile.Load(o.Profile); err != nil {
+		if p, err = profile.Load(o.Profile); p == nil {
 			return nil, err
 		}
+		// With err set, p is decoded as far as it could be: Validate
+		// reports err's problems together with every other one.
 	}
 	p.Apply(o.Overrides)
 	if err := p.Validate(scenarios.Names()); err != nil {

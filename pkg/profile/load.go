@@ -90,7 +90,9 @@ func hasYAMLExt(name string) bool {
 // becomes Profile.Source; its base name without ".yaml" is the name when
 // the YAML gives none. Missing keys take Default()'s values. Every unknown
 // key, duplicate key and badly typed value is reported at once, with its
-// line, as a *ValidationError wrapped in exitcode.UsageError.
+// line, as a *ValidationError wrapped in exitcode.UsageError. With such
+// problems Parse still returns the profile as far as it could be decoded:
+// its Validate reports them again together with every other problem.
 func Parse(source string, data []byte) (*Profile, error) {
 	p := Default()
 	p.Source = source
@@ -112,7 +114,14 @@ func Parse(source string, data []byte) (*Profile, error) {
 	c := &checker{lines: p.lines}
 	c.section(root.Content[0], reflect.TypeFor[Profile](), "")
 	if len(c.problems) > 0 {
-		return fail(c.problems)
+		// Decode what can be decoded (yaml.v3 skips unknown keys and
+		// badly typed values without KnownFields), so that Validate can
+		// report these problems together with every other one.
+		_ = yaml.Unmarshal(data, p)
+		p.normalize()
+		p.decodeProblems = c.problems
+		_, err := fail(c.problems)
+		return p, err
 	}
 
 	// The checker found nothing wrong, so this strict decode should succeed;

@@ -35,6 +35,9 @@ type Profile struct {
 	lines map[string]int
 	// flags maps a dotted key to the CLI flag ("--partitions") that set it.
 	flags map[string]string
+	// decodeProblems are the unknown keys and badly typed values Parse found;
+	// Validate reports them together with every other problem.
+	decodeProblems []Problem
 }
 
 // Cluster says which cluster to test.

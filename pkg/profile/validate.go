@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -170,10 +172,13 @@ func (p *Profile) Validate(knownScenarios []string) error {
 		seen[s] = true
 	}
 
-	if len(v.problems) == 0 {
+	problems := append(slices.Clone(p.decodeProblems), v.problems...)
+	if len(problems) == 0 {
 		return nil
 	}
-	return exitcode.UsageError(&ValidationError{Source: p.Source, Problems: v.problems})
+	// In file order; values set by flags (no line) come first.
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
+	return exitcode.UsageError(&ValidationError{Source: p.Source, Problems: problems})
 }
 
 // validator collects problems, each with the line or flag of its key.
