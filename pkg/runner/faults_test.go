@@ -704,7 +704,7 @@ func TestFetchNeverAnswered(t *testing.T) {
 	wantError(t, consume, fmt.Sprintf("timed out after %s: could not read every partition to its high watermark: ", hangTimeout))
 	for _, p := range rep.Partitions {
 		m := p.Messages
-		wantError(t, consume, fmt.Sprintf("partition %d: read 0 of %d records up to high watermark %d (%d acked; next offset 0; leader broker %d): stopped by the scenario deadline",
+		wantError(t, consume, fmt.Sprintf("partition %d: read 0 of %d records up to high watermark %d (%d acked; next offset 0; leader broker %d): the scenario deadline passed",
 			p.ID, m, m, m, p.ID))
 	}
 	checkEndsAtDeadline(t, consume)
@@ -725,12 +725,12 @@ func TestProduceNeverAnswered(t *testing.T) {
 
 	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
 	d := rep.Delivery
-	const reason = "no answer before the scenario deadline"
+	const reason = "no answer: the scenario deadline passed"
 	if d.Sent == 0 || d.Acked != 0 || d.Failed != d.Sent || !reflect.DeepEqual(d.FailedByError, map[string]int64{reason: d.Sent}) {
 		t.Errorf("sent %d, acked %d, failed %d, failed_by_error %v; want every sent message failed with %q", d.Sent, d.Acked, d.Failed, d.FailedByError, reason)
 	}
 	produce := section(t, rep, "produce")
-	wantError(t, produce, fmt.Sprintf("timed out after %s: stopped by the scenario deadline while waiting for produce answers: %d of %d messages sent, 0 answered (0 acknowledged), %d unanswered",
+	wantError(t, produce, fmt.Sprintf("timed out after %s: the scenario deadline passed while waiting for produce answers: %d of %d messages sent, 0 answered (0 acknowledged), %d unanswered",
 		hangTimeout, d.Sent, rep.Config.Messages, d.Sent))
 	wantFinding(t, produce, fmt.Sprintf("%d of %d sent messages were not acknowledged: %d × %s", d.Sent, d.Sent, d.Sent, reason))
 	checkEndsAtDeadline(t, produce)

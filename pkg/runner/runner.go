@@ -130,7 +130,10 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 		sec.Skipped = true
 		sec.Error = err.Error()
 	case err != nil && ctx.Err() != nil:
-		sec.Error = "interrupted: " + err.Error()
+		sec.Error = err.Error()
+		if !strings.Contains(sec.Error, "interrupted") {
+			sec.Error = "interrupted: " + sec.Error
+		}
 	case err != nil && errors.Is(sctx.Err(), context.DeadlineExceeded):
 		sec.Error = fmt.Sprintf("timed out after %s: %v", timeout, err)
 	case err != nil:

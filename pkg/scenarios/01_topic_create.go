@@ -119,14 +119,14 @@ func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 		return r.v, r.err
 	case <-ctx.Done():
 		var zero T
-		return zero, fmt.Errorf("no answer before %s", stopped(ctx))
+		return zero, fmt.Errorf("no answer: %s", stopped(ctx))
 	}
 }
 
-// stopped says why ctx ended: the scenario's deadline, or an interrupted run.
+// stopped says why ctx ended: the scenario's deadline passed, or the run was interrupted.
 func stopped(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "the scenario deadline"
+		return "the scenario deadline passed"
 	}
 	return "the run was interrupted"
 }

@@ -186,7 +186,7 @@ loop:
 			}
 		}
 		if unanswered > 0 {
-			failedBy["no answer before "+stopped(ctx)] += int64(unanswered)
+			failedBy["no answer: "+stopped(ctx)] += int64(unanswered)
 		}
 	}
 
@@ -241,7 +241,7 @@ loop:
 		}
 	}
 	if deadline != nil {
-		return fmt.Errorf("stopped by %s while waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
+		return fmt.Errorf("%s while waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
 			stopped(ctx), sent, n, answered, acked, unanswered)
 	}
 	return nil

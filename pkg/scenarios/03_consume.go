@@ -17,6 +17,7 @@ package scenarios
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -176,7 +177,7 @@ func (consume) readPartition(ctx context.Context, env *Env, consumer sarama.Cons
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("stopped by %s", stopped(ctx))
+			return errors.New(stopped(ctx))
 		case ce, ok := <-errs:
 			if !ok {
 				errs = nil
