@@ -4,7 +4,7 @@ BIN     ?= bin/chronik-e2e
 PROFILE ?= 3x3.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test run lint bench clean
+.PHONY: help build test run lint bench clean generate
 
 ## help: list the targets
 help:
@@ -21,6 +21,10 @@ test:
 ## run: run PROFILE (default 3x3.yaml) on the embedded cluster
 run: build
 	./$(BIN) run --profile $(PROFILE)
+
+## generate: regenerate the README's metric table and docs/report.schema.json from the code
+generate:
+	$(GO) generate ./pkg/gate ./pkg/report
 
 ## lint: go vet and gofmt
 lint:

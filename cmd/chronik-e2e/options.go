@@ -26,6 +26,11 @@ type RunOptions struct {
 	Overrides profile.Overrides
 	JSONPath  string // --json
 	NoColor   bool   // --no-color
+	Keep      bool   // --keep: keep a spawned cluster's work dir after a pass
+	// Gate holds --baseline, --junit, --markdown, --repeat and --artifacts (gate.go).
+	Gate GateOptions
+	// Profiling holds --cpuprofile and --memprofile (profiling.go).
+	Profiling ProfilingOptions
 }
 
 // addRunFlags registers the flags run and scenario share.
@@ -38,8 +43,13 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.Int(profile.FlagPartitions, 0, "topic partitions")
 	f.Int(profile.FlagReplicationFactor, 0, "topic replication factor")
 	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
+	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
+	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file")
 	f.BoolVar(&o.NoColor, "no-color", false, "no colour in the report (NO_COLOR is honoured too)")
+	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
+	addGateFlags(cmd, &o.Gate)
+	addProfilingFlags(cmd, &o.Profiling)
 }
 
 // readIntFlags fills the overrides of the int flags the user set.
@@ -48,6 +58,7 @@ func readIntFlags(cmd *cobra.Command, o *RunOptions) {
 		profile.FlagMessages:          &o.Overrides.Messages,
 		profile.FlagPartitions:        &o.Overrides.Partitions,
 		profile.FlagReplicationFactor: &o.Overrides.ReplicationFactor,
+		profile.FlagFaultSeed:         &o.Overrides.FaultSeed,
 	} {
 		if cmd.Flags().Changed(name) {
 			v, _ := cmd.Flags().GetInt(name)
@@ -85,7 +96,17 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(p.Workload.Messages)
 	if err := checkJSONPath(o.JSONPath); err != nil {
+		return err
+	}
+	stopProfiling, err := startProfiling(o.Profiling, t.ErrOut)
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
+	g, err := newGateRun(t, o.Gate, p)
+	if err != nil {
 		return err
 	}
 	status := func(format string, args ...any) {
@@ -95,12 +116,18 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	}
 	status("profile %s (%s): %s cluster, %d node(s), %d partition(s), RF %d, %d messages, acks=%s",
 		p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes, p.Topic.Partitions, p.Topic.ReplicationFactor, p.Workload.Messages, p.Workload.Acks)
-	rep, err := runner.Run(ctx, runner.Options{
+	runOpts := runner.Options{
 		Profile:   p,
 		Scenarios: o.Scenarios,
 		Progress:  progressFunc(t),
 		Status:    status,
-	})
+		// A spawned cluster's work dir is kept after a failure, and after a pass with --keep.
+		KeepWorkDir: o.Keep,
+	}
+	if o.Gate.Repeat > 1 {
+		return g.repeat(ctx, t, o, runOpts)
+	}
+	rep, err := g.run(ctx, runOpts, g.dir, g.plan)
 	if err != nil {
 		return err
 	}
@@ -112,10 +139,10 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 			return exitcode.UsageError(err)
 		}
 	}
-	if !rep.Passed {
-		return &runFailedError{}
+	if err := g.write(rep); err != nil {
+		return err
 	}
-	return nil
+	return verdictError(rep.Passed, rep.GateFailed())
 }
 
 // checkJSONPath fails, as bad usage, when --json names a path the report

@@ -77,7 +77,8 @@ acknowledged message was read back exactly once, in order, from a cluster
 shaped as the profile says.
 
 Exit status: 0 passed, 1 a scenario failed, 2 bad usage or profile,
-3 the cluster could not be started or reached.`,
+3 the cluster could not be started or reached, 4 every check passed but a
+threshold or the baseline comparison failed.`,
 		// Without Args, cobra reports an unknown command as a plain error
 		// (exit 1); with Args but no RunE, it prints the help and exits 0.
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -102,5 +103,7 @@ Exit status: 0 passed, 1 a scenario failed, 2 bad usage or profile,
 		return exitcode.UsageError(err)
 	})
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
+	root.AddCommand(newReportCmd(t), newMetricsCmd(t))
+	root.AddCommand(newClusterCmd(t, nil), newInternalCmd(t))
 	return root
 }

@@ -36,13 +36,15 @@ func TestMain(m *testing.M) {
 //
 // Besides testscript's own commands, the scripts have:
 //
-//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-hold REQUEST] NODES
+//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES
 //	    start an embedded cluster of NODES brokers in the test process, and
 //	    set $NAME (default BOOTSTRAP) to its comma-separated addresses; each
 //	    -fault answers every matching request with the Kafka error ERROR
-//	    (e.g. -fault produce:NOT_ENOUGH_REPLICAS:1); -hold never answers
-//	    the requests named (e.g. -hold produce); the cluster stops when the
-//	    script ends
+//	    (e.g. -fault produce:NOT_ENOUGH_REPLICAS:1), or only the first N
+//	    matching requests with -fault-count N; -hold never answers
+//	    the requests named (e.g. -hold produce); -delay answers them
+//	    DURATION late (e.g. -delay produce:100ms, a slower cluster); the
+//	    cluster stops when the script ends
 //	kfake-held
 //	    wait until the cluster of the last kfake holds a request
 //	expect-exit CODE PROGRAM [ARGS...]
@@ -62,6 +64,16 @@ func TestScript(t *testing.T) {
 			"kfake-held":  cmdKfakeHeld,
 			"expect-exit": cmdExpectExit,
 			"json":        cmdJSON,
+			// Spawn mode and cluster up: spawn_script_test.go.
+			"backend":      cmdBackend,
+			"backend-held": cmdBackendHeld,
+			"signal-pid":   cmdSignalPid,
+			"pids-gone":    cmdPidsGone,
+			"wait-file":    cmdWaitFile,
+			"json-env":     cmdJSONEnv,
+			"listen-port":  cmdListenPort,
+			"free-ports":   cmdFreePorts,
+			"subst-env":    cmdSubstEnv,
 		},
 	})
 }
@@ -81,6 +93,7 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		faults = append(faults, f)
 		return err
 	})
+	faultCount := fs.Int("fault-count", -1, "answer only the first N matching requests with each -fault's error (-1: all)")
 	var hold []kmsg.Key
 	fs.Func("hold", "REQUEST: never answer these requests", func(s string) error {
 		key, ok := requestKey(s)
@@ -90,8 +103,23 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		hold = append(hold, key)
 		return nil
 	})
+	type delay struct {
+		key kmsg.Key
+		d   time.Duration
+	}
+	var delays []delay
+	fs.Func("delay", "REQUEST:DURATION: answer these requests DURATION late", func(s string) error {
+		name, dur, _ := strings.Cut(s, ":")
+		key, ok := requestKey(name)
+		if !ok {
+			return fmt.Errorf("no request named %q", name)
+		}
+		d, err := time.ParseDuration(dur)
+		delays = append(delays, delay{key, d})
+		return err
+	})
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-hold REQUEST] NODES (%v)", err)
+		ts.Fatalf("usage: kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES (%v)", err)
 	}
 	nodes, err := strconv.Atoi(fs.Arg(0))
 	if err != nil || nodes < 1 {
@@ -101,6 +129,9 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Defer(func() { _ = c.Close() })
 	if len(faults) > 0 {
+		for i := range faults {
+			faults[i].Count = *faultCount
+		}
 		c.Kfake().Fault(faults...)
 	}
 	held, release := make(chan struct{}), make(chan struct{})
@@ -115,6 +146,22 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 			// script ends, the request's connection is closed unanswered.
 			kc.SleepControl(func() { <-release })
 			return nil, errors.New("held"), true
+		})
+	}
+	for _, d := range delays {
+		kc := c.Kfake()
+		kc.ControlKey(int16(d.key), func(kmsg.Request) (kmsg.Response, error, bool) {
+			// Sleep, serving other connections, then let the cluster
+			// handle the request as usual (not handled: the control stays).
+			kc.SleepControl(func() {
+				timer := time.NewTimer(d.d)
+				defer timer.Stop()
+				select {
+				case <-timer.C:
+				case <-release:
+				}
+			})
+			return nil, nil, false
 		})
 	}
 	heldBy.Store(ts, held)

@@ -2,84 +2,155 @@ package cluster
 
 import (
 	"fmt"
+	"net"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Embedded is an in-process kfake cluster on 127.0.0.1 that places partition
-// leaders round-robin over its brokers, as Kafka and Chronik do.
+// leaders round-robin over its brokers, as Kafka and Chronik do. Its nodes
+// can be killed, stopped, paused and started again (see Do); its data lives
+// in a temporary directory, so that it survives a whole-cluster restart.
 type Embedded struct {
-	kc *kfake.Cluster
+	net     *netControl
+	opts    []kfake.Opt // the caller's options, applied again on a whole-cluster restart
+	dataDir string      // kfake's data directory
+	ownDir  bool        // dataDir was made by StartEmbedded and is removed by Close
+	nodes   []int32     // broker ids, ascending (kfake numbers them from 0)
+	ports   []int       // ports[i] is node i's listen port
+
+	opMu sync.Mutex // serialises node operations
 
 	mu      sync.Mutex
-	nodes   []int32         // broker ids, ascending (kfake numbers them from 0)
+	kc      *kfake.Cluster  // nil while every node is down
+	down    map[int32]bool  // nodes killed or stopped
+	topics  map[string]bool // every topic created, for placing leaders after a membership change
 	pending map[string]bool // topics created or grown whose leaders are not placed yet
 }
+
+// groupMinSessionTimeout lets consumer groups use short session timeouts on
+// the embedded cluster (kfake's own minimum is 6s), so that rebalances in
+// tests take milliseconds, not seconds.
+const groupMinSessionTimeout = 100 * time.Millisecond
 
 // StartEmbedded starts an embedded cluster of n brokers on free loopback ports.
 // Extra kfake options (ports, data dir) may be passed.
 func StartEmbedded(n int, opts ...kfake.Opt) (*Embedded, error) {
-	opts = append([]kfake.Opt{kfake.NumBrokers(n), kfake.ListenFn(loopback)}, opts...)
-	kc, err := kfake.NewCluster(opts...)
+	dir, err := os.MkdirTemp("", "chronik-e2e-kfake-")
 	if err != nil {
+		return nil, fmt.Errorf("start embedded cluster: data directory: %w", err)
+	}
+	e := &Embedded{
+		net: newNetControl(), opts: opts, dataDir: dir, ownDir: true,
+		down: map[int32]bool{}, topics: map[string]bool{}, pending: map[string]bool{},
+	}
+	kc, err := e.newKfake(kfake.NumBrokers(n))
+	if err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("start embedded cluster of %d brokers: %w", n, err)
 	}
-	e := &Embedded{kc: kc, pending: map[string]bool{}}
-	for i := range n {
+	for i, addr := range kc.ListenAddrs() {
+		_, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
 		e.nodes = append(e.nodes, int32(i))
+		e.ports = append(e.ports, p)
 	}
-	e.placeLeaders()
+	e.kc = kc
 	return e, nil
 }
 
-// Kfake returns the underlying kfake cluster, for fault injection in tests.
-func (e *Embedded) Kfake() *kfake.Cluster { return e.kc }
+// newKfake starts a kfake cluster with the embedded cluster's network, data
+// directory and leader placement, and the caller's options last.
+func (e *Embedded) newKfake(first ...kfake.Opt) (*kfake.Cluster, error) {
+	opts := append(first,
+		kfake.ListenFn(e.net.listen),
+		kfake.DataDir(e.dataDir),
+		kfake.GroupMinSessionTimeout(groupMinSessionTimeout),
+	)
+	kc, err := kfake.NewCluster(append(opts, e.opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	e.placeLeaders(kc)
+	return kc, nil
+}
+
+// Kfake returns the underlying kfake cluster, for fault injection in tests;
+// nil while every node is down. A whole-cluster restart replaces it.
+func (e *Embedded) Kfake() *kfake.Cluster {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.kc
+}
 
 // Mode returns "embedded".
 func (e *Embedded) Mode() string { return "embedded" }
 
-// Bootstrap returns the brokers' listen addresses.
-func (e *Embedded) Bootstrap() []string { return e.kc.ListenAddrs() }
+// Bootstrap returns every broker's listen address, up or down.
+func (e *Embedded) Bootstrap() []string {
+	addrs := make([]string, len(e.ports))
+	for i, p := range e.ports {
+		addrs[i] = addrOf(p)
+	}
+	return addrs
+}
 
-// Close stops every broker.
+func addrOf(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// Close stops every broker and removes the data directory it made.
 func (e *Embedded) Close() error {
-	e.kc.Close()
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	e.mu.Lock()
+	kc := e.kc
+	e.kc = nil
+	e.mu.Unlock()
+	if kc != nil {
+		kc.Close()
+	}
+	if e.ownDir {
+		return os.RemoveAll(e.dataDir)
+	}
 	return nil
 }
 
-// placeLeaders installs controls that note every created or grown topic and,
-// before the next metadata request is answered, move its partitions' leaders
-// round-robin over the brokers sorted by id. kfake alone picks leaders at
-// random, which a healthy Kafka cluster does not do. The move runs inside
-// SleepControl's wakeup, the one place a control may call into the cluster.
-func (e *Embedded) placeLeaders() {
+// placeLeaders installs controls on kc that note every created or grown
+// topic and, before the next metadata request is answered, move its
+// partitions' leaders round-robin over the brokers sorted by id. kfake alone
+// picks leaders at random, which a healthy Kafka cluster does not do. The
+// move runs inside SleepControl's wakeup, the one place a control may call
+// into the cluster.
+func (e *Embedded) placeLeaders(kc *kfake.Cluster) {
 	note := func(req kmsg.Request) (kmsg.Response, error, bool) {
-		e.kc.KeepControl()
+		kc.KeepControl()
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		switch r := req.(type) {
 		case *kmsg.CreateTopicsRequest:
 			if !r.ValidateOnly {
 				for _, t := range r.Topics {
-					e.pending[t.Topic] = true
+					e.pending[t.Topic], e.topics[t.Topic] = true, true
 				}
 			}
 		case *kmsg.CreatePartitionsRequest:
 			if !r.ValidateOnly {
 				for _, t := range r.Topics {
-					e.pending[t.Topic] = true
+					e.pending[t.Topic], e.topics[t.Topic] = true, true
 				}
 			}
 		}
 		return nil, nil, false
 	}
-	e.kc.ControlKey(int16(kmsg.CreateTopics), note)
-	e.kc.ControlKey(int16(kmsg.CreatePartitions), note)
-	e.kc.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
-		e.kc.KeepControl()
+	kc.ControlKey(int16(kmsg.CreateTopics), note)
+	kc.ControlKey(int16(kmsg.CreatePartitions), note)
+	kc.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
 		e.mu.Lock()
 		topics := make([]string, 0, len(e.pending))
 		for t := range e.pending {
@@ -87,38 +158,63 @@ func (e *Embedded) placeLeaders() {
 		}
 		e.mu.Unlock()
 		if len(topics) > 0 {
-			e.kc.SleepControl(func() { e.place(topics) })
+			kc.SleepControl(func() { e.place(kc, topics, true) })
 		}
 		return nil, nil, false
 	})
 }
 
-// place moves each topic's partition leaders round-robin; a topic that does
-// not exist yet (its creation is still queued) stays pending.
-func (e *Embedded) place(topics []string) {
-	nodes := e.nodeIDs()
+// place moves each topic's partition leaders to where leaderFor says. With
+// pending, a topic that does not exist yet (its creation is still queued)
+// stays pending; without, it is skipped. It returns how many leaders moved.
+func (e *Embedded) place(kc *kfake.Cluster, topics []string, pending bool) int {
+	moved := 0
 	for _, t := range topics {
-		if e.kc.LeaderFor(t, 0) < 0 {
+		if kc.LeaderFor(t, 0) < 0 {
 			continue
 		}
 		for p := int32(0); ; p++ {
-			cur := e.kc.LeaderFor(t, p)
+			cur := kc.LeaderFor(t, p)
 			if cur < 0 {
 				break
 			}
-			if want := nodes[int(p)%len(nodes)]; cur != want {
-				_ = e.kc.MoveTopicPartition(t, p, want)
+			if want := e.leaderFor(p); want >= 0 && cur != want && kc.MoveTopicPartition(t, p, want) == nil {
+				moved++
 			}
 		}
-		e.mu.Lock()
-		delete(e.pending, t)
-		e.mu.Unlock()
+		if pending {
+			e.mu.Lock()
+			delete(e.pending, t)
+			e.mu.Unlock()
+		}
 	}
+	return moved
 }
 
-// nodeIDs returns the brokers' ids in ascending order.
-func (e *Embedded) nodeIDs() []int32 {
+// placeAll places the leaders of every topic, after nodes left or joined.
+func (e *Embedded) placeAll(kc *kfake.Cluster) int {
+	e.mu.Lock()
+	topics := make([]string, 0, len(e.topics))
+	for t := range e.topics {
+		topics = append(topics, t)
+	}
+	e.mu.Unlock()
+	slices.Sort(topics)
+	return e.place(kc, topics, false)
+}
+
+// leaderFor returns the leader partition p should have: its preferred
+// broker, nodes[p mod N], when that broker is up, else the next broker up in
+// id order (as Kafka elects the next in-sync replica); -1 when none is up.
+func (e *Embedded) leaderFor(p int32) int32 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return slices.Clone(e.nodes)
+	n := len(e.nodes)
+	for i := range n {
+		id := e.nodes[(int(p)+i)%n]
+		if !e.down[id] {
+			return id
+		}
+	}
+	return -1
 }

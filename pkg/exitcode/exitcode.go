@@ -12,6 +12,7 @@ const (
 	Failed      = 1 // a scenario failed
 	Usage       = 2 // bad usage or bad profile
 	Unreachable = 3 // the cluster could not be started or reached
+	Thresholds  = 4 // every check passed, but a threshold or the baseline comparison failed
 )
 
 // Error is an error that carries the exit code it should end the process with,

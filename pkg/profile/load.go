@@ -185,6 +185,11 @@ func (c *checker) section(n *yaml.Node, t reflect.Type, key string) {
 				c.lines[fmt.Sprintf("%s[%d]", full, j)] = item.Line
 			}
 		}
+		if v.Kind == yaml.MappingNode && f.Type.Kind() == reflect.Map {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				c.lines[full+"."+v.Content[j].Value] = v.Content[j].Line
+			}
+		}
 		if err := v.Decode(reflect.New(f.Type).Interface()); err != nil {
 			c.add(full, v.Line, fmt.Sprintf("%s, not %s", expect(f.Type), describe(v)))
 		}
@@ -252,8 +257,14 @@ func expect(t reflect.Type) string {
 		return "must be a duration like 60s or 2m"
 	case t.Kind() == reflect.Int:
 		return "must be a whole number"
+	case t.Kind() == reflect.Float64:
+		return "must be a number"
 	case t.Kind() == reflect.String:
 		return "must be a single value"
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Int:
+		return "must be a mapping of names to whole numbers"
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.String:
+		return "must be a mapping of names to single values"
 	case t.Kind() == reflect.Slice:
 		return "must be a list like [a, b]"
 	case t.Kind() == reflect.Map:

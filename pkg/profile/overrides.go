@@ -11,6 +11,8 @@ const (
 	FlagPartitions        = "partitions"
 	FlagReplicationFactor = "replication-factor"
 	FlagTopic             = "topic"
+	FlagFaultTarget       = "fault-target"
+	FlagFaultSeed         = "fault-seed"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -24,6 +26,8 @@ type Overrides struct {
 	Partitions        *int     // --partitions
 	ReplicationFactor *int     // --replication-factor
 	Topic             string   // --topic: topic.name
+	FaultTarget       string   // --fault-target: faults.target
+	FaultSeed         *int     // --fault-seed: faults.seed, to replay a run
 }
 
 // Apply sets the values o gives. Validate then names the flag, not a
@@ -53,6 +57,14 @@ func (p *Profile) Apply(o Overrides) {
 	if o.Topic != "" {
 		p.Topic.Name = o.Topic
 		p.setBy(FlagTopic, "topic.name")
+	}
+	if o.FaultTarget != "" {
+		p.Faults.Target = o.FaultTarget
+		p.setBy(FlagFaultTarget, "faults.target")
+	}
+	if o.FaultSeed != nil {
+		p.Faults.Seed = *o.FaultSeed
+		p.setBy(FlagFaultSeed, "faults.seed")
 	}
 	p.normalize()
 }

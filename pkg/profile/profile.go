@@ -26,6 +26,13 @@ type Profile struct {
 	Workload  Workload `yaml:"workload"`
 	Timeouts  Timeouts `yaml:"timeouts"`
 	Scenarios []string `yaml:"scenarios"`
+	// Thresholds are expressions over named metrics ("produce.p99_ms < 50")
+	// that every run must meet; see thresholds.go.
+	Thresholds []string `yaml:"thresholds"`
+	// Baseline says how a run is compared with a baseline run.
+	Baseline Baseline `yaml:"baseline"`
+	// Faults says where the fault scenarios strike and how; see faults.go.
+	Faults Faults `yaml:"faults"`
 
 	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
 	Source string `yaml:"-"`
@@ -45,10 +52,12 @@ type Cluster struct {
 	Mode      string   `yaml:"mode"`
 	Nodes     int      `yaml:"nodes"`
 	Bootstrap []string `yaml:"bootstrap"`
+	// Ports fixes the embedded brokers' ports, one per node; empty: free ports.
+	Ports []int `yaml:"ports"`
 	// KafkaVersion is the protocol version the client speaks, e.g. "3.6.0".
 	KafkaVersion string `yaml:"kafka_version"`
-	// Spawn is reserved for spawned broker processes (a later release).
-	Spawn map[string]any `yaml:"spawn"`
+	// Spawn says how to start and watch the broker processes of spawn mode.
+	Spawn Spawn `yaml:"spawn"`
 }
 
 // Topic is the topic the scenarios create and use.
@@ -64,6 +73,15 @@ type Workload struct {
 	Keys       int    `yaml:"keys"`
 	ValueBytes int    `yaml:"value_bytes"`
 	Acks       string `yaml:"acks"`
+	// Producers is how many producers send at once; each sends its own
+	// keys, so every key keeps one producer's order.
+	Producers int `yaml:"producers"`
+	// Rate is the target send rate in messages per second over all
+	// producers; 0 sends as fast as the cluster takes them.
+	Rate int `yaml:"rate"`
+	// ConcurrentConsume reads every partition while producing, which
+	// measures end-to-end latency (send to read).
+	ConcurrentConsume bool `yaml:"concurrent_consume"`
 }
 
 // Timeouts bound how long the runner waits for the cluster and for each scenario.
@@ -85,6 +103,7 @@ func Default() *Profile {
 			Nodes:        3,
 			Bootstrap:    []string{},
 			KafkaVersion: "3.6.0",
+			Spawn:        defaultSpawn(),
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload: Workload{
@@ -92,12 +111,15 @@ func Default() *Profile {
 			Keys:       100,
 			ValueBytes: 100,
 			Acks:       "all",
+			Producers:  1,
 		},
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},
 			Scenario:     Duration{120 * time.Second},
 		},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
+		Baseline:  DefaultBaseline(),
+		Faults:    DefaultFaults(),
 		Source:    DefaultSource,
 	}
 }

@@ -52,11 +52,13 @@ func TestDefault(t *testing.T) {
 	p := Default()
 	want := &Profile{
 		Name:      "default",
-		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0"},
+		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0", Spawn: defaultSpawn()},
 		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
-		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all"},
+		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
 		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
+		Faults:    DefaultFaults(),
+		Baseline:  DefaultBaseline(),
 		Source:    DefaultSource,
 	}
 	if !reflect.DeepEqual(p, want) {
@@ -72,8 +74,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestEmbeddedConfigs(t *testing.T) {
-	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9"}) {
-		t.Errorf("configs.Names() = %v, want [3x3 3x9]", got)
+	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "failover", "scale"}) {
+		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 failover scale]", got)
 	}
 	tests := []struct {
 		ref      string
@@ -116,7 +118,7 @@ func TestValidateRules(t *testing.T) {
 		{"empty name", func(p *Profile) { p.Name = " " }, "name", "must not be empty"},
 		{"unknown mode", func(p *Profile) { p.Cluster.Mode = "embeded" }, "cluster.mode", `"embeded" is not a mode`},
 		{"empty mode", func(p *Profile) { p.Cluster.Mode = "" }, "cluster.mode", "must be set"},
-		{"spawn mode", func(p *Profile) { p.Cluster.Mode = ModeSpawn }, "cluster.mode", "not supported yet: spawn mode comes in a later release"},
+		{"spawn mode without a spawn section", func(p *Profile) { p.Cluster.Mode = ModeSpawn }, "cluster.spawn", "spawn mode needs a spawn section"},
 		{"no nodes", func(p *Profile) { p.Cluster.Nodes = 0 }, "cluster.nodes", "must be at least 1, not 0"},
 		{"attach without bootstrap", func(p *Profile) { p.Cluster.Mode = ModeAttach }, "cluster.bootstrap", "attach mode needs at least one host:port"},
 		{"attach good", func(p *Profile) {
@@ -157,6 +159,14 @@ func TestValidateRules(t *testing.T) {
 		{"acks -1", func(p *Profile) { p.Workload.Acks = "-1" }, "", ""},
 		{"acks 2", func(p *Profile) { p.Workload.Acks = "2" }, "workload.acks", `"2" is not 0, 1 or all`},
 		{"acks empty", func(p *Profile) { p.Workload.Acks = "" }, "workload.acks", `"" is not 0, 1 or all`},
+		{"producers 0", func(p *Profile) { p.Workload.Producers = 0 }, "workload.producers", "must be 1..64, not 0"},
+		{"producers 64", func(p *Profile) { p.Workload.Producers = 64 }, "", ""},
+		{"producers 65", func(p *Profile) { p.Workload.Producers = 65 }, "workload.producers", "must be 1..64, not 65"},
+		{"producers above keys", func(p *Profile) { p.Workload.Keys, p.Workload.Producers = 4, 5 }, "workload.producers", "5 is more than workload.keys (4): each producer sends its own keys"},
+		{"rate 0", func(p *Profile) { p.Workload.Rate = 0 }, "", ""},
+		{"rate 50000", func(p *Profile) { p.Workload.Rate = 50000 }, "", ""},
+		{"rate negative", func(p *Profile) { p.Workload.Rate = -1 }, "workload.rate", "must be 0 (as fast as possible) or a rate in messages per second, not -1"},
+		{"concurrent consume", func(p *Profile) { p.Workload.ConcurrentConsume = true }, "", ""},
 		{"cluster_ready 0", func(p *Profile) { p.Timeouts.ClusterReady = Duration{} }, "timeouts.cluster_ready", "must be more than 0, not 0s"},
 		{"scenario negative", func(p *Profile) { p.Timeouts.Scenario = Duration{-time.Second} }, "timeouts.scenario", "must be more than 0, not -1s"},
 		{"no scenarios", func(p *Profile) { p.Scenarios = nil }, "scenarios", "none listed; list at least one of: topic-create, produce"},
@@ -239,8 +249,8 @@ colour: blue
 	problems := problemsOf(t, err)
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor)`,
-		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks)`,
-		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios)`,
+		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
+		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
@@ -262,7 +272,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
 		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor), not "5"`},
-		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios), not a list`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
 	}
@@ -442,7 +452,7 @@ func TestLoadUnknown(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, scale`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

@@ -18,6 +18,7 @@ const (
 	MinValueBytes   = 32      // the payload header takes 32 bytes
 	MaxValueBytes   = 1 << 20 // 1 MiB
 	MaxTopicNameLen = 249
+	MaxProducers    = 64
 )
 
 // Problem is one thing wrong with a profile.
@@ -80,12 +81,13 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	c := p.Cluster
 	switch c.Mode {
 	case ModeEmbedded, ModeAttach:
+		v.validateNotSpawn()
 	case ModeSpawn:
-		v.add("cluster.mode", "not supported yet: spawn mode comes in a later release")
+		v.validateSpawn()
 	case "":
-		v.add("cluster.mode", "must be set: embedded or attach")
+		v.add("cluster.mode", "must be set: embedded, attach or spawn")
 	default:
-		v.add("cluster.mode", "%q is not a mode: use embedded or attach", c.Mode)
+		v.add("cluster.mode", "%q is not a mode: use embedded, attach or spawn", c.Mode)
 	}
 	if c.Nodes < 1 {
 		v.add("cluster.nodes", "must be at least 1, not %d", c.Nodes)
@@ -145,6 +147,15 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	default:
 		v.add("workload.acks", "%q is not 0, 1 or all", w.Acks)
 	}
+	switch {
+	case w.Producers < 1 || w.Producers > MaxProducers:
+		v.add("workload.producers", "must be 1..%d, not %d", MaxProducers, w.Producers)
+	case w.Keys >= 1 && w.Producers > w.Keys:
+		v.add("workload.producers", "%d is more than workload.keys (%d): each producer sends its own keys, so that every key keeps one producer's order", w.Producers, w.Keys)
+	}
+	if w.Rate < 0 {
+		v.add("workload.rate", "must be 0 (as fast as possible) or a rate in messages per second, not %d", w.Rate)
+	}
 
 	if d := p.Timeouts.ClusterReady; d.Duration <= 0 {
 		v.add("timeouts.cluster_ready", "must be more than 0, not %s", d)
@@ -171,6 +182,8 @@ func (p *Profile) Validate(knownScenarios []string) error {
 		}
 		seen[s] = true
 	}
+	p.validateGate(v)
+	p.validateFaults(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {

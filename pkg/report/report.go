@@ -35,6 +35,15 @@ type Report struct {
 	Consumed bool `json:"consumed"`
 	// Interrupted is set when the run was stopped by a signal before it finished.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Gate holds the thresholds and the baseline comparison; nil when the
+	// run had neither. Passed is false when the gate failed.
+	Gate *Gate `json:"gate,omitempty"`
+	// EndToEnd is the latency from each message's send to its read, measured
+	// when consuming while producing (workload.concurrent_consume); nil otherwise.
+	EndToEnd *Latency `json:"end_to_end_latency_ms,omitempty"`
+	// Faults holds what the fault scenarios did and saw (timeline,
+	// unavailability windows, delivery per mode, guarantees); nil when none ran.
+	Faults *Faults `json:"faults,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.
@@ -48,6 +57,11 @@ type Config struct {
 	ValueBytes        int    `json:"value_bytes"`
 	Acks              string `json:"acks"`
 	ScenarioTimeout   string `json:"scenario_timeout"`
+	// Producers, Rate (msg/s, 0 = as fast as possible) and ConcurrentConsume
+	// are the workload's load settings.
+	Producers         int  `json:"producers,omitempty"`
+	Rate              int  `json:"rate,omitempty"`
+	ConcurrentConsume bool `json:"concurrent_consume,omitempty"`
 }
 
 // Cluster describes the cluster the run talked to.
@@ -55,6 +69,15 @@ type Cluster struct {
 	Mode      string   `json:"mode"`
 	Bootstrap []string `json:"bootstrap"`
 	Brokers   []Broker `json:"brokers"`
+	// The rest is for clusters of processes the runner started (spawn mode); see nodes.go.
+	// WorkDir holds the nodes' files, data and logs; WorkDirRemoved is set when it was removed after a pass.
+	WorkDir        string        `json:"work_dir,omitempty"`
+	WorkDirRemoved bool          `json:"work_dir_removed,omitempty"`
+	Nodes          []Node        `json:"nodes,omitempty"`
+	NodeFailures   []NodeFailure `json:"node_failures,omitempty"`
+	LogFindings    []LogFinding  `json:"log_findings,omitempty"`
+	// LogFindingsDropped counts failing log lines left out of LogFindings to bound its size.
+	LogFindingsDropped int `json:"log_findings_dropped,omitempty"`
 }
 
 // Broker is one broker as the cluster's metadata listed it.
@@ -77,6 +100,11 @@ type Scenario struct {
 	Notes []string `json:"notes,omitempty"`
 	// Metrics are the scenario's own measurements, by name (seconds, counts).
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// NotApplicable marks a skipped scenario that cannot run on this
+	// cluster (a fault scenario without node control): it neither passes
+	// nor fails the run. A scenario skipped because what it needed failed
+	// is not this: it fails the run.
+	NotApplicable bool `json:"not_applicable,omitempty"`
 }
 
 // Delivery accounts for every message of the run.
@@ -114,6 +142,9 @@ type Latency struct {
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
 	Mean float64 `json:"mean"`
+	// Histogram counts the observations in log-spaced buckets (1-2-5 ms
+	// steps), from the first non-empty bucket to the last.
+	Histogram []Bucket `json:"histogram,omitempty"`
 }
 
 // Distribution summarises how acknowledged messages spread over partitions.
@@ -156,15 +187,22 @@ func (r *Report) Scenario(name string) *Scenario {
 	return nil
 }
 
-// Finish computes the verdict: passed only when at least one scenario ran and
-// every scenario passed.
+// Finish computes the verdict: passed only when at least one scenario passed
+// and every other one was not applicable to the cluster.
 func (r *Report) Finish(end time.Time) {
 	r.DurationS = end.Sub(r.StartedAt).Seconds()
-	r.Passed = len(r.Scenarios) > 0 && !r.Interrupted
+	r.Passed = !r.Interrupted && !r.Cluster.Fails()
+	passed := 0
 	for _, s := range r.Scenarios {
-		if !s.Passed {
+		switch {
+		case s.Passed:
+			passed++
+		case !s.NotApplicable: // not applicable neither passes nor fails
 			r.Passed = false
 		}
+	}
+	if passed == 0 { // nothing was checked
+		r.Passed = false
 	}
 }
 

@@ -38,7 +38,9 @@ func Render(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
 	}
 	p := &printer{st: newStyles(rd)}
 	p.header(r)
+	p.nodes(r)
 	p.scenarios(r)
+	p.faults(r.Faults)
 	p.summary(r)
 	p.verdict(r)
 	_, err := io.WriteString(w, p.b.String())
@@ -126,8 +128,8 @@ func (p *printer) header(r *Report) {
 	lines = append(lines, "")
 	field("Topic", " · ", quoteIf(cf.Topic), countOf(cf.Partitions, "partition"),
 		nonZero(cf.ReplicationFactor, "RF %d"), countOf(cf.Nodes, "node"))
-	field("Workload", " · ", countOf(cf.Messages, "message"), countOf(cf.Keys, "key"),
-		nonZero(cf.ValueBytes, "%d B values"), prefixed("acks ", cf.Acks))
+	field("Workload", " · ", append([]string{countOf(cf.Messages, "message"), countOf(cf.Keys, "key"),
+		nonZero(cf.ValueBytes, "%d B values"), prefixed("acks ", cf.Acks)}, loadItems(cf)...)...)
 	field("Timeout", "", suffixed(cf.ScenarioTimeout, " per scenario"))
 
 	p.line(p.st.box.Render(strings.Join(lines, "\n")))
@@ -143,7 +145,10 @@ func (p *printer) scenarios(r *Report) {
 			head += " (" + seconds(s.DurationS) + ")"
 		}
 		p.line(head)
-		if s.Error != "" {
+		switch {
+		case s.NotApplicable:
+			p.wrapped("  ", p.st.skip.Render("○ "), s.Error, lipgloss.Style{})
+		case s.Error != "":
 			p.wrapped("  ", p.st.fail.Render("error: "), s.Error, p.st.bad)
 		}
 		for _, f := range s.Findings {
@@ -214,6 +219,8 @@ func (p *printer) grid(cells []string, indent string) {
 
 func (p *printer) status(s *Scenario) string {
 	switch {
+	case s.NotApplicable:
+		return p.st.skip.Render("NOT APPLICABLE")
 	case s.Skipped:
 		return p.st.skip.Render("SKIPPED")
 	case s.Passed:
@@ -235,12 +242,16 @@ func (p *printer) summary(r *Report) {
 		p.throughput(r)
 	}
 	if r.Produced {
-		p.latency(r.Latency)
+		p.latency(r.Latency, produceLatencyTitle(r.Config))
+	}
+	if r.EndToEnd != nil {
+		p.latency(*r.EndToEnd, "Latency (end to end: send to read)")
 	}
 	p.distribution(r)
 	p.leaders(r)
 	p.partitions(r.Partitions)
 	p.results(r.Scenarios)
+	p.gate(r.Gate)
 }
 
 func (p *printer) section(title string) {
@@ -345,10 +356,11 @@ func (p *printer) throughput(r *Report) {
 	}
 }
 
-func (p *printer) latency(l Latency) {
-	p.section("Latency (produce acknowledgement)")
+func (p *printer) latency(l Latency, title string) {
+	p.section(title)
 	p.line(fmt.Sprintf("  p50 %s   p99 %s   p99.9 %s   max %s   mean %s",
 		millis(l.P50), millis(l.P99), millis(l.P999), millis(l.Max), millis(l.Mean)))
+	p.histogram(l.Histogram)
 }
 
 func (p *printer) distribution(r *Report) {
@@ -546,6 +558,8 @@ func (p *printer) results(ss []*Scenario) {
 	for _, s := range ss {
 		mark, word := p.st.pass.Render("✓"), "PASSED"
 		switch {
+		case s.NotApplicable:
+			mark, word = p.st.skip.Render("○"), "N/A"
 		case s.Skipped:
 			mark, word = p.st.skip.Render("○"), "SKIPPED"
 		case !s.Passed:
@@ -569,6 +583,8 @@ func (p *printer) results(ss []*Scenario) {
 		switch {
 		case len(s.Findings) > 0:
 			l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
+		case s.NotApplicable:
+			l += "  " + p.st.skip.Render("not applicable to this cluster")
 		case s.Error != "":
 			l += "  " + p.st.bad.Render("error")
 		}
@@ -578,9 +594,11 @@ func (p *printer) results(ss []*Scenario) {
 
 // verdict writes the final banner.
 func (p *printer) verdict(r *Report) {
-	var passed, skipped int
+	var passed, skipped, notApplicable int
 	for _, s := range r.Scenarios {
 		switch {
+		case s.NotApplicable:
+			notApplicable++
 		case s.Skipped:
 			skipped++
 		case s.Passed:
@@ -595,6 +613,8 @@ func (p *printer) verdict(r *Report) {
 		text, st = fmt.Sprintf("■ INTERRUPTED (%d/%d scenarios passed)", passed, n), p.st.skip
 	case n == 0:
 		text, st = "✗ FAILED (no scenario ran)", p.st.fail
+	case notApplicable == n:
+		text, st = fmt.Sprintf("○ NOTHING CHECKED (%d/%d scenarios not applicable to this cluster)", n, n), p.st.skip
 	case r.Passed:
 		text, st = fmt.Sprintf("✓ PASSED (%d/%d scenarios)", passed, n), p.st.pass
 	default:
@@ -603,13 +623,24 @@ func (p *printer) verdict(r *Report) {
 	if skipped > 0 && !r.Interrupted && n > 0 {
 		text = strings.TrimSuffix(text, ")") + fmt.Sprintf(", %d skipped)", skipped)
 	}
+	if notApplicable > 0 && notApplicable < n && !r.Interrupted {
+		text = strings.TrimSuffix(text, ")") + fmt.Sprintf(", %d not applicable)", notApplicable)
+	}
+	if c := clusterSuffix(r.Cluster); c != "" && !r.Interrupted && n > 0 {
+		text = strings.TrimSuffix(text, ")") + c + ")"
+	}
+	if g := gateSuffix(r.Gate); g != "" && !r.Interrupted && n > 0 {
+		text = strings.TrimSuffix(text, ")") + g + ")"
+	}
 	if r.DurationS > 0 {
 		text += " in " + seconds(r.DurationS)
 	}
 	rule := st.Render(strings.Repeat("═", lineWidth))
 	p.blank()
 	p.line(rule)
-	p.line(strings.Repeat(" ", max(0, (lineWidth-ansi.StringWidth(text))/2)), st.Render(text))
+	for _, l := range verdictLines(text) { // a long verdict (with a gate) takes two lines
+		p.line(strings.Repeat(" ", max(0, (lineWidth-ansi.StringWidth(l))/2)), st.Render(l))
+	}
 	p.line(rule)
 }
 

@@ -35,6 +35,15 @@ type Options struct {
 	Progress scenarios.ProgressFunc
 	// Status, when set, receives one-line status messages ("cluster ready").
 	Status func(format string, args ...any)
+	// Records, when set, receives every lost, duplicated, misplaced and
+	// unacknowledged record the consume scenario finds.
+	Records scenarios.RecordSink
+	// BeforeClose, when set, is called with the cluster once the scenarios
+	// are done (or the cluster never became ready), before the runner closes
+	// or leaves it: the moment to collect node logs.
+	BeforeClose func(cluster.Cluster)
+	// KeepWorkDir keeps a spawned cluster's work dir after a pass too (--keep).
+	KeepWorkDir bool
 }
 
 // Run runs the profile and returns its report. The error is non-nil only when
@@ -69,20 +78,28 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		ReplicationFactor: p.Topic.ReplicationFactor, Messages: p.Workload.Messages,
 		Keys: p.Workload.Keys, ValueBytes: p.Workload.ValueBytes, Acks: p.Workload.Acks,
 		ScenarioTimeout: p.Timeouts.Scenario.String(),
+		Producers:       p.Workload.Producers, Rate: p.Workload.Rate, ConcurrentConsume: p.Workload.ConcurrentConsume,
 	}
 
 	c := opts.Cluster
 	if c == nil {
-		if c, err = start(p); err != nil {
+		if c, err = start(ctx, p, rep, status); err != nil {
+			if ctx.Err() != nil {
+				return interrupted(rep), nil
+			}
 			return nil, err
 		}
-		defer c.Close()
+		defer closeStarted(c, rep, opts.KeepWorkDir)
+	}
+	if opts.BeforeClose != nil {
+		defer opts.BeforeClose(c) // deferred last, so it runs before Close
 	}
 	rep.Cluster = report.Cluster{Mode: c.Mode(), Bootstrap: c.Bootstrap()}
+	describe(c, rep)
 
 	cfg, _ := kafka.Config(p.Cluster.KafkaVersion)
 	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
-	brokers, err := cluster.WaitReady(readyCtx, c.Bootstrap(), p.Cluster.Nodes, cfg)
+	brokers, err := waitReady(readyCtx, c, p.Cluster.Nodes, cfg, status)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -99,18 +116,28 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	}
 	defer env.Close()
 	env.Progress = opts.Progress
+	env.Records = opts.Records
 
-	for _, s := range plan {
+	// A node that exits stops the run at once: runCtx ends with the cause.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	defer watchCluster(c, stopRun)()
+	for i, s := range plan {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
 			break
 		}
+		if runCtx.Err() != nil {
+			notRun(runCtx, rep, plan[i:])
+			break
+		}
 		status("scenario %s …", s.Name())
-		runOne(ctx, env, s, p.Timeouts.Scenario.Duration)
+		runOne(runCtx, env, s, p.Timeouts.Scenario.Duration)
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 	}
+	describe(c, rep)
 	rep.Finish(time.Now())
 	return rep, nil
 }
@@ -126,9 +153,14 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	err := runGuarded(sctx, env, s, step)
 	sec.DurationS = time.Since(start).Seconds()
 	switch {
+	case scenarios.IsNotApplicable(err): // neither passes nor fails the run
+		sec.Skipped, sec.NotApplicable = true, true
+		sec.Error = err.Error()
 	case scenarios.IsSkip(err):
 		sec.Skipped = true
 		sec.Error = err.Error()
+	case err != nil && clusterFailed(ctx) != nil:
+		sec.Error = fmt.Sprintf("stopped: %v (%v)", clusterFailed(ctx), err)
 	case err != nil && ctx.Err() != nil:
 		sec.Error = err.Error()
 		if !strings.Contains(sec.Error, "interrupted") {
@@ -153,11 +185,16 @@ func runGuarded(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, s
 }
 
 // start starts the profile's cluster, or attaches to it.
-func start(p *profile.Profile) (cluster.Cluster, error) {
+func start(ctx context.Context, p *profile.Profile, rep *report.Report, status func(string, ...any)) (cluster.Cluster, error) {
 	switch p.Cluster.Mode {
 	case profile.ModeAttach:
-		return cluster.Attach(p.Cluster.Bootstrap), nil
+		return attach(p)
+	case profile.ModeSpawn:
+		return startSpawn(ctx, p, rep, status)
 	case profile.ModeEmbedded:
+		if len(p.Cluster.Ports) > 0 {
+			return cluster.StartEmbeddedPorts(p.Cluster.Ports)
+		}
 		e, err := cluster.StartEmbedded(p.Cluster.Nodes)
 		if err != nil {
 			return nil, exitcode.ClusterError(err, "")

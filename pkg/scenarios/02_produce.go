@@ -1,12 +1,17 @@
 package scenarios
 
-// produce sends the workload's keyed messages through one pipelined async
-// producer with the profile's acks, and records in the ledger what the
-// cluster answered for every message.
+// produce sends the workload's keyed messages through workload.producers
+// pipelined async producers (each sending its own keys) with the profile's
+// acks, at workload.rate messages per second or as fast as the cluster takes
+// them, and records in the ledger what the cluster answered for every
+// message. With workload.concurrent_consume it reads every partition back
+// while it produces (see 03_consume.go).
 //
 // Measures: throughput (first send to last answer), acknowledgement latency
-// percentiles (a histogram, not a sample list), messages per partition and
-// their variance, failures by error.
+// percentiles (a histogram, not a sample list; with a rate, counted from each
+// message's scheduled send time, so a stalled cluster is not hidden by the
+// sends it delayed), end-to-end latency when consuming concurrently, messages
+// per partition and their variance, failures by error.
 // Fails: on any message that was not acknowledged: an error, no answer before
 // the deadline, or an answer with no error and an offset below 0 (Chronik's
 // answer to a failed replicated write, which sarama passes on as a success).
@@ -15,14 +20,20 @@ package scenarios
 // batch's base offset, so after a base offset of -1 the batch's later
 // messages arrive as offsets 0, 1, ...: they are recognised as the run that
 // follows -1 on the same partition.
+//
+// The hot path allocates nothing per message: a fixed pool of messages and
+// value buffers per producer is reused as sarama hands each message back
+// with its answer, which also bounds the messages in flight.
 
 import (
 	"context"
+	"os"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -45,14 +56,20 @@ func (produce) Summary() string {
 	return "produce keyed, self-verifying messages with the profile's acks; every answer is recorded"
 }
 
-// sendMeta travels with each message through the producer.
-type sendMeta struct {
-	seq  int
-	sent time.Time
-}
-
 // offsetMinusOne names Chronik's failed replicated write.
 const offsetMinusOne = "broker acknowledged with offset -1 (error code 0): not an acknowledgement, the write was not committed"
+
+// Bounds of the messages one producer has in flight: enough to keep every
+// broker's pipeline full, few enough that large values stay within inFlightBytes.
+const (
+	maxInFlight   = 16384
+	minInFlight   = 16
+	inFlightBytes = 64 << 20
+)
+
+// progressEvery is how many answers a producer or reader counts before it
+// moves the progress bar.
+const progressEvery = 1024
 
 func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	if !env.TopicReady {
@@ -65,124 +82,94 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	cfg := env.Config()
 	cfg.Producer.RequiredAcks = acks
-	producer, err := sarama.NewAsyncProducer(env.Cluster.Bootstrap(), cfg)
-	if err != nil {
-		return fmt.Errorf("start producer against %v: %w", env.Cluster.Bootstrap(), err)
+	if os.Getenv("P6_FLUSH") != "" {
+		cfg.Producer.Flush.Frequency = time.Millisecond
+		cfg.Producer.Flush.Bytes = 64 << 10
 	}
-	defer closeWithin(ctx, 10*time.Second, func() { _ = producer.Close() })
 
 	n := w.Messages
-	ledger := workload.NewLedger(n)
-	env.Ledger, env.Acks = ledger, w.Acks
-	keys := workload.Keys(w.Keys)
-	hist := workload.NewLatency()
-	partitions := env.Profile.Topic.Partitions
-	perPartition := make([]int64, partitions)
-	badRun := make(map[int32]int64) // partition -> next offset of a batch that began at -1
-	failedBy := map[string]int64{}
-	var failures examples
-	failures.kind = "not acknowledged"
-	progress := env.progress("produce", int64(n))
+	r := &produceRun{
+		env:        env,
+		ledger:     workload.NewLedger(n),
+		keys:       workload.Keys(w.Keys),
+		n:          n,
+		producers:  w.Producers,
+		rate:       w.Rate,
+		acks:       acks,
+		partitions: env.Profile.Topic.Partitions,
+		latency:    workload.NewSharedLatency(),
+	}
+	r.keyEnc = make([]sarama.Encoder, len(r.keys))
+	for i, k := range r.keys {
+		r.keyEnc[i] = sarama.ByteEncoder(k)
+	}
+	env.Ledger, env.Acks = r.ledger, w.Acks
 
-	start := time.Now()
-	sendCtx, stopSending := context.WithCancel(ctx)
-	defer stopSending()
-	sentCh := make(chan int, 1)
-	go func() {
-		sent := 0
-		defer func() { sentCh <- sent }()
-		for seq := 0; seq < n; seq++ {
-			k := uint32(seq % w.Keys)
-			value := make([]byte, w.ValueBytes)
-			workload.Encode(value, workload.Payload{RunID: env.RunID, Seq: uint64(seq), Key: k}, keys[k])
-			msg := &sarama.ProducerMessage{
-				Topic:    env.Topic,
-				Key:      sarama.ByteEncoder(keys[k]),
-				Value:    sarama.ByteEncoder(value),
-				Metadata: &sendMeta{seq: seq, sent: time.Now()},
-			}
-			ledger.Sent(seq)
-			select {
-			case producer.Input() <- msg:
-				sent++
-			case <-sendCtx.Done():
-				// Never handed over: not sent.
-				ledger.Unsend(seq)
-				return
-			}
+	prods := make([]*producer, w.Producers)
+	defer closeWithin(ctx, 10*time.Second, func() { closeProducers(prods) })
+	window := min(maxInFlight, max(minInFlight, inFlightBytes/w.ValueBytes/w.Producers))
+	for i := range prods {
+		client, ap, err := startProducer(ctx, env, cfg)
+		if err != nil {
+			return fmt.Errorf("start producer %d of %d against %v: %w", i+1, w.Producers, env.Cluster.Bootstrap(), err)
 		}
-	}()
-
-	fail := func(seq int, partition int32, reason string) {
-		ledger.Fail(seq, partition)
-		failedBy[reason]++
-		leader := ""
-		if partition >= 0 {
-			leader = fmt.Sprintf(" (leader broker %d)", env.leaderOf(partition))
-		}
-		failures.add("seq %d (%s) to partition %d%s: %s", seq, keys[seq%w.Keys], partition, leader, reason)
+		prods[i] = newProducer(i, client, ap, window, w.ValueBytes, r.partitions)
 	}
 
-	answered, sent := 0, -1
-	var last time.Time
-	var deadline error
-loop:
-	for sent < 0 || answered < sent {
-		select {
-		case m := <-producer.Successes():
-			meta := m.Metadata.(*sendMeta)
-			answered++
-			last = time.Now()
-			progress.Add(1)
-			hist.Record(last.Sub(meta.sent))
-			switch {
-			case acks == sarama.NoResponse:
-				ledger.SentNoAck(meta.seq, m.Partition)
-				perPartition[m.Partition]++
-			case m.Offset < 0:
-				badRun[m.Partition] = 0
-				fail(meta.seq, m.Partition, offsetMinusOne)
-			case continuesBadBatch(badRun, m.Partition, m.Offset):
-				badRun[m.Partition] = m.Offset + 1
-				fail(meta.seq, m.Partition, offsetMinusOne)
-			default:
-				delete(badRun, m.Partition)
-				ledger.Ack(meta.seq, m.Partition, m.Offset)
-				perPartition[m.Partition]++
-			}
-		case pe := <-producer.Errors():
-			meta := pe.Msg.Metadata.(*sendMeta)
-			answered++
-			last = time.Now()
-			progress.Add(1)
-			partition := int32(-1)
-			if pe.Msg.Partition >= 0 && int(pe.Msg.Partition) < partitions {
-				partition = pe.Msg.Partition
-			}
-			fail(meta.seq, partition, errorName(pe.Err, w.Acks))
-		case s := <-sentCh:
-			sent = s
-		case <-ctx.Done():
-			deadline = ctx.Err()
-			break loop
+	if w.ConcurrentConsume {
+		// Read every partition from now on; consume judges what was read.
+		if env.liveRead, err = startLiveRead(ctx, env); err != nil {
+			return fmt.Errorf("start reading while producing: %w", err)
 		}
 	}
-	progress.Done()
-	stopSending()
-	if sent < 0 {
-		sent = <-sentCh
+
+	r.progress = env.progress("produce", int64(n))
+	r.start = time.Now()
+	var wg sync.WaitGroup
+	for _, p := range prods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.produce(ctx, p)
+		}()
 	}
-	elapsed := last.Sub(start)
+	wg.Wait()
+	r.progress.Done()
+
+	// Merge what the producers were told.
+	var (
+		sent, answered int
+		last           time.Time
+		perPartition   = make([]int64, r.partitions)
+		failedBy       = map[string]int64{}
+		failures       = examples{kind: "not acknowledged"}
+	)
+	for _, p := range prods {
+		sent += p.sent
+		answered += p.answered
+		if p.last.After(last) {
+			last = p.last
+		}
+		for i, c := range p.perPartition {
+			perPartition[i] += c
+		}
+		for k, v := range p.failedBy {
+			failedBy[k] += v
+		}
+		failures.merge(&p.failures)
+	}
+	elapsed := last.Sub(r.start)
 	if last.IsZero() {
-		elapsed = time.Since(start)
+		elapsed = time.Since(r.start)
 	}
 
 	unanswered := 0
-	if deadline != nil {
+	deadline := ctx.Err() != nil && answered < sent
+	if deadline {
 		for seq := 0; seq < n; seq++ {
-			if ledger.State(seq) == workload.InFlight {
+			if r.ledger.State(seq) == workload.InFlight {
 				unanswered++
-				ledger.Fail(seq, -1)
+				r.ledger.Fail(seq, -1)
 			}
 		}
 		if unanswered > 0 {
@@ -214,37 +201,382 @@ loop:
 		tp.ProduceMsgsPerS = float64(answered) / elapsed.Seconds()
 		tp.ProduceMBPerS = float64(answered) * float64(w.ValueBytes) / 1e6 / elapsed.Seconds()
 	}
-	lat := &env.Report.Latency
-	lat.P50 = ms(hist.Percentile(50))
-	lat.P99 = ms(hist.Percentile(99))
-	lat.P999 = ms(hist.Percentile(99.9))
-	lat.Max = ms(hist.Max())
-	lat.Mean = ms(hist.Mean())
+	env.Report.Latency = latencyReport(r.latency.Latency())
 	env.Report.Distribution = distribution(perPartition)
 
 	step.Metric("sent", float64(sent))
 	step.Metric("acked", float64(d.Acked))
 	step.Metric("failed", float64(d.Failed))
 	step.Metric("msgs_per_sec", tp.ProduceMsgsPerS)
-	step.Metric("p99_ms", lat.P99)
+	step.Metric("p99_ms", env.Report.Latency.P99)
+	if w.Producers > 1 {
+		step.Metric("producers", float64(w.Producers))
+	}
 
 	if acks == sarama.NoResponse {
 		step.Notef("acks=0: the cluster acknowledges nothing, so no message counts as acknowledged; consume reports what came back without failing on what did not")
+	}
+	if w.Rate > 0 {
+		step.Metric("target_msgs_per_sec", float64(w.Rate))
+		step.Notef("rate %d msg/s: latency counts from each message's scheduled send time, so sends the cluster held up count against it (no coordinated omission)", w.Rate)
+		if !deadline && tp.ProduceMsgsPerS < 0.95*float64(w.Rate) {
+			step.Notef("the target rate was not reached: %.0f of %d msg/s; the latency percentiles include the wait of every late send", tp.ProduceMsgsPerS, w.Rate)
+		}
 	}
 	if d.Failed > 0 {
 		step.Failf("%d of %d sent messages were not acknowledged: %s", d.Failed, sent, byCount(failedBy))
 		failures.failInto(step)
 	}
-	if sent > 0 && w.Keys >= partitions {
-		for _, p := range unkeyed(cfg, env.Topic, keys, partitions) {
+	if sent > 0 && w.Keys >= r.partitions {
+		for _, p := range unkeyed(cfg, env.Topic, r.keys, r.partitions) {
 			step.Notef("partition %d received no messages: the %d keys hash to the other partitions", p, w.Keys)
 		}
 	}
-	if deadline != nil {
+	if deadline {
 		return fmt.Errorf("%s while waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
 			stopped(ctx), sent, n, answered, acked, unanswered)
 	}
 	return nil
+}
+
+// produceRun is what the producers of one run share.
+type produceRun struct {
+	env        *Env
+	ledger     *workload.Ledger
+	keys       [][]byte
+	keyEnc     []sarama.Encoder // keys, each boxed once rather than once per message
+	n          int
+	producers  int
+	rate       int
+	acks       sarama.RequiredAcks
+	partitions int
+	latency    *workload.SharedLatency
+	progress   Progress
+	start      time.Time
+}
+
+// producer is one of the run's producers and what it was told. It sends
+// the keys k with k % producers == idx, so every key has one producer and
+// keeps its order.
+type producer struct {
+	idx    int
+	client sarama.Client // the producer's own; closed after it
+	ap     sarama.AsyncProducer
+
+	// The messages not in flight: a stack, so that the message answered
+	// last, still in the CPU's cache, is the next one sent.
+	mu    sync.Mutex
+	free  []*slot
+	freed chan struct{} // holds a token once free got a message while empty
+
+	// Results, read once produce has returned.
+	sent, answered int
+	last           time.Time
+	perPartition   []int64
+	failedBy       map[string]int64
+	failures       examples
+	badRun         map[int32]int64 // partition -> next offset of a batch that began at -1
+}
+
+// slot is one reusable message: sarama returns it with its answer.
+type slot struct {
+	msg   sarama.ProducerMessage
+	value []byte
+	enc   sarama.Encoder // value, boxed once
+	seq   int
+	due   time.Time // when it was sent, or with a rate when it was due to be
+}
+
+// startProducer connects a client to the cluster and to every leader of the
+// topic, then starts an async producer on it. When ctx ends first, what was
+// started is closed once it is.
+func startProducer(ctx context.Context, env *Env, cfg *sarama.Config) (sarama.Client, sarama.AsyncProducer, error) {
+	type started struct {
+		client sarama.Client
+		ap     sarama.AsyncProducer
+		err    error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		client, err := sarama.NewClient(env.Cluster.Bootstrap(), cfg)
+		if err != nil {
+			ch <- started{err: err}
+			return
+		}
+		if err := kafka.ConnectLeaders(client, env.Topic); err != nil {
+			_ = client.Close()
+			ch <- started{err: err}
+			return
+		}
+		ap, err := sarama.NewAsyncProducerFromClient(client)
+		if err != nil {
+			_ = client.Close()
+			ch <- started{err: err}
+			return
+		}
+		ch <- started{client, ap, nil}
+	}()
+	select {
+	case s := <-ch:
+		return s.client, s.ap, s.err
+	case <-ctx.Done():
+		go func() {
+			if s := <-ch; s.err == nil {
+				_ = s.ap.Close()
+				_ = s.client.Close()
+			}
+		}()
+		return nil, nil, fmt.Errorf("no answer: %s", stopped(ctx))
+	}
+}
+
+func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, window, valueBytes, partitions int) *producer {
+	p := &producer{
+		idx:          idx,
+		client:       client,
+		ap:           ap,
+		freed:        make(chan struct{}, 1),
+		perPartition: make([]int64, partitions),
+		failedBy:     map[string]int64{},
+		failures:     examples{kind: "not acknowledged"},
+		badRun:       map[int32]int64{},
+	}
+	for range window {
+		s := &slot{value: make([]byte, valueBytes)}
+		s.enc = sarama.ByteEncoder(s.value)
+		p.free = append(p.free, s)
+	}
+	return p
+}
+
+// take returns a free message, waiting for one; false when ctx ended first.
+func (p *producer) take(ctx context.Context) (*slot, bool) {
+	for {
+		p.mu.Lock()
+		if n := len(p.free); n > 0 {
+			s := p.free[n-1]
+			p.free = p.free[:n-1]
+			p.mu.Unlock()
+			return s, true
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.freed:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// give returns answered messages to the free ones.
+func (p *producer) give(ss []*slot) {
+	p.mu.Lock()
+	wasEmpty := len(p.free) == 0
+	p.free = append(p.free, ss...)
+	p.mu.Unlock()
+	if wasEmpty {
+		select {
+		case p.freed <- struct{}{}:
+		default: // a token is waiting already
+		}
+	}
+}
+
+func closeProducers(prods []*producer) {
+	var wg sync.WaitGroup
+	for _, p := range prods {
+		if p != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = p.ap.Close()
+				_ = p.client.Close()
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// produce sends p's messages and records every answer until each message
+// sent has one, or ctx ends.
+func (r *produceRun) produce(ctx context.Context, p *producer) {
+	sendCtx, stopSending := context.WithCancel(ctx)
+	defer stopSending()
+	sentCh := make(chan int, 1)
+	go func() { sentCh <- r.send(sendCtx, p) }()
+
+	rec := r.latency.Recorder()
+	defer rec.Flush()
+	reported := 0
+	defer func() { r.progress.Add(p.answered - reported) }()
+	successes, errs := p.ap.Successes(), p.ap.Errors()
+	freed := make([]*slot, 0, 1024)
+	sent := -1
+	for sent < 0 || p.answered < sent {
+		select {
+		case m := <-successes:
+			now := time.Now()
+			freed = append(freed, r.success(p, rec, m, now))
+			// Take the answers already waiting without a select each; they
+			// were all answered by now.
+			for k := len(successes); k > 0; k-- {
+				freed = append(freed, r.success(p, rec, <-successes, now))
+			}
+		case pe := <-errs:
+			freed = append(freed, r.failure(p, pe, time.Now()))
+		case s := <-sentCh:
+			sent = s
+		case <-ctx.Done():
+			stopSending()
+			if sent < 0 {
+				sent = <-sentCh
+			}
+			p.sent = sent
+			return
+		}
+		if len(freed) > 0 {
+			p.give(freed)
+			freed = freed[:0]
+		}
+		if p.answered-reported >= progressEvery {
+			r.progress.Add(p.answered - reported)
+			reported = p.answered
+		}
+	}
+	p.sent = sent
+}
+
+// send hands p's messages to its producer, each at its scheduled time when
+// there is a rate, and returns how many it handed over.
+func (r *produceRun) send(ctx context.Context, p *producer) (sent int) {
+	var timer *time.Timer
+	if r.rate > 0 {
+		timer = time.NewTimer(time.Hour)
+		defer timer.Stop()
+	}
+	nkeys, in := len(r.keys), p.ap.Input()
+	for base := 0; base < r.n; base += nkeys {
+		for k := p.idx; k < nkeys && base+k < r.n; k += r.producers {
+			seq := base + k
+			var due time.Time
+			if r.rate > 0 {
+				due = r.start.Add(time.Duration(float64(seq) * float64(time.Second) / float64(r.rate)))
+				if wait := time.Until(due); wait > 0 {
+					timer.Reset(wait)
+					select {
+					case <-timer.C:
+					case <-ctx.Done():
+						return sent
+					}
+				}
+			}
+			s, ok := p.take(ctx)
+			if !ok {
+				return sent
+			}
+			if r.rate == 0 {
+				due = time.Now()
+			}
+			s.seq, s.due = seq, due
+			workload.Encode(s.value, workload.Payload{RunID: r.env.RunID, Seq: uint64(seq), Key: uint32(k), Sent: workload.StampOf(due)}, r.keys[k])
+			s.msg = sarama.ProducerMessage{Topic: r.env.Topic, Key: r.keyEnc[k], Value: s.enc, Metadata: s}
+			r.ledger.Sent(seq)
+			select {
+			case in <- &s.msg: // the common case, without a blocking select
+			default:
+				select {
+				case in <- &s.msg:
+				case <-ctx.Done():
+					// Never handed over: not sent.
+					r.ledger.Unsend(seq)
+					return sent
+				}
+			}
+			sent++
+		}
+	}
+	return sent
+}
+
+// success records an answer without an error, received at now, and returns its message.
+func (r *produceRun) success(p *producer, rec *workload.Recorder, m *sarama.ProducerMessage, now time.Time) *slot {
+	s := m.Metadata.(*slot)
+	p.answered++
+	p.last = now
+	rec.Record(now.Sub(s.due))
+	switch {
+	case r.acks == sarama.NoResponse:
+		r.ledger.SentNoAck(s.seq, m.Partition)
+		p.perPartition[m.Partition]++
+	case m.Offset < 0:
+		p.badRun[m.Partition] = 0
+		r.fail(p, s.seq, m.Partition, offsetMinusOne)
+	case len(p.badRun) > 0 && continuesBadBatch(p.badRun, m.Partition, m.Offset):
+		p.badRun[m.Partition] = m.Offset + 1
+		r.fail(p, s.seq, m.Partition, offsetMinusOne)
+	default:
+		if len(p.badRun) > 0 {
+			delete(p.badRun, m.Partition)
+		}
+		r.ledger.Ack(s.seq, m.Partition, m.Offset)
+		p.perPartition[m.Partition]++
+	}
+	return s
+}
+
+// failure records an answer with an error, received at now, and returns its message.
+func (r *produceRun) failure(p *producer, pe *sarama.ProducerError, now time.Time) *slot {
+	s := pe.Msg.Metadata.(*slot)
+	p.answered++
+	p.last = now
+	partition := int32(-1)
+	if pe.Msg.Partition >= 0 && int(pe.Msg.Partition) < r.partitions {
+		partition = pe.Msg.Partition
+	}
+	r.fail(p, s.seq, partition, errorName(pe.Err, r.env.Acks))
+	return s
+}
+
+// fail records a message that was not acknowledged.
+func (r *produceRun) fail(p *producer, seq int, partition int32, reason string) {
+	r.ledger.Fail(seq, partition)
+	p.failedBy[reason]++
+	if p.failures.full() {
+		p.failures.count++
+		return
+	}
+	leader := ""
+	if partition >= 0 {
+		leader = fmt.Sprintf(" (leader broker %d)", r.env.leaderOf(partition))
+	}
+	p.failures.add("seq %d (%s) to partition %d%s: %s", seq, r.keys[seq%len(r.keys)], partition, leader, reason)
+}
+
+// full reports whether e holds as many examples as it lists.
+func (e *examples) full() bool { return len(e.list) >= maxExamples }
+
+// merge adds the examples and count of o to e.
+func (e *examples) merge(o *examples) {
+	e.count += o.count
+	for _, x := range o.list {
+		if e.full() {
+			break
+		}
+		e.list = append(e.list, x)
+	}
+}
+
+// latencyReport turns a histogram into the report's percentiles in milliseconds.
+func latencyReport(h *workload.Latency) report.Latency {
+	return report.Latency{
+		P50:  ms(h.Percentile(50)),
+		P99:  ms(h.Percentile(99)),
+		P999: ms(h.Percentile(99.9)),
+		Max:  ms(h.Max()),
+		Mean: ms(h.Mean()),
+		// Histogram: the chart of the terminal report (latencyBuckets, records.go).
+		Histogram: latencyBuckets(h),
+	}
 }
 
 // unkeyed returns the partitions that none of keys hashes to under the

@@ -1,8 +1,11 @@
 package scenarios
 
 // consume reads every partition from its log start to its high watermark as
-// it stands after producing (partitions in parallel) and accounts for every
-// record against the produce ledger.
+// it stands after producing (partitions in parallel, one goroutine each) and
+// accounts for every record against the produce ledger. With
+// workload.concurrent_consume the reading began when produce began (see
+// reading.go); consume then sets the high watermarks as the ends, waits for
+// the readers and accounts, and reports end-to-end latency.
 //
 // Fails on: lost records (acknowledged, never read), duplicated records (read
 // more than once), reordered records (read after a later sequence number of
@@ -12,17 +15,16 @@ package scenarios
 // Reports without failing: unacknowledged records that were read back (a
 // broker may apply a write it then fails to acknowledge), and with acks=0 the
 // sent records that never came back.
-// Measures: consume throughput.
-// Cannot detect: records written after the high watermarks were read.
+// Measures: consume throughput; end-to-end latency (scheduled send to read)
+// when consuming while producing.
+// Cannot detect: records written after the high watermarks were read. When
+// reading while producing, a message read twice before its answer arrived is
+// judged misplaced or not by its first read only (it is a duplicate either way).
 
 import (
-	"bytes"
-	"errors"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -42,75 +44,51 @@ func (consume) Summary() string {
 	return "read every partition to its high watermark and account for every record: lost, duplicated, reordered, unexpected"
 }
 
-// partitionRead is how far the consumer of one partition got.
-type partitionRead struct {
-	id          int32
-	start, hwm  int64 // log start offset and high watermark when reading began
-	next        atomic.Int64
-	records     atomic.Int64
-	done        bool
-	err         error
-	fetchErrors map[string]int
-}
-
-// badRecords collects examples of each kind of bad record across partitions.
-type badRecords struct {
-	mu                    sync.Mutex
-	unexpected, reordered examples
-}
-
 func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 	if env.Ledger == nil {
 		return Skip("nothing to verify: produce did not run")
 	}
-	ids, err := within(ctx, env.partitionIDs)
-	if err != nil {
-		return err
-	}
-	reads := make([]*partitionRead, len(ids))
-	var total int64
-	for i, p := range ids {
-		pr := &partitionRead{id: p, fetchErrors: map[string]int{}}
-		if pr.start, err = within(ctx, func() (int64, error) { return env.Client.GetOffset(env.Topic, p, sarama.OffsetOldest) }); err != nil {
-			return fmt.Errorf("log start offset of partition %d (leader broker %d): %w", p, env.leaderOf(p), err)
+	rd, hwms := env.liveRead, []int64(nil)
+	if rd == nil {
+		ids, err := within(ctx, env.partitionIDs)
+		if err != nil {
+			return err
 		}
-		if pr.hwm, err = within(ctx, func() (int64, error) { return env.Client.GetOffset(env.Topic, p, sarama.OffsetNewest) }); err != nil {
-			return fmt.Errorf("high watermark of partition %d (leader broker %d): %w", p, env.leaderOf(p), err)
+		starts, err := env.offsets(ctx, ids, sarama.OffsetOldest)
+		if err != nil {
+			return err
 		}
-		pr.next.Store(pr.start)
-		env.partition(p).HighWatermark = pr.hwm
-		total += pr.hwm - pr.start
-		reads[i] = pr
+		if hwms, err = env.offsets(ctx, ids, sarama.OffsetNewest); err != nil {
+			return err
+		}
+		var total int64
+		for i := range ids {
+			total += max(0, hwms[i]-starts[i])
+		}
+		if rd, err = startReading(ctx, env, ids, starts, env.progress("consume", total), false); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if hwms, err = env.offsets(ctx, rd.ids(), sarama.OffsetNewest); err != nil {
+			closeWithin(ctx, 10*time.Second, rd.close)
+			return err
+		}
 	}
-
-	consumer, err := sarama.NewConsumer(env.Cluster.Bootstrap(), env.Config())
-	if err != nil {
-		return fmt.Errorf("start consumer against %v: %w", env.Cluster.Bootstrap(), err)
+	defer closeWithin(ctx, 10*time.Second, rd.close)
+	for i, pr := range rd.parts {
+		env.partition(pr.id).HighWatermark = hwms[i]
 	}
-	defer closeWithin(ctx, 10*time.Second, func() { _ = consumer.Close() })
-
-	bad := &badRecords{}
-	bad.unexpected.kind, bad.reordered.kind = "unexpected", "reordered"
-	progress := env.progress("consume", total)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, pr := range reads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pr.err = c.readPartition(ctx, env, consumer, pr, bad, progress)
-		}()
-	}
-	wg.Wait()
-	progress.Done()
-	elapsed := time.Since(start)
+	rd.setEnds(hwms)
+	rd.wait(ctx)
+	elapsed := rd.elapsed()
 
 	var read int64
 	var unfinished []string
-	for _, pr := range reads {
-		read += pr.records.Load()
+	for _, pr := range rd.parts {
+		read += pr.records
 		if !pr.done {
-			unfinished = append(unfinished, c.howFar(env, pr))
+			unfinished = append(unfinished, c.howFar(ctx, env, pr))
 		}
 		for e, n := range pr.fetchErrors {
 			step.Notef("partition %d: %d fetch error(s): %s", pr.id, n, e)
@@ -125,12 +103,21 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 	env.Report.Consumed = true
 	step.Metric("records", float64(read))
 	step.Metric("msgs_per_sec", tp.ConsumeMsgsPerS)
+	if rd.e2e != nil {
+		e2e := rd.e2e.Latency()
+		if e2e.Count() > 0 {
+			lat := latencyReport(e2e)
+			env.Report.EndToEnd = &lat
+			step.Metric("e2e_p99_ms", lat.P99)
+		}
+		step.Notef("read while producing: end-to-end latency runs from each message's scheduled send to its read; throughput counts from the first send to the last read")
+	}
 
 	unread := map[int32]bool{}
-	for _, pr := range reads {
+	for _, pr := range rd.parts {
 		unread[pr.id] = !pr.done
 	}
-	c.account(env, step, bad, unread)
+	c.account(env, step, &rd.bad, unread)
 
 	if len(unfinished) > 0 {
 		return fmt.Errorf("could not read every partition to its high watermark: %s", strings.Join(unfinished, "; "))
@@ -139,102 +126,20 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 }
 
 // howFar says how far an unfinished partition got, for the error.
-func (consume) howFar(env *Env, pr *partitionRead) string {
+func (consume) howFar(ctx context.Context, env *Env, pr *partitionRead) string {
 	acked := int64(0)
 	if pr.id < int32(len(env.Report.Partitions)) {
 		acked = env.Report.Partitions[pr.id].Messages
 	}
 	why := "no answer to its fetches"
-	if pr.err != nil {
+	switch {
+	case pr.err == errStopped && ctx.Err() != nil:
+		why = stopped(ctx)
+	case pr.err != nil:
 		why = pr.err.Error()
 	}
 	return fmt.Sprintf("partition %d: read %d of %d records up to high watermark %d (%d acked; next offset %d; leader broker %d): %s",
-		pr.id, pr.records.Load(), pr.hwm-pr.start, pr.hwm, acked, pr.next.Load(), env.leaderOf(pr.id), why)
-}
-
-// readPartition reads one partition from its start to its high watermark.
-func (consume) readPartition(ctx context.Context, env *Env, consumer sarama.Consumer, pr *partitionRead, bad *badRecords, progress Progress) error {
-	if pr.hwm <= pr.start {
-		pr.done = true
-		return nil
-	}
-	pc, err := within(ctx, func() (sarama.PartitionConsumer, error) {
-		return consumer.ConsumePartition(env.Topic, pr.id, pr.start)
-	})
-	if err != nil {
-		return fmt.Errorf("start reading at offset %d: %w", pr.start, err)
-	}
-	defer pc.AsyncClose()
-
-	keys := env.Profile.Workload.Keys
-	lastSeq := make([]int64, keys) // per key: the highest sequence read so far in this partition
-	for i := range lastSeq {
-		lastSeq[i] = -1
-	}
-	keyBytes := workload.Keys(keys)
-	n := env.Ledger.Len()
-	errs := pc.Errors()
-	for {
-		select {
-		case <-ctx.Done():
-			return errors.New(stopped(ctx))
-		case ce, ok := <-errs:
-			if !ok {
-				errs = nil
-				break
-			}
-			pr.fetchErrors[errorName(ce.Err, "")]++
-		case m := <-pc.Messages():
-			pr.records.Add(1)
-			pr.next.Store(m.Offset + 1)
-			progress.Add(1)
-			checkRecord(env, m, n, keyBytes, lastSeq, bad)
-			if m.Offset+1 >= pr.hwm {
-				pr.done = true
-				return nil
-			}
-		}
-	}
-}
-
-// checkRecord verifies one record and records it in the ledger.
-func checkRecord(env *Env, m *sarama.ConsumerMessage, n int, keys [][]byte, lastSeq []int64, bad *badRecords) {
-	at := fmt.Sprintf("partition %d offset %d", m.Partition, m.Offset)
-	p, err := workload.Decode(m.Value, m.Key)
-	unexpected := func(format string, args ...any) {
-		bad.mu.Lock()
-		bad.unexpected.add(at+": "+format, args...)
-		bad.mu.Unlock()
-	}
-	switch {
-	case err != nil:
-		unexpected("%v", err)
-		return
-	case p.RunID != env.RunID:
-		unexpected("payload of another run (run id %016x)", p.RunID)
-		return
-	case p.Seq >= uint64(n):
-		unexpected("sequence %d beyond the %d messages of this run", p.Seq, n)
-		return
-	case int(p.Key) >= len(keys) || p.Seq%uint64(len(keys)) != uint64(p.Key) || !bytes.Equal(m.Key, keys[p.Key]):
-		unexpected("sequence %d carries key %q, want key-%d", p.Seq, m.Key, p.Seq%uint64(len(keys)))
-		return
-	}
-	seq := int(p.Seq)
-	if env.Ledger.State(seq) == workload.Unsent {
-		unexpected("sequence %d was never sent", seq)
-		return
-	}
-	if env.Ledger.Read(seq, m.Partition, m.Offset) > 1 {
-		return // counted as a duplicate when the ledger is accounted
-	}
-	if last := lastSeq[p.Key]; int64(seq) < last {
-		bad.mu.Lock()
-		bad.reordered.add("%s: sequence %d (key-%d) read after sequence %d of the same key", at, seq, p.Key, last)
-		bad.mu.Unlock()
-		return
-	}
-	lastSeq[p.Key] = int64(seq)
+		pr.id, pr.records, pr.hwm-pr.start, pr.hwm, acked, pr.next, env.leaderOf(pr.id), why)
 }
 
 // account walks the ledger once and turns every message into a verdict.
@@ -256,17 +161,21 @@ func (consume) account(env *Env, step *Step, bad *badRecords, unread map[int32]b
 			if !unread[p] {
 				lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read (leader broker %d)",
 					seq, seq%env.Profile.Workload.Keys, p, off, env.leaderOf(p))
+				env.badRecord(RecordLost, seq, p, off, reads)
 			}
 		case state == workload.Acked && !atAcked:
 			misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
+			env.badRecord(RecordMisplaced, seq, p, off, reads)
 		case state == workload.SentNoAck && reads == 0:
 			notReadNoAck++
 		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
 			unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
+			env.badRecord(RecordUnackedRead, seq, p, off, reads)
 		}
 		if reads > 1 {
 			dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
 			dup.count += int64(reads - 2) // add counted one; every read after the first is a duplicate
+			env.badRecord(RecordDuplicated, seq, p, off, reads)
 		}
 	}
 

@@ -43,6 +43,9 @@ type Env struct {
 	RunID uint64
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
+	// Records receives every lost, duplicated, misplaced and unacknowledged
+	// record consume finds (the artifacts' ledger CSV); nil means none.
+	Records RecordSink
 
 	// TopicReady is set once the topic exists and every partition has a leader.
 	TopicReady bool
@@ -50,6 +53,10 @@ type Env struct {
 	Ledger *workload.Ledger
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
+
+	// liveRead is the read that produce ran alongside itself
+	// (workload.concurrent_consume), for consume to account.
+	liveRead *reading
 }
 
 // NewEnv connects the shared client to c and returns an Env for p.
@@ -72,6 +79,9 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 
 // Close closes the shared client.
 func (e *Env) Close() {
+	if e.liveRead != nil {
+		closeWithin(context.Background(), 5*time.Second, e.liveRead.close)
+	}
 	if e.Client != nil {
 		closeWithin(context.Background(), 5*time.Second, func() { _ = e.Client.Close() })
 	}

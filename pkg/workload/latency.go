@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -42,3 +43,59 @@ func (l *Latency) Max() time.Duration { return time.Duration(l.h.Max()) * time.M
 
 // Mean returns the mean observation.
 func (l *Latency) Mean() time.Duration { return time.Duration(l.h.Mean() * float64(time.Microsecond)) }
+
+// Merge adds every observation of o to l.
+func (l *Latency) Merge(o *Latency) { l.h.Merge(o.h) }
+
+// SharedLatency is a latency histogram that many goroutines record into, each
+// through its own Recorder, which takes the lock once per recorderSize
+// observations rather than once per message.
+type SharedLatency struct {
+	mu sync.Mutex
+	l  *Latency
+}
+
+// NewSharedLatency returns an empty shared histogram.
+func NewSharedLatency() *SharedLatency { return &SharedLatency{l: NewLatency()} }
+
+// Recorder returns a recorder for one goroutine; Flush it when done.
+func (s *SharedLatency) Recorder() *Recorder { return &Recorder{s: s} }
+
+// Latency returns the histogram; every Recorder must have been flushed.
+func (s *SharedLatency) Latency() *Latency {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.l
+}
+
+// recorderSize is how many observations a Recorder holds before it adds them.
+const recorderSize = 256
+
+// Recorder buffers one goroutine's observations for a SharedLatency.
+type Recorder struct {
+	s   *SharedLatency
+	n   int
+	buf [recorderSize]time.Duration
+}
+
+// Record adds one observation.
+func (r *Recorder) Record(d time.Duration) {
+	r.buf[r.n] = d
+	r.n++
+	if r.n == recorderSize {
+		r.Flush()
+	}
+}
+
+// Flush adds the buffered observations to the shared histogram.
+func (r *Recorder) Flush() {
+	if r.n == 0 {
+		return
+	}
+	r.s.mu.Lock()
+	for _, d := range r.buf[:r.n] {
+		r.s.l.Record(d)
+	}
+	r.s.mu.Unlock()
+	r.n = 0
+}

@@ -1,7 +1,9 @@
 package workload
 
 import (
+	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // State is where one message stands in the produce phase.
@@ -33,11 +35,17 @@ func (s State) String() string {
 }
 
 // meta packs a message's state and read bookkeeping into one word:
-// bits 0-15 read count (saturating), bit 16 read at the acked position, bits 24-31 state.
+// bits 0-15 read count (saturating), bit 16 read at the acked position,
+// bit 17 a lock on the entry's position fields, bit 18 the position fields
+// hold where the message was first read (it was read before its answer
+// arrived), bits 24-31 state.
 const (
 	readMask   = 0xFFFF
 	matchedBit = 1 << 16
+	lockBit    = 1 << 17
+	readPosBit = 1 << 18
 	stateShift = 24
+	stateMask  = 0xFF << stateShift
 	maxReads   = readMask
 )
 
@@ -48,9 +56,28 @@ type entry struct {
 	meta      atomic.Uint32
 }
 
+// lock takes the entry's lock and returns its meta word (without the lock
+// bit). Two goroutines meet on one entry only when a message is read back
+// while its answer is being recorded, so the lock is almost never contended.
+func (e *entry) lock() uint32 {
+	for spins := 0; ; spins++ {
+		old := e.meta.Load()
+		if old&lockBit == 0 && e.meta.CompareAndSwap(old, old|lockBit) {
+			return old
+		}
+		if spins > 16 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// unlock stores meta and releases the lock.
+func (e *entry) unlock(meta uint32) { e.meta.Store(meta &^ lockBit) }
+
 // Ledger records, per message sequence number, what the producer was told and
-// how often the message was read back. Produce-side methods are called from
-// one goroutine; Read may be called from many.
+// how often and where the message was read back. Every method may be called
+// from many goroutines at once; a message may be read before its answer is
+// recorded (consuming while producing).
 type Ledger struct {
 	entries []entry
 }
@@ -62,48 +89,56 @@ func NewLedger(n int) *Ledger { return &Ledger{entries: make([]entry, n)} }
 func (l *Ledger) Len() int { return len(l.entries) }
 
 // BytesPerMessage is the ledger's memory cost per message.
-func BytesPerMessage() int { return 16 }
+func BytesPerMessage() int { return int(unsafe.Sizeof(entry{})) }
 
 func (l *Ledger) setState(seq int, s State) {
 	e := &l.entries[seq]
-	for {
-		old := e.meta.Load()
-		if e.meta.CompareAndSwap(old, old&^(0xFF<<stateShift)|uint32(s)<<stateShift) {
-			return
-		}
-	}
+	old := e.lock()
+	e.unlock(old&^stateMask | uint32(s)<<stateShift)
 }
 
 // Sent marks seq as handed to the producer.
 func (l *Ledger) Sent(seq int) { l.setState(seq, InFlight) }
 
-// Ack records that seq was acknowledged at partition and offset.
+// Ack records that seq was acknowledged at partition and offset. If seq was
+// read before this answer arrived, the read counts as at the acknowledged
+// position only if it was at partition and offset.
 func (l *Ledger) Ack(seq int, partition int32, offset int64) {
 	e := &l.entries[seq]
+	old := e.lock()
+	nw := old&^(stateMask|readPosBit) | uint32(Acked)<<stateShift
+	if old&readPosBit != 0 && e.partition == partition && e.offset == offset {
+		nw |= matchedBit
+	}
 	e.partition, e.offset = partition, offset
-	l.setState(seq, Acked)
+	e.unlock(nw)
 }
 
-// Fail records that producing seq failed; partition is where it was headed (-1 if unknown).
-func (l *Ledger) Fail(seq int, partition int32) {
-	e := &l.entries[seq]
-	e.partition, e.offset = partition, -1
-	l.setState(seq, Failed)
-}
+// Fail records that producing seq failed; partition is where it was headed
+// (-1 if unknown, in which case a partition it was read from is kept).
+func (l *Ledger) Fail(seq int, partition int32) { l.unacked(seq, partition, Failed) }
 
 // SentNoAck records that seq was sent with acks=0 to partition.
-func (l *Ledger) SentNoAck(seq int, partition int32) {
+func (l *Ledger) SentNoAck(seq int, partition int32) { l.unacked(seq, partition, SentNoAck) }
+
+func (l *Ledger) unacked(seq int, partition int32, s State) {
 	e := &l.entries[seq]
-	e.partition, e.offset = partition, -1
-	l.setState(seq, SentNoAck)
+	old := e.lock()
+	if partition >= 0 || old&readPosBit == 0 {
+		e.partition = partition
+	}
+	e.offset = -1
+	e.unlock(old&^(stateMask|readPosBit) | uint32(s)<<stateShift)
 }
 
 // State returns seq's produce state.
 func (l *Ledger) State(seq int) State { return State(l.entries[seq].meta.Load() >> stateShift) }
 
-// Position returns where seq was acknowledged (or headed).
+// Position returns where seq was acknowledged (or headed, or first read when
+// no answer came). Call it once the reads and answers are recorded.
 func (l *Ledger) Position(seq int) (partition int32, offset int64) {
 	e := &l.entries[seq]
+	e.meta.Load() // pairs with the last unlock, which followed the last write of the fields
 	return e.partition, e.offset
 }
 
@@ -111,20 +146,26 @@ func (l *Ledger) Position(seq int) (partition int32, offset int64) {
 // times it has been read now, including this one (saturating at 65535).
 func (l *Ledger) Read(seq int, partition int32, offset int64) int {
 	e := &l.entries[seq]
-	for {
-		old := e.meta.Load()
-		n := old & readMask
-		if n < maxReads {
-			n++
-		}
-		nw := old&^readMask | n
-		if State(old>>stateShift) == Acked && e.partition == partition && e.offset == offset {
+	old := e.lock()
+	n := old & readMask
+	if n < maxReads {
+		n++
+	}
+	nw := old&^readMask | n
+	switch State(old >> stateShift) {
+	case Acked:
+		if e.partition == partition && e.offset == offset {
 			nw |= matchedBit
 		}
-		if e.meta.CompareAndSwap(old, nw) {
-			return int(n)
+	case Unsent, InFlight:
+		// No answer yet: keep where the first read was, for Ack to judge.
+		if old&readPosBit == 0 {
+			e.partition, e.offset = partition, offset
+			nw |= readPosBit
 		}
 	}
+	e.unlock(nw)
+	return int(n)
 }
 
 // Reads returns how often seq was read and whether one read was at its acked position.
@@ -137,12 +178,7 @@ func (l *Ledger) Reads(seq int) (n int, atAckedPosition bool) {
 func (l *Ledger) ResetReads() {
 	for i := range l.entries {
 		e := &l.entries[i]
-		for {
-			old := e.meta.Load()
-			if e.meta.CompareAndSwap(old, old&^(readMask|matchedBit)) {
-				break
-			}
-		}
+		e.unlock(e.lock() &^ (readMask | matchedBit | readPosBit))
 	}
 }
 

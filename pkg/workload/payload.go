@@ -12,13 +12,14 @@ import (
 )
 
 // HeaderSize is the smallest payload: magic, version, run id, sequence, key
-// index and checksum. workload.value_bytes must be at least this.
+// index, send time and checksum. workload.value_bytes must be at least this.
 const HeaderSize = 32
 
-const (
-	magic0, magic1 = 0xCE, 0x2E
-	payloadVersion = 1
-)
+// PayloadVersion is the payload layout Encode writes and Decode accepts.
+// Version 2 put the send time in bytes that version 1 left zero.
+const PayloadVersion = 2
+
+const magic0, magic1 = 0xCE, 0x2E
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -27,6 +28,8 @@ type Payload struct {
 	RunID uint64
 	Seq   uint64
 	Key   uint32
+	// Sent is when the message was due to be sent, for end-to-end latency.
+	Sent Stamp
 }
 
 // Key returns the record key for key index k: "key-<k>".
@@ -43,21 +46,34 @@ func Keys(n int) [][]byte {
 
 // Encode writes the payload for p into buf (len(buf) >= HeaderSize); key is
 // the record key, covered by the checksum. The bytes after the header are a
-// filler derived from the sequence number.
+// filler derived from the sequence number: byte i is byte(seq + i - 32).
 //
-// Layout: magic(2) version(1) reserved(1) run(8) seq(8) key(4) reserved(4) crc32c(4) filler.
+// Layout: magic(2) version(1) reserved(1) run(8) seq(8) key(4) sent(4) crc32c(4) filler.
 func Encode(buf []byte, p Payload, key []byte) {
-	buf[0], buf[1], buf[2], buf[3] = magic0, magic1, payloadVersion, 0
+	buf[0], buf[1], buf[2], buf[3] = magic0, magic1, PayloadVersion, 0
 	binary.BigEndian.PutUint64(buf[4:], p.RunID)
 	binary.BigEndian.PutUint64(buf[12:], p.Seq)
 	binary.BigEndian.PutUint32(buf[20:], p.Key)
-	binary.BigEndian.PutUint32(buf[24:], 0)
-	fill := byte(p.Seq)
-	for i := HeaderSize; i < len(buf); i++ {
-		buf[i] = fill
-		fill++
-	}
+	binary.BigEndian.PutUint32(buf[24:], uint32(p.Sent))
+	fill(buf[HeaderSize:], byte(p.Seq))
 	binary.BigEndian.PutUint32(buf[28:], checksum(buf, key))
+}
+
+// ramp holds two periods of the filler pattern, so that any 256 bytes of it
+// starting anywhere in the first period are one slice.
+var ramp = func() (r [512]byte) {
+	for i := range r {
+		r[i] = byte(i)
+	}
+	return r
+}()
+
+// fill writes start, start+1, ... (wrapping at 256) into dst, a period at a time.
+func fill(dst []byte, start byte) {
+	period := ramp[start : int(start)+256]
+	for len(dst) > 0 {
+		dst = dst[copy(dst, period):]
+	}
 }
 
 func checksum(buf, key []byte) uint32 {
@@ -77,7 +93,7 @@ func Decode(value, key []byte) (Payload, error) {
 	if len(value) < HeaderSize || value[0] != magic0 || value[1] != magic1 {
 		return Payload{}, fmt.Errorf("%w (%d bytes)", ErrNotPayload, len(value))
 	}
-	if value[2] != payloadVersion {
+	if value[2] != PayloadVersion {
 		return Payload{}, fmt.Errorf("%w: payload version %d", ErrNotPayload, value[2])
 	}
 	if binary.BigEndian.Uint32(value[28:]) != checksum(value, key) {
@@ -87,5 +103,6 @@ func Decode(value, key []byte) (Payload, error) {
 		RunID: binary.BigEndian.Uint64(value[4:]),
 		Seq:   binary.BigEndian.Uint64(value[12:]),
 		Key:   binary.BigEndian.Uint32(value[20:]),
+		Sent:  Stamp(binary.BigEndian.Uint32(value[24:])),
 	}, nil
 }

@@ -56,8 +56,8 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func TestLedgerIs16BytesPerMessage(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != uintptr(BytesPerMessage()) {
-		t.Fatalf("entry is %d bytes, BytesPerMessage says %d", got, BytesPerMessage())
+	if got := unsafe.Sizeof(entry{}); got != 16 || BytesPerMessage() != 16 {
+		t.Fatalf("entry is %d bytes, BytesPerMessage says %d; the ledger promises 16", got, BytesPerMessage())
 	}
 }
 

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/term"
+	"github.com/chronik-e2e/chronik-e2e/pkg/testbroker"
+)
+
+// newInternalCmd returns `chronik-e2e internal`, hidden from help: the
+// project's own small broker program for testing spawn mode with real
+// processes (see pkg/testbroker).
+func newInternalCmd(t *term.Terminal) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "internal",
+		Short:  "Programs for the project's own tests",
+		Hidden: true,
+		Args:   noArgs,
+		RunE:   func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	broker := &cobra.Command{
+		Use:                "broker --listen HOST:PORT [flags]",
+		Short:              "Serve one test broker node until SIGTERM (" + testbroker.Usage + ")",
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			return exitStatus(testbroker.Main(args, t.Out, t.ErrOut))
+		},
+	}
+	var nodes int
+	backend := &cobra.Command{
+		Use:   "backend --nodes N",
+		Short: "Serve the cluster behind N proxy-mode test brokers until Ctrl-C; print its URL",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := testbroker.StartBackend(nodes)
+			if err != nil {
+				return exitcode.ClusterError(err, "")
+			}
+			defer b.Close()
+			fmt.Fprintf(t.Out, "backend: %s\n", b.URL())
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	backend.Flags().IntVar(&nodes, "nodes", 3, "brokers of the backend cluster")
+	cmd.AddCommand(broker, backend)
+	return cmd
+}
+
+// exitStatus turns a program's exit status into an error carrying it,
+// which the root does not print again (the program has said why).
+func exitStatus(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &exitcode.Error{Code: code, Err: &runFailedError{}}
+}

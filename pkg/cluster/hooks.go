@@ -1,0 +1,171 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+)
+
+// HookData is what a hook's command template may use: {{.ID}}, {{.Addr}},
+// {{.Host}} and {{.Port}} of the node, and {{.Op}}.
+type HookData struct {
+	ID   int32
+	Addr string // host:port as the cluster's metadata lists it
+	Host string
+	Port string
+	Op   Op
+}
+
+// ParseHook parses a hook's command template and tries it on an example
+// node, so that an unknown field ({{.Name}}) is an error before anything runs.
+func ParseHook(name, text string) (*template.Template, error) {
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Execute(new(bytes.Buffer), HookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: OpKill}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Hooks are the shell commands that control the nodes of an attached
+// cluster: one command template per operation, run with sh -c.
+type Hooks struct {
+	Commands map[Op]string
+	// Timeout bounds each command; it is killed, with every process it
+	// started, when it runs longer.
+	Timeout time.Duration
+}
+
+// hookOutputMax is how much of a hook's output the report keeps (the end).
+const hookOutputMax = 4 << 10
+
+// Hooked is an attached cluster whose nodes the profile's hooks control.
+type Hooked struct {
+	*Attached
+	tmpl    map[Op]*template.Template
+	timeout time.Duration
+}
+
+var _ NodeController = (*Hooked)(nil)
+
+// AttachWithHooks returns the cluster at addrs, its nodes controlled by h.
+// Operations without a command are unsupported.
+func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
+	hc := &Hooked{Attached: Attach(addrs), tmpl: map[Op]*template.Template{}, timeout: h.Timeout}
+	for op, text := range h.Commands {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		t, err := ParseHook(string(op), text)
+		if err != nil {
+			return nil, fmt.Errorf("%s hook: %w", op, err)
+		}
+		hc.tmpl[op] = t
+	}
+	if hc.timeout <= 0 {
+		hc.timeout = time.Minute
+	}
+	return hc, nil
+}
+
+// Supports reports whether the profile has a hook for op.
+func (h *Hooked) Supports(op Op) bool { return h.tmpl[op] != nil }
+
+// Do runs op's hook for node n under the hook timeout and ctx, and returns
+// its output (the last 4 KiB). A hook that exits non-zero or runs out of
+// time is an error carrying its output.
+func (h *Hooked) Do(ctx context.Context, op Op, n Node) (string, error) {
+	t := h.tmpl[op]
+	if t == nil {
+		return "", unsupported(op, fmt.Sprintf("the profile has no faults.hooks.%s command", op))
+	}
+	host, port, _ := net.SplitHostPort(n.Addr)
+	var cmdline bytes.Buffer
+	if err := t.Execute(&cmdline, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: op}); err != nil {
+		return "", fmt.Errorf("%s hook for node %d: %w", op, n.ID, err)
+	}
+	return runHook(ctx, h.timeout, cmdline.String(), []string{
+		"CHRONIK_E2E_OP=" + string(op),
+		"CHRONIK_E2E_NODE_ID=" + strconv.Itoa(int(n.ID)),
+		"CHRONIK_E2E_NODE_ADDR=" + n.Addr,
+	})
+}
+
+// runHook runs cmdline with sh -c in its own process group, killed with
+// every process in it when timeout passes or ctx ends, and returns its
+// combined output.
+func runHook(ctx context.Context, timeout time.Duration, cmdline string, env []string) (string, error) {
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(hctx, "/bin/sh", "-c", cmdline)
+	cmd.Env = append(os.Environ(), env...)
+	out := &tailBuffer{max: hookOutputMax}
+	cmd.Stdout, cmd.Stderr = out, out
+	inOwnGroup(cmd)
+	// Output pipes a stray grandchild keeps open must not hold us.
+	cmd.WaitDelay = 2 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start).Round(time.Millisecond)
+	text := strings.TrimSpace(out.String())
+	switch {
+	case err == nil:
+		return text, nil
+	case errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		return text, fmt.Errorf("`%s` did not finish within %s; it was killed with every process it started%s", cmdline, timeout, outputSuffix(text))
+	case ctx.Err() != nil:
+		return text, fmt.Errorf("`%s` was stopped after %s: %w%s", cmdline, took, ctx.Err(), outputSuffix(text))
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return text, fmt.Errorf("`%s` exited with status %d after %s%s", cmdline, exit.ExitCode(), took, outputSuffix(text))
+	}
+	return text, fmt.Errorf("`%s`: %w%s", cmdline, err, outputSuffix(text))
+}
+
+func outputSuffix(text string) string {
+	if text == "" {
+		return " (no output)"
+	}
+	return ": " + text
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu        sync.Mutex
+	max       int
+	b         []byte
+	truncated bool
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = slices.Delete(t.b, 0, over)
+		t.truncated = true
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.truncated {
+		return "… " + string(t.b)
+	}
+	return string(t.b)
+}

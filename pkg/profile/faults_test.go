@@ -1,0 +1,104 @@
+package profile
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Target
+		err  string
+	}{
+		{"leader-of-most", Target{Kind: TargetLeaderOfMost}, ""},
+		{"random", Target{Kind: TargetRandom}, ""},
+		{"node:2", Target{Kind: "node", Node: 2}, ""},
+		{"node:-1", Target{}, `node id "-1" is not a whole number of at least 0`},
+		{"node:x", Target{}, `node id "x" is not a whole number`},
+		{"leader", Target{}, `"leader" is not leader-of-most, node:<id> or random`},
+	} {
+		got, err := ParseTarget(tc.in)
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ParseTarget(%q) error %v, want %q", tc.in, err, tc.err)
+		}
+	}
+}
+
+// TestFaultsSection: a faults section is read with every key, keys left out
+// keep their defaults, and a bad value is reported with its key and line.
+func TestFaultsSection(t *testing.T) {
+	p, err := Parse("f.yaml", []byte(`cluster:
+  mode: attach
+  bootstrap: [10.0.0.1:9092]
+faults:
+  target: node:2
+  seed: 42
+  rate: 2000
+  warmup: 500ms
+  hooks:
+    kill: kubectl delete pod chronik-{{.ID}} --grace-period=0 --force
+    start: kubectl wait --for=condition=Ready pod/chronik-{{.ID}}
+    timeout: 2m
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Faults
+	want := DefaultFaults()
+	want.Target, want.Seed, want.Rate, want.Warmup = "node:2", 42, 2000, Duration{500 * time.Millisecond}
+	want.Hooks = Hooks{
+		Kill:    "kubectl delete pod chronik-{{.ID}} --grace-period=0 --force",
+		Start:   "kubectl wait --for=condition=Ready pod/chronik-{{.ID}}",
+		Timeout: Duration{2 * time.Minute},
+	}
+	if f != want {
+		t.Errorf("faults = %+v\nwant %+v", f, want)
+	}
+	if got := f.Hooks.Commands(); len(got) != 2 || got[0].Op != "kill" || got[1].Op != "start" {
+		t.Errorf("Commands() = %v, want kill and start", got)
+	}
+	if err := p.Validate([]string{"topic-create", "produce", "consume", "metadata"}); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestFaultsValidation(t *testing.T) {
+	p, err := Parse("f.yaml", []byte(`faults:
+  target: node:3
+  rate: 0
+  warmup: -1s
+  election_timeout: 0s
+  consumers: 1
+  hooks:
+    stop: ssh {{.Hostname}} systemctl stop chronik
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Validate([]string{"topic-create", "produce", "consume", "metadata"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	got := strings.Split(ve.Error(), "\n")
+	want := []string{
+		"f.yaml:2: faults.target: node 3 is not in the embedded cluster, whose nodes are 0..2",
+		"f.yaml:3: faults.rate: must be 1..100000 messages per second, not 0",
+		"f.yaml:4: faults.warmup: must not be negative, not -1s",
+		"f.yaml:5: faults.election_timeout: must be more than 0, not 0s",
+		"f.yaml:6: faults.consumers: must be 2..64 (one consumer leaves the group while the others keep reading), not 1",
+	}
+	if !slices.Equal(got[:len(want)], want) || len(got) != len(want)+1 {
+		t.Fatalf("problems:\n%s\nwant:\n%s\n+ the stop hook", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if last := got[len(want)]; !strings.HasPrefix(last, "f.yaml:8: faults.hooks.stop: not a command template") || !strings.Contains(last, "Hostname") {
+		t.Errorf("hook problem %q, want its line and the unknown field", last)
+	}
+}

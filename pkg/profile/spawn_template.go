@@ -1,0 +1,330 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+)
+
+// TemplateNode is what the spawn templates see for one node, e.g.
+// {{.ID}}, {{.DataDir}}, {{.Port "kafka"}}, {{.File "node.toml"}},
+// {{range .Peers}}...{{end}}, {{.Env.CHRONIK_BIN}}.
+type TemplateNode struct {
+	ID      int    // the node's id: 1 for the first node
+	Index   int    // the node's position: 0 for the first node
+	Nodes   int    // how many nodes the cluster has
+	Host    string // the host every port is on: 127.0.0.1
+	WorkDir string // the node's own directory; its files are written there and it runs there
+	DataDir string // WorkDir/data, empty at the first start
+	// Env is the runner's environment. {{.Env.NAME}} fails when NAME is
+	// unset; {{index .Env "NAME"}} gives "" instead.
+	Env map[string]string
+	// Peers are every node of the cluster, this one included, by ID.
+	Peers []*TemplateNode
+	// Ports maps each port name to the node's port.
+	Ports map[string]int
+	// Files maps each spawn.files name to its path in WorkDir.
+	Files map[string]string
+}
+
+// Port returns the node's port called name.
+func (n *TemplateNode) Port(name string) (int, error) {
+	p, ok := n.Ports[name]
+	if !ok {
+		return 0, fmt.Errorf("no port %q: cluster.spawn.ports has %s", name, strings.Join(sortedKeys(n.Ports), ", "))
+	}
+	return p, nil
+}
+
+// Addr returns host:port of the node's port called name.
+func (n *TemplateNode) Addr(name string) (string, error) {
+	p, err := n.Port(name)
+	if err != nil {
+		return "", err
+	}
+	return n.Host + ":" + strconv.Itoa(p), nil
+}
+
+// File returns the path of the node's rendered file called name.
+func (n *TemplateNode) File(name string) (string, error) {
+	p, ok := n.Files[name]
+	if !ok {
+		names := strings.Join(sortedKeys(n.Files), ", ")
+		if names == "" {
+			names = "no files"
+		}
+		return "", fmt.Errorf("no file %q: cluster.spawn.files has %s", name, names)
+	}
+	return p, nil
+}
+
+// Rendered is one node's spawn templates, rendered.
+type Rendered struct {
+	Command  []string
+	Env      []string          // NAME=value, sorted by name
+	Files    map[string]string // file name -> content
+	ReadyURL string            // "" when there is no HTTP probe
+}
+
+// TemplateError is a spawn template that does not parse or render.
+type TemplateError struct {
+	Key string // the template's profile key, e.g. "cluster.spawn.files.node.toml"
+	Msg string
+}
+
+func (e *TemplateError) Error() string { return e.Key + ": " + e.Msg }
+
+// templateFuncs are the functions spawn templates may call besides text/template's own.
+var templateFuncs = template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+	"sub": func(a, b int) int { return a - b },
+	// quote writes s as a double-quoted string that TOML, JSON and YAML all read back as s.
+	"quote": func(s string) (string, error) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			return "", err
+		}
+		return strings.TrimSuffix(b.String(), "\n"), nil
+	},
+}
+
+type keyedTemplate struct {
+	key string
+	t   *template.Template
+}
+
+type spawnTemplates struct {
+	command []keyedTemplate
+	env     []keyedTemplate // key suffix after "env." is the variable name
+	files   []keyedTemplate
+	ready   *keyedTemplate
+}
+
+type templateProblem struct{ key, msg string }
+
+// compile parses every template of s and returns every one that does not parse.
+func (s *Spawn) compile() (*spawnTemplates, []templateProblem) {
+	var problems []templateProblem
+	parseOne := func(key, name, text string) keyedTemplate {
+		t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
+		if err != nil {
+			problems = append(problems, templateProblem{key, templateMsg(err)})
+		}
+		return keyedTemplate{key, t}
+	}
+	const k = "cluster.spawn"
+	st := &spawnTemplates{}
+	for i, arg := range s.Command {
+		key := fmt.Sprintf("%s.command[%d]", k, i)
+		st.command = append(st.command, parseOne(key, key, arg))
+	}
+	for _, name := range sortedKeys(s.Env) {
+		st.env = append(st.env, parseOne(k+".env."+name, name, s.Env[name]))
+	}
+	for _, name := range sortedKeys(s.Files) {
+		st.files = append(st.files, parseOne(k+".files."+name, name, s.Files[name]))
+	}
+	if s.Ready.HTTP != "" {
+		r := parseOne(k+".ready.http", "ready.http", s.Ready.HTTP)
+		st.ready = &r
+	}
+	return st, problems
+}
+
+// Render renders every template of s for node n. The error is a
+// *TemplateError naming the template's key.
+func (s *Spawn) Render(n *TemplateNode) (*Rendered, error) {
+	st, problems := s.compile()
+	if len(problems) > 0 {
+		return nil, &TemplateError{Key: problems[0].key, Msg: problems[0].msg}
+	}
+	exec := func(kt keyedTemplate) (string, error) {
+		var b strings.Builder
+		if err := kt.t.Execute(&b, n); err != nil {
+			return "", &TemplateError{Key: kt.key, Msg: templateMsg(err)}
+		}
+		return b.String(), nil
+	}
+	r := &Rendered{Files: map[string]string{}}
+	for _, kt := range st.command {
+		arg, err := exec(kt)
+		if err != nil {
+			return nil, err
+		}
+		r.Command = append(r.Command, arg)
+	}
+	for _, kt := range st.env {
+		val, err := exec(kt)
+		if err != nil {
+			return nil, err
+		}
+		r.Env = append(r.Env, kt.t.Name()+"="+val)
+	}
+	for _, kt := range st.files {
+		content, err := exec(kt)
+		if err != nil {
+			return nil, err
+		}
+		r.Files[kt.t.Name()] = content
+	}
+	if st.ready != nil {
+		u, err := exec(*st.ready)
+		if err != nil {
+			return nil, err
+		}
+		r.ReadyURL = strings.TrimSpace(u)
+	}
+	if len(r.Command) > 0 && strings.TrimSpace(r.Command[0]) == "" {
+		return nil, &TemplateError{Key: "cluster.spawn.command[0]", Msg: fmt.Sprintf("%q renders to an empty program name", s.Command[0])}
+	}
+	return r, nil
+}
+
+// RequiredEnv returns the environment variables the templates of s read
+// as {{.Env.NAME}}, which must be set when the nodes are started.
+func (s *Spawn) RequiredEnv() []string {
+	st, _ := s.compile()
+	seen := map[string]bool{}
+	all := append(append(append([]keyedTemplate{}, st.command...), st.env...), st.files...)
+	if st.ready != nil {
+		all = append(all, *st.ready)
+	}
+	for _, kt := range all {
+		if kt.t != nil && kt.t.Tree != nil {
+			walkEnv(kt.t.Tree.Root, seen)
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// walkEnv records the NAME of every .Env.NAME and $.Env.NAME under node.
+func walkEnv(node parse.Node, seen map[string]bool) {
+	switch n := node.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkEnv(c, seen)
+		}
+	case *parse.ActionNode:
+		walkEnv(n.Pipe, seen)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			walkEnv(c, seen)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			walkEnv(a, seen)
+		}
+	case *parse.FieldNode:
+		if len(n.Ident) >= 2 && n.Ident[0] == "Env" {
+			seen[n.Ident[1]] = true
+		}
+	case *parse.VariableNode:
+		if len(n.Ident) >= 3 && n.Ident[1] == "Env" {
+			seen[n.Ident[2]] = true
+		}
+	case *parse.ChainNode:
+		walkEnv(n.Node, seen)
+	case *parse.IfNode:
+		walkBranch(&n.BranchNode, seen)
+	case *parse.RangeNode:
+		walkBranch(&n.BranchNode, seen)
+	case *parse.WithNode:
+		walkBranch(&n.BranchNode, seen)
+	case *parse.TemplateNode:
+		walkEnv(n.Pipe, seen)
+	}
+}
+
+func walkBranch(b *parse.BranchNode, seen map[string]bool) {
+	walkEnv(b.Pipe, seen)
+	walkEnv(b.List, seen)
+	if b.ElseList != nil {
+		walkEnv(b.ElseList, seen)
+	}
+}
+
+// placeholderNodes returns stand-in nodes for rendering the templates at
+// validation: fixed ports as the profile gives them, made-up free ports,
+// paths and, for every {{.Env.NAME}} that is unset, a placeholder value.
+func (s *Spawn) placeholderNodes(count int) []*TemplateNode {
+	env := environ()
+	for _, name := range s.RequiredEnv() {
+		if env[name] == "" {
+			env[name] = "/ENV/" + name
+		}
+	}
+	nodes := make([]*TemplateNode, count)
+	for i := range nodes {
+		n := &TemplateNode{
+			ID: i + 1, Index: i, Nodes: count, Host: "127.0.0.1",
+			WorkDir: fmt.Sprintf("/work/node-%d", i+1), Env: env,
+			Ports: map[string]int{}, Files: map[string]string{},
+		}
+		n.DataDir = n.WorkDir + "/data"
+		for j, name := range s.Ports {
+			if base, ok := s.PortBases[name]; ok {
+				n.Ports[name] = base + i
+			} else {
+				n.Ports[name] = 40000 + i*len(s.Ports) + j
+			}
+		}
+		for name := range s.Files {
+			n.Files[name] = n.WorkDir + "/" + name
+		}
+		nodes[i] = n
+	}
+	for _, n := range nodes {
+		n.Peers = nodes
+	}
+	return nodes
+}
+
+var (
+	// template: NAME:LINE: MSG
+	parseErrRE = regexp.MustCompile(`^template: [^:]*:(\d+): (.*)$`)
+	// template: NAME:LINE:COL: executing "NAME" at <ACTION>: [error calling F: ]MSG
+	execErrRE = regexp.MustCompile(`^template: [^:]*:(\d+):\d+: executing "[^"]*" at <(.*?)>: (?:error calling \w+: )?(.*)$`)
+)
+
+// templateMsg rewrites a text/template error as "template line N: ...".
+func templateMsg(err error) string {
+	msg := err.Error()
+	if m := execErrRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("template line %s: {{%s}}: %s", m[1], m[2], m[3])
+	}
+	if m := parseErrRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("template line %s: %s", m[1], m[2])
+	}
+	return strings.TrimPrefix(msg, "template: ")
+}
+
+// environ returns the runner's environment as a map.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// TestFinishNotApplicable: a not-applicable scenario neither passes nor
+// fails the run; a skipped one (what it needed failed) fails it; a run in
+// which nothing passed did not pass.
+func TestFinishNotApplicable(t *testing.T) {
+	passed := &Scenario{Name: "topic-create", Passed: true}
+	na := &Scenario{Name: "leader-failover", Skipped: true, NotApplicable: true}
+	skipped := &Scenario{Name: "consume", Skipped: true}
+	failed := &Scenario{Name: "produce"}
+	for _, tc := range []struct {
+		name string
+		ss   []*Scenario
+		want bool
+	}{
+		{"passed and not applicable", []*Scenario{passed, na}, true},
+		{"only not applicable", []*Scenario{na}, false},
+		{"skipped", []*Scenario{passed, na, skipped}, false},
+		{"failed", []*Scenario{passed, failed}, false},
+		{"none", nil, false},
+	} {
+		r := New("p", "id", time.Now())
+		r.Scenarios = tc.ss
+		r.Finish(time.Now())
+		if r.Passed != tc.want {
+			t.Errorf("%s: passed = %v, want %v", tc.name, r.Passed, tc.want)
+		}
+	}
+}
+
+// TestRenderFaults: the FAULTS part shows the seed to replay with, the
+// timeline under each scenario, the windows, the runs and the guarantees,
+// within 80 columns; a not-applicable scenario says so.
+func TestRenderFaults(t *testing.T) {
+	r := New("failover", "0123456789abcdef", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.Scenarios = []*Scenario{
+		{Name: "leader-failover", Passed: true, DurationS: 3.2, Findings: []string{}},
+		{Name: "rolling-restart", Skipped: true, NotApplicable: true, Findings: []string{},
+			Error: "not applicable: the attached cluster has no node hooks: set faults.hooks (kill, stop, start) in the profile"},
+	}
+	r.Faults = &Faults{
+		Target: "leader-of-most", Seed: 42, Limits: "embedded cluster (kfake): one copy of the data",
+		Timeline: []Event{
+			{AtS: 1.25, Scenario: "leader-failover", Kind: EventFault, Node: 0, Partition: -1, Detail: "kill node 0 (took 1ms): removed node 0"},
+			{AtS: 1.26, Scenario: "leader-failover", Kind: EventFirstError, Node: 0, Partition: 3, Detail: "acks=all: EOF"},
+			{AtS: 1.29, Scenario: "leader-failover", Kind: EventNewLeader, Node: -1, Partition: -1, Detail: "new leaders: p0 0→1, p3 0→1"},
+		},
+		Windows: []Window{{Scenario: "leader-failover", Fault: "kill node 0", Partition: 3, FromS: 1.2, ToS: 1.33, DurationS: 0.13,
+			LeaderBefore: 0, LeaderAfter: 1, NewLeaderAfterS: 0.04, Errors: map[string]int64{"EOF": 2, "NOT_LEADER_FOR_PARTITION": 7}}},
+		Runs:       []FaultRun{{Scenario: "leader-failover", Mode: "acks=all", Sent: 1566, Acked: 1563, Failed: 3, Passed: true}},
+		Guarantees: []Guarantee{{Acks: "all", Idempotent: true, ReplicationFactor: ">=2", Loss: "never", Duplicates: "never", Why: "exactly once per partition"}},
+	}
+	r.Finish(time.Now())
+	var b strings.Builder
+	if err := Render(&b, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"FAULTS",
+		"  target leader-of-most · seed 42\n  replay with --fault-target leader-of-most --fault-seed 42\n",
+		"  leader-failover\n     1.250  ⚡ fault node 0: kill node 0 (took 1ms): removed node 0\n",
+		"     1.260  first-error p3 (node 0): acks=all: EOF\n",
+		"  leader-failover  kill node 0       3  0→1       0.13s      0.040s\n      7 × NOT_LEADER_FOR_PARTITION; 2 × EOF\n",
+		"  leader-failover acks=all              1,566  1,563      3     0     0  ok\n",
+		"  all  yes        >=2  never    never       exactly once per partition\n",
+		"▶ rolling-restart  NOT APPLICABLE\n  ○ not applicable: the attached cluster has no node hooks",
+		"✓ PASSED (1/2 scenarios, 1 not applicable)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	for i, l := range strings.Split(out, "\n") {
+		if w := ansi.StringWidth(l); w > lineWidth {
+			t.Errorf("line %d is %d columns wide: %q", i+1, w, l)
+		}
+	}
+}

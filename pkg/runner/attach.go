@@ -1,0 +1,25 @@
+package runner
+
+import (
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+)
+
+// attach returns the profile's attached cluster, its nodes controlled by the
+// profile's faults.hooks when it has any.
+func attach(p *profile.Profile) (cluster.Cluster, error) {
+	cmds := p.Faults.Hooks.Commands()
+	if len(cmds) == 0 {
+		return cluster.Attach(p.Cluster.Bootstrap), nil
+	}
+	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Timeout: p.Faults.Hooks.Timeout.Duration}
+	for _, c := range cmds {
+		h.Commands[cluster.Op(c.Op)] = c.Command
+	}
+	hc, err := cluster.AttachWithHooks(p.Cluster.Bootstrap, h)
+	if err != nil { // Validate parsed the templates already
+		return nil, exitcode.Usagef("faults.hooks: %v", err)
+	}
+	return hc, nil
+}

@@ -1,0 +1,509 @@
+package scenarios
+
+// consumer-group runs faults.consumers sarama consumers in one group over
+// its own topic while producing with acks=all; mid-way one consumer leaves
+// the group and later a new one joins. Every acknowledged message must be
+// consumed at least once, and the offsets the group committed must end at
+// the partitions' high watermarks.
+//
+// Measures: the time until the group had every partition assigned, at the
+// start and after the leave and the join (the rebalances); messages
+// consumed more than once (allowed: at-least-once delivery re-delivers what
+// was read but not committed before a rebalance).
+// Fails: on an acknowledged message no consumer read, a record that is not
+// this run's, a group that does not assign every partition within
+// faults.election_timeout, consumers that do not reach the high watermarks
+// within faults.recovery_timeout, or a committed offset other than the high
+// watermark.
+// Cannot detect: reordering (a rebalance re-delivers from the last commit,
+// so order across one is not a property of the group).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+)
+
+func init() { Register(consumerGroup{}) }
+
+type consumerGroup struct{}
+
+var _ Scenario = consumerGroup{}
+
+func (consumerGroup) Name() string       { return "consumer-group" }
+func (consumerGroup) Requires() []string { return nil }
+func (consumerGroup) Summary() string {
+	return "consumers in one group while producing; one leaves, one joins: everything acked consumed, commits at the high watermarks"
+}
+
+func (c consumerGroup) Run(ctx context.Context, env *Env, step *Step) error {
+	k, err := newFaultKit(env, step, c.Name())
+	if err != nil {
+		return err
+	}
+	defer k.done(ctx)
+	if err := k.createTopic(ctx, "group"); err != nil {
+		return err
+	}
+	s, err := k.startStream(streamMode{acks: "all"})
+	if err != nil {
+		return err
+	}
+	g := &group{k: k, s: s, name: fmt.Sprintf("chronik-e2e-%s-%08x", k.topic, uint32(env.RunID)), members: map[int]*member{}, high: map[int32]int64{}}
+	k.onDone(g.closeAll)
+	n := k.cfg.Consumers
+	start := time.Now()
+	for range n {
+		if err := g.join(); err != nil {
+			return err
+		}
+	}
+	if !g.awaitBalanced(ctx, start, "the group formed", "group_formed_s", n) {
+		return ctxOr(ctx)
+	}
+	if err := s.warmup(ctx); err != nil {
+		return err
+	}
+
+	left := time.Now()
+	leaver := g.leave()
+	k.event(left, report.EventGroup, -1, -1, "consumer %d left the group", leaver)
+	if !g.awaitBalanced(ctx, left, fmt.Sprintf("consumer %d left", leaver), "rebalance_leave_s", n-1) {
+		return ctxOr(ctx)
+	}
+	if err := k.settle(ctx); err != nil {
+		return err
+	}
+	joined := time.Now()
+	if err := g.join(); err != nil {
+		return err
+	}
+	k.event(joined, report.EventGroup, -1, -1, "consumer %d joined the group", g.next-1)
+	if !g.awaitBalanced(ctx, joined, fmt.Sprintf("consumer %d joined", g.next-1), "rebalance_join_s", n) {
+		return ctxOr(ctx)
+	}
+	if err := k.settle(ctx); err != nil {
+		return err
+	}
+
+	s.drain(ctx)
+	hwms, err := k.highWatermarks(ctx)
+	if err != nil {
+		return err
+	}
+	caughtUp := g.awaitConsumed(ctx, hwms)
+	g.closeAll()
+	if ctx.Err() != nil {
+		return ctxOr(ctx)
+	}
+	if caughtUp {
+		if err := g.checkCommitted(ctx, hwms); err != nil {
+			return err
+		}
+	}
+	g.account()
+	return nil
+}
+
+// ctxOr returns ctx's reason to stop, or nil when the scenario merely failed a check.
+func ctxOr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped by %s", stopped(ctx))
+	}
+	return nil
+}
+
+// group is the scenario's consumer group: its members, what they were
+// assigned and how far they read.
+type group struct {
+	k    *faultKit
+	s    *stream
+	name string
+	next int // id of the next member
+
+	mu      sync.Mutex
+	members map[int]*member
+	high    map[int32]int64 // per partition: the highest offset read + 1
+	errs    map[string]int64
+	bad     examples // records that are not this stream's
+	changed chan struct{}
+}
+
+// member is one consumer of the group.
+type member struct {
+	id        int
+	cg        sarama.ConsumerGroup
+	cancel    context.CancelFunc
+	done      chan struct{}
+	claims    []int32   // partitions of the current session
+	setupAt   time.Time // when the current session started
+	inSession bool
+}
+
+// groupConfig returns the consumers' config: the profile's session timeout,
+// heartbeats at a fifth of it, commits every 250ms, reading from the start.
+func (g *group) groupConfig() *sarama.Config {
+	cfg := g.k.env.Config()
+	session := g.k.cfg.SessionTimeout.Duration
+	cfg.Consumer.Group.Session.Timeout = session
+	cfg.Consumer.Group.Heartbeat.Interval = max(session/5, 10*time.Millisecond)
+	cfg.Consumer.Group.Rebalance.Timeout = max(session, time.Second)
+	cfg.Consumer.Group.Rebalance.Retry.Backoff = 100 * time.Millisecond
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Offsets.AutoCommit.Enable = true
+	cfg.Consumer.Offsets.AutoCommit.Interval = 250 * time.Millisecond
+	cfg.Consumer.Return.Errors = true
+	return cfg
+}
+
+// join starts a new member.
+func (g *group) join() error {
+	cg, err := sarama.NewConsumerGroup(g.k.env.Cluster.Bootstrap(), g.name, g.groupConfig())
+	if err != nil {
+		return fmt.Errorf("start consumer %d of group %s: %w", g.next, g.name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &member{id: g.next, cg: cg, cancel: cancel, done: make(chan struct{})}
+	g.next++
+	g.mu.Lock()
+	g.members[m.id] = m
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	g.mu.Unlock()
+	go g.drainErrors(m)
+	go func() {
+		defer close(m.done)
+		for ctx.Err() == nil {
+			err := cg.Consume(ctx, []string{g.s.topic}, &handler{g: g, m: m})
+			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+				return
+			}
+			if err != nil {
+				g.noteErr(err)
+				_ = sleepCtx(ctx, 100*time.Millisecond)
+			}
+		}
+	}()
+	return nil
+}
+
+func (g *group) drainErrors(m *member) {
+	for err := range m.cg.Errors() {
+		g.noteErr(err)
+	}
+}
+
+func (g *group) noteErr(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.errs == nil {
+		g.errs = map[string]int64{}
+	}
+	g.errs[errorName(err, "")]++
+}
+
+// leave closes the member that joined first (a graceful leave: it commits
+// and leaves the group) and returns its id.
+func (g *group) leave() int {
+	g.mu.Lock()
+	ids := slices.Sorted(maps.Keys(g.members))
+	m := g.members[ids[0]]
+	delete(g.members, m.id)
+	g.mu.Unlock()
+	g.stop(m)
+	return m.id
+}
+
+// stop ends a member's consuming and closes it, bounded.
+func (g *group) stop(m *member) {
+	m.cancel()
+	closeWithin(context.Background(), 10*time.Second, func() { _ = m.cg.Close() })
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// closeAll stops every member.
+func (g *group) closeAll() {
+	g.mu.Lock()
+	ms := slices.Collect(maps.Values(g.members))
+	g.members = map[int]*member{}
+	g.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Add(1)
+		go func() { defer wg.Done(); g.stop(m) }()
+	}
+	wg.Wait()
+}
+
+func (g *group) signal() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// handler is one member's sarama handler.
+type handler struct {
+	g *group
+	m *member
+}
+
+func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
+	g := h.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h.m.claims = slices.Clone(sess.Claims()[g.s.topic])
+	slices.Sort(h.m.claims)
+	h.m.setupAt, h.m.inSession = time.Now(), true
+	g.signal()
+	return nil
+}
+
+func (h *handler) Cleanup(sarama.ConsumerGroupSession) error {
+	g := h.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h.m.claims, h.m.inSession = nil, false
+	g.signal()
+	return nil
+}
+
+func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	g := h.g
+	for m := range claim.Messages() {
+		g.record(m)
+		sess.MarkMessage(m, "")
+	}
+	return nil
+}
+
+// record checks one consumed record and counts its read in the ledger.
+func (g *group) record(m *sarama.ConsumerMessage) {
+	s := g.s
+	p, err := workload.Decode(m.Value, m.Key)
+	at := fmt.Sprintf("partition %d offset %d", m.Partition, m.Offset)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if m.Offset+1 > g.high[m.Partition] {
+		g.high[m.Partition] = m.Offset + 1
+		g.signal()
+	}
+	switch {
+	case err != nil:
+		g.bad.add("%s: %v", at, err)
+	case p.RunID != s.runID:
+		g.bad.add("%s: payload of another producer or run (run id %016x)", at, p.RunID)
+	case p.Seq >= uint64(s.ledger.Len()) || s.ledger.State(int(p.Seq)) == workload.Unsent:
+		g.bad.add("%s: sequence %d was never sent", at, p.Seq)
+	default:
+		s.ledger.Read(int(p.Seq), m.Partition, m.Offset)
+	}
+}
+
+// awaitBalanced waits, up to faults.election_timeout, until members members
+// have each started a session after since and together hold every
+// partition once; it records the time as metric and on the timeline, or
+// fails the scenario.
+func (g *group) awaitBalanced(ctx context.Context, since time.Time, after, metric string, members int) bool {
+	k := g.k
+	partitions := k.env.Profile.Topic.Partitions
+	timeout := k.cfg.ElectionTimeout.Duration
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	for {
+		g.mu.Lock()
+		owner := map[int32]int{}
+		fresh, double := 0, false
+		for _, m := range g.members {
+			if !m.inSession || m.setupAt.Before(since) {
+				continue
+			}
+			fresh++
+			for _, p := range m.claims {
+				if _, dup := owner[p]; dup {
+					double = true
+				}
+				owner[p] = m.id
+			}
+		}
+		changed := g.changed
+		g.mu.Unlock()
+		if fresh == members && len(owner) == partitions && !double {
+			took := time.Since(since)
+			k.step.Metric(metric, took.Seconds())
+			k.event(time.Now(), report.EventRebalance, -1, -1, "every partition assigned %s after %s: %s", took.Round(time.Millisecond), after, assignment(owner))
+			return true
+		}
+		select {
+		case <-changed:
+		case <-limit.C:
+			k.step.Failf("group %s did not assign every partition to its %d members within faults.election_timeout (%s) after %s: %d member(s) in a new session, partitions assigned %s",
+				g.name, members, timeout, after, fresh, assignment(owner))
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// assignment renders partition owners: "p0→c1 p1→c2".
+func assignment(owner map[int32]int) string {
+	ps := slices.Sorted(maps.Keys(owner))
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("p%d→consumer %d", p, owner[p])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// highWatermarks returns the high watermark of each partition of the kit's topic.
+func (k *faultKit) highWatermarks(ctx context.Context) (map[int32]int64, error) {
+	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(k.env.Cluster.Bootstrap(), k.env.Config()) })
+	if err != nil {
+		return nil, fmt.Errorf("connect for the high watermarks of %s: %w", k.topic, err)
+	}
+	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
+	hwms := map[int32]int64{}
+	for p := range int32(k.env.Profile.Topic.Partitions) {
+		hwm, err := within(ctx, func() (int64, error) { return client.GetOffset(k.topic, p, sarama.OffsetNewest) })
+		if err != nil {
+			return nil, fmt.Errorf("high watermark of %s partition %d: %w", k.topic, p, err)
+		}
+		hwms[p] = hwm
+	}
+	return hwms, nil
+}
+
+// awaitConsumed waits, up to faults.recovery_timeout, until the group has
+// read every partition to its high watermark; it fails the scenario, naming
+// the partitions behind, when it has not.
+func (g *group) awaitConsumed(ctx context.Context, hwms map[int32]int64) bool {
+	timeout := g.k.cfg.RecoveryTimeout.Duration
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	for {
+		g.mu.Lock()
+		var behind []string
+		for _, p := range slices.Sorted(maps.Keys(hwms)) {
+			if g.high[p] < hwms[p] {
+				behind = append(behind, fmt.Sprintf("partition %d read to offset %d of high watermark %d", p, g.high[p], hwms[p]))
+			}
+		}
+		changed := g.changed
+		errs := maps.Clone(g.errs)
+		g.mu.Unlock()
+		if len(behind) == 0 {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-limit.C:
+			why := ""
+			if len(errs) > 0 {
+				why = "; consumer errors: " + byCount(errs)
+			}
+			g.k.step.Failf("group %s did not read every partition to its high watermark within faults.recovery_timeout (%s) after producing stopped: %s%s",
+				g.name, timeout, strings.Join(behind, "; "), why)
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// checkCommitted fails the scenario for every partition whose committed
+// offset is not its high watermark.
+func (g *group) checkCommitted(ctx context.Context, hwms map[int32]int64) error {
+	k := g.k
+	admin, err := within(ctx, func() (sarama.ClusterAdmin, error) {
+		return sarama.NewClusterAdmin(k.env.Cluster.Bootstrap(), k.env.Config())
+	})
+	if err != nil {
+		return fmt.Errorf("admin client for the committed offsets of group %s: %w", g.name, err)
+	}
+	defer closeWithin(ctx, 5*time.Second, func() { _ = admin.Close() })
+	ps := slices.Sorted(maps.Keys(hwms))
+	resp, err := within(ctx, func() (*sarama.OffsetFetchResponse, error) {
+		return admin.ListConsumerGroupOffsets(g.name, map[string][]int32{k.topic: ps})
+	})
+	if err != nil {
+		return fmt.Errorf("committed offsets of group %s: %w", g.name, err)
+	}
+	var wrong []string
+	for _, p := range ps {
+		committed := int64(-1)
+		if b := resp.GetBlock(k.topic, p); b != nil && b.Err == sarama.ErrNoError {
+			committed = b.Offset
+		}
+		if committed != hwms[p] {
+			wrong = append(wrong, fmt.Sprintf("partition %d committed %d, high watermark %d", p, committed, hwms[p]))
+		}
+	}
+	sort.Strings(wrong)
+	if len(wrong) > 0 {
+		k.step.Failf("group %s's committed offsets do not end at the high watermarks (-1: none committed): %s", g.name, strings.Join(wrong, "; "))
+	}
+	return nil
+}
+
+// account fails the scenario for every acknowledged message no consumer
+// read and every record that was not this stream's, notes re-deliveries,
+// and records the group's delivery in the report.
+func (g *group) account() {
+	k, s := g.k, g.s
+	lost, again := examples{kind: "acknowledged but consumed by no member"}, examples{kind: "consumed more than once"}
+	var consumed int64
+	for seq := range s.next {
+		reads, _ := s.ledger.Reads(seq)
+		consumed += int64(reads)
+		p, off := s.ledger.Position(seq)
+		if s.ledger.State(seq) == workload.Acked && reads == 0 {
+			lost.add("sequence %d at partition %d offset %d", seq, p, off)
+		}
+		if reads > 1 {
+			again.add("sequence %d at partition %d offset %d read %d times", seq, p, off, reads)
+			again.count += int64(reads - 2)
+		}
+	}
+	if lost.count > 0 {
+		k.step.Failf("%d acknowledged message(s) consumed by no member of group %s", lost.count, g.name)
+		lost.failInto(k.step)
+	}
+	if g.bad.count > 0 {
+		g.bad.kind = "unexpected"
+		k.step.Failf("%d record(s) of group %s's topic are not this run's", g.bad.count, g.name)
+		g.bad.failInto(k.step)
+	}
+	if again.count > 0 {
+		k.step.Notef("%d message(s) consumed more than once (allowed: a rebalance re-delivers what was read but not yet committed)", again.count)
+		again.noteInto(k.step)
+	}
+	sent, acked, failed, failedBy := s.counts()
+	if failed > 0 {
+		k.step.Notef("acks=all: %d of %d messages not acknowledged: %s", failed, sent, byCount(failedBy))
+	}
+	k.step.Metric("consumed", float64(consumed))
+	k.step.Metric("consumed_again", float64(again.count))
+	k.rep.AddRun(report.FaultRun{
+		Scenario: k.name, Mode: fmt.Sprintf("acks=all, group of %d", k.cfg.Consumers), Topic: s.topic, Acks: "all",
+		ReplicationFactor: k.env.Profile.Topic.ReplicationFactor, Faults: "a consumer leaves, a consumer joins",
+		Sent: sent, Acked: acked, Failed: failed, Consumed: consumed, Lost: lost.count, Duplicated: again.count,
+		Unexpected: g.bad.count, DuplicatesAllowed: true, Passed: lost.count == 0 && g.bad.count == 0,
+	})
+}

@@ -1,0 +1,440 @@
+package scenarios
+
+// The fault scenarios (05_... to 11_...) share this kit: node control and the
+// reasons a scenario is not applicable, the scenario's own topic, the seeded
+// target choice, the run's fault timeline, and putting nodes back up when a
+// scenario ends early.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+)
+
+// NotApplicableError is returned by Run when a scenario cannot run on this
+// cluster at all (a fault scenario without node control, a single node): it
+// is reported as not applicable, which neither passes nor fails the run.
+type NotApplicableError struct{ Reason string }
+
+func (e *NotApplicableError) Error() string { return "not applicable: " + e.Reason }
+
+// NotApplicable returns a NotApplicableError with a formatted reason.
+func NotApplicable(format string, args ...any) error {
+	return &NotApplicableError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsNotApplicable reports whether err is a NotApplicableError.
+func IsNotApplicable(err error) bool {
+	var na *NotApplicableError
+	return errors.As(err, &na)
+}
+
+// faultKit is what one fault scenario works with.
+type faultKit struct {
+	env   *Env
+	step  *Step
+	name  string
+	cfg   profile.Faults
+	nc    cluster.NodeController
+	nodes []cluster.Node // the cluster's nodes as metadata listed them when it was ready
+	rep   *report.Faults
+	rng   *mrand.Rand
+
+	topic    string
+	watch    *watcher
+	down     map[int32]bool // nodes this scenario took down and has not started again
+	cleanups []func()       // run by done, last first
+
+	mu    sync.Mutex
+	marks []faultMark // the faults this scenario injected, in order
+}
+
+// faultMark is one injected fault: what, to which node, when.
+type faultMark struct {
+	label string // "kill node 0"
+	op    cluster.Op
+	node  int32
+	at    time.Time
+}
+
+// newFaultKit returns the kit for scenario name, or a NotApplicableError
+// when the cluster cannot perform the node operations ops.
+func newFaultKit(env *Env, step *Step, name string, ops ...cluster.Op) (*faultKit, error) {
+	k := &faultKit{env: env, step: step, name: name, cfg: env.Profile.Faults, down: map[int32]bool{}}
+	if len(ops) > 0 {
+		nc, why := cluster.Controller(env.Cluster)
+		if nc == nil {
+			return nil, NotApplicable("%s", why)
+		}
+		for _, op := range ops {
+			if !nc.Supports(op) {
+				return nil, NotApplicable("%s needs to %s nodes, and this %s cluster cannot (set faults.hooks.%s)", name, op, env.Cluster.Mode(), op)
+			}
+		}
+		k.nc = nc
+	}
+	for _, b := range env.Report.Cluster.Brokers {
+		k.nodes = append(k.nodes, cluster.Node{ID: b.ID, Addr: b.Addr})
+	}
+	k.rep = faultsReport(env)
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	k.rng = mrand.New(mrand.NewPCG(uint64(k.rep.Seed), h.Sum64()))
+	return k, nil
+}
+
+// faultsReport returns the run's fault report, creating it on first use:
+// the target, the seed (picked now when the profile leaves it 0), what the
+// cluster cannot simulate, and the guarantee table.
+func faultsReport(env *Env) *report.Faults {
+	if env.Report.Faults != nil {
+		return env.Report.Faults
+	}
+	f := env.Profile.Faults
+	seed := int64(f.Seed)
+	if seed == 0 {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		seed = int64(binary.BigEndian.Uint32(b[:])>>1) + 1 // positive, short enough to type
+	}
+	rep := &report.Faults{Target: f.Target, Seed: seed, Timeline: []report.Event{}, Windows: []report.Window{}, Runs: []report.FaultRun{}, Guarantees: guaranteeTable()}
+	if _, ok := env.Cluster.(*cluster.Embedded); ok {
+		rep.Limits = cluster.EmbeddedLimits
+	}
+	env.Report.Faults = rep
+	return rep
+}
+
+// at places t on the run's time axis: seconds since the run started.
+func (k *faultKit) at(t time.Time) float64 { return t.Sub(k.env.Report.StartedAt).Seconds() }
+
+// event adds a timeline event at t.
+func (k *faultKit) event(t time.Time, kind string, node, partition int32, format string, args ...any) {
+	k.rep.AddEvent(report.Event{AtS: k.at(t), Scenario: k.name, Kind: kind, Node: node, Partition: partition, Detail: fmt.Sprintf(format, args...)})
+}
+
+// onDone registers fn to run when the scenario ends, last registered first.
+func (k *faultKit) onDone(fn func()) { k.cleanups = append(k.cleanups, fn) }
+
+// done starts again every node the scenario took down and did not start
+// (so that the next scenario finds the cluster whole), within
+// faults.recovery_timeout even past the scenario's deadline, then stops the
+// scenario's helpers. An interrupted run (Ctrl-C, ctx of the scenario
+// cancelled) leaves the nodes down and says so, rather than keep the user
+// waiting.
+func (k *faultKit) done(scenarioCtx context.Context) {
+	ids := make([]int32, 0, len(k.down))
+	for id := range k.down {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	switch {
+	case len(ids) == 0 || k.nc == nil:
+	case errors.Is(scenarioCtx.Err(), context.Canceled):
+		k.step.Notef("the run was interrupted while node(s) %v were down: they were left down", ids)
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.RecoveryTimeout.Duration)
+		for _, id := range ids {
+			if _, err := k.do(ctx, cluster.OpStart, k.node(id)); err != nil {
+				k.step.Failf("node %d could not be started again when the scenario ended, so the cluster is left with it down: %v", id, err)
+			}
+		}
+		cancel()
+	}
+	for i := len(k.cleanups) - 1; i >= 0; i-- {
+		k.cleanups[i]()
+	}
+}
+
+// node returns the node with id.
+func (k *faultKit) node(id int32) cluster.Node {
+	for _, n := range k.nodes {
+		if n.ID == id {
+			return n
+		}
+	}
+	return cluster.Node{ID: id}
+}
+
+// do performs op on n, records it on the timeline with what the cluster
+// said it did, and remembers which nodes are down.
+func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.Time, error) {
+	start := time.Now()
+	out, err := k.nc.Do(ctx, op, n)
+	label := fmt.Sprintf("%s node %d", op, n.ID)
+	if err != nil {
+		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
+		return start, fmt.Errorf("%s (%s): %w", label, n.Addr, err)
+	}
+	switch op {
+	case cluster.OpKill, cluster.OpStop:
+		k.down[n.ID] = true
+	case cluster.OpStart:
+		delete(k.down, n.ID)
+	}
+	if out == "" {
+		out = "done"
+	}
+	k.event(start, report.EventFault, n.ID, -1, "%s (took %s): %s", label, time.Since(start).Round(100*time.Microsecond), out)
+	k.mu.Lock()
+	k.marks = append(k.marks, faultMark{label: label, op: op, node: n.ID, at: start})
+	k.mu.Unlock()
+	return start, nil
+}
+
+// requireNodes makes a scenario not applicable to a cluster of fewer than
+// min nodes or a topic of fewer than minRF replicas.
+func (k *faultKit) requireNodes(minNodes, minRF int, why string) error {
+	if n := len(k.nodes); n < minNodes {
+		return NotApplicable("%s needs at least %d nodes (%s); the cluster has %d", k.name, minNodes, why, n)
+	}
+	if rf := k.env.Profile.Topic.ReplicationFactor; rf < minRF {
+		return NotApplicable("%s needs topic.replication_factor >= %d (%s), not %d", k.name, minRF, why, rf)
+	}
+	return nil
+}
+
+// createTopic creates the scenario's own topic (the run's topic name with
+// suffix) with the profile's partitions and replication factor, starts
+// watching its metadata and waits until every partition has a leader.
+func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
+	env := k.env
+	k.topic = env.Topic + "-" + suffix
+	if env.Profile.Topic.Name != "" { // a fixed name: keep the scenario's topic fresh per run
+		k.topic = fmt.Sprintf("%s-%s-%08x", env.Topic, suffix, uint32(env.RunID))
+	}
+	t := env.Profile.Topic
+	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
+	if _, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(k.topic, detail, false) }); err != nil {
+		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", k.topic, t.Partitions, t.ReplicationFactor, err)
+	}
+	if k.watch != nil { // the scenario's previous topic
+		k.watch.stop()
+	}
+	k.watch = startWatcher(k, k.topic)
+	w := k.watch
+	k.onDone(w.stop)
+	// Every partition led, and the same leaders in two answers in a row: a
+	// cluster may still be placing the new topic's leaders (the embedded
+	// one moves them round-robin once the topic exists).
+	var prev snapshot
+	_, err := k.watch.waitFor(ctx, k.cfg.ElectionTimeout.Duration, func(s snapshot) bool {
+		led := len(s.parts) == t.Partitions && len(s.leaderless()) == 0
+		stable := led && !prev.at.IsZero() && s.at.After(prev.at) && sameLeaders(prev, s)
+		if led && !s.at.Equal(prev.at) {
+			prev = s
+		}
+		return stable
+	})
+	if err != nil {
+		return fmt.Errorf("topic %s: not every partition had a leader: %w", k.topic, err)
+	}
+	return nil
+}
+
+// sameLeaders reports whether a and b show the same leader for every partition.
+func sameLeaders(a, b snapshot) bool {
+	if len(a.parts) != len(b.parts) {
+		return false
+	}
+	for i := range a.parts {
+		if a.parts[i].leader != b.parts[i].leader {
+			return false
+		}
+	}
+	return true
+}
+
+// pickTarget picks the node a fault hits, by faults.target: the node leading
+// the most partitions of the topic (the fewest with fewest), a given node,
+// or a random one (seeded). It says why it picked it.
+func (k *faultKit) pickTarget(fewest bool) (cluster.Node, string, error) {
+	t, err := profile.ParseTarget(k.cfg.Target)
+	if err != nil {
+		return cluster.Node{}, "", err
+	}
+	snap := k.watch.snapshot()
+	led := snap.ledBy()
+	switch t.Kind {
+	case "node":
+		n := k.node(t.Node)
+		if n.Addr == "" {
+			return cluster.Node{}, "", fmt.Errorf("faults.target is node %d, but the cluster's nodes are %v", t.Node, k.nodeIDs())
+		}
+		return n, fmt.Sprintf("faults.target node:%d", t.Node), nil
+	case profile.TargetRandom:
+		n := k.nodes[k.rng.IntN(len(k.nodes))]
+		return n, fmt.Sprintf("random (seed %d)", k.rep.Seed), nil
+	}
+	ids := k.nodeIDs()
+	sort.SliceStable(ids, func(i, j int) bool {
+		if fewest {
+			return len(led[ids[i]]) < len(led[ids[j]])
+		}
+		return len(led[ids[i]]) > len(led[ids[j]])
+	})
+	id := ids[0]
+	what := "leads the most partitions"
+	if fewest {
+		what = "leads the fewest partitions (a follower of the most)"
+	}
+	return k.node(id), fmt.Sprintf("%s: %d of %d", what, len(led[id]), len(snap.parts)), nil
+}
+
+func (k *faultKit) nodeIDs() []int32 {
+	ids := make([]int32, len(k.nodes))
+	for i, n := range k.nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
+
+// awaitLeaders waits, up to faults.election_timeout, until every partition
+// has a leader other than the nodes in gone. It fails the scenario, naming
+// them, for the partitions that had none, and returns false.
+func (k *faultKit) awaitLeaders(ctx context.Context, since time.Time, gone ...int32) (bool, error) {
+	timeout := k.cfg.ElectionTimeout.Duration
+	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
+		if !s.at.After(since) {
+			return false
+		}
+		for _, p := range s.parts {
+			if p.leader < 0 || slices.Contains(gone, p.leader) {
+				return false
+			}
+		}
+		return true
+	})
+	if err == nil {
+		k.step.Metric("election_s", snap.at.Sub(since).Seconds())
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, err
+	}
+	var without []string
+	for _, p := range snap.parts {
+		if p.leader < 0 || slices.Contains(gone, p.leader) {
+			leader := "no leader"
+			if p.leader >= 0 {
+				leader = fmt.Sprintf("leader still node %d", p.leader)
+			}
+			without = append(without, fmt.Sprintf("partition %d (%s)", p.id, leader))
+		}
+	}
+	k.step.Failf("no leader elected within faults.election_timeout (%s) after %s: %s", timeout, k.lastMark(), strings.Join(without, ", "))
+	return false, nil
+}
+
+// awaitBack waits, up to faults.recovery_timeout, until metadata lists node
+// again and every partition has its full in-sync replica set with it, and
+// records the time on the timeline. It fails the scenario when that does not happen.
+func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) error {
+	rf := k.env.Profile.Topic.ReplicationFactor
+	timeout := k.cfg.RecoveryTimeout.Duration
+	listed := false
+	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
+		in := s.at.After(since) && slices.Contains(s.brokers, id)
+		listed = listed || in
+		return in && s.fullISR(rf, id)
+	})
+	if err == nil {
+		took := snap.at.Sub(since)
+		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after it was started", id, took.Round(time.Millisecond))
+		k.step.Metric("isr_restored_s", took.Seconds())
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	if !listed {
+		k.step.Failf("node %d was started but metadata did not list it within faults.recovery_timeout (%s); brokers listed: %v", id, timeout, snap.brokers)
+		return nil
+	}
+	var behind []string
+	for _, p := range snap.parts {
+		if len(p.isr) < rf || !slices.Contains(p.isr, id) && slices.Contains(p.replicas, id) {
+			behind = append(behind, fmt.Sprintf("partition %d (replicas %v, in sync %v)", p.id, p.replicas, p.isr))
+		}
+	}
+	k.step.Failf("node %d was not back in every in-sync replica set within faults.recovery_timeout (%s): %s", id, timeout, strings.Join(behind, ", "))
+	return nil
+}
+
+// lastMark names the last injected fault.
+func (k *faultKit) lastMark() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.marks) == 0 {
+		return "warm-up"
+	}
+	return k.marks[len(k.marks)-1].label
+}
+
+// faulted reports whether the scenario has injected a fault yet.
+func (k *faultKit) faulted() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.marks) > 0
+}
+
+// markNamed returns the last injected fault labelled label.
+func (k *faultKit) markNamed(label string) (faultMark, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i := len(k.marks) - 1; i >= 0; i-- {
+		if k.marks[i].label == label {
+			return k.marks[i], true
+		}
+	}
+	return faultMark{}, false
+}
+
+// faultsSince lists the faults injected from t on, for the report: "kill node 0, start node 0".
+func (k *faultKit) faultsSince(t time.Time) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var labels []string
+	for _, m := range k.marks {
+		if !m.at.Before(t) {
+			labels = append(labels, m.label)
+		}
+	}
+	if len(labels) == 0 {
+		return "none"
+	}
+	return strings.Join(labels, ", ")
+}
+
+// settle keeps the scenario going (and its producers producing) for faults.settle.
+func (k *faultKit) settle(ctx context.Context) error { return sleepCtx(ctx, k.cfg.Settle.Duration) }
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopped by %s", stopped(ctx))
+	}
+}

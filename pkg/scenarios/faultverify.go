@@ -1,0 +1,338 @@
+package scenarios
+
+// Reading a stream's topic back after its faults, accounting for every
+// message against the stream's ledger, and judging the counts by the
+// guarantee table: what acks, idempotence and replication allow through one
+// node failure.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+)
+
+// readBack is what reading a stream's topic back found.
+type readBack struct {
+	mu                                          sync.Mutex
+	consumed                                    int64
+	lost, dup, reordered, unexpected, misplaced examples
+	unackedRead                                 examples
+	notReadNoAck                                int64
+	unread                                      []string // partitions not read to their high watermark, and why
+}
+
+// verify reads every partition of the stream's topic from its log start to
+// its high watermark and accounts for every message the stream sent.
+func (s *stream) verify(ctx context.Context) (*readBack, error) {
+	env := s.k.env
+	cfg := env.Config()
+	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(env.Cluster.Bootstrap(), cfg) })
+	if err != nil {
+		return nil, fmt.Errorf("connect to read %s back: %w", s.topic, err)
+	}
+	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return nil, fmt.Errorf("consumer for %s: %w", s.topic, err)
+	}
+	defer closeWithin(ctx, 5*time.Second, func() { _ = consumer.Close() })
+
+	s.ledger.ResetReads()
+	rb := &readBack{
+		lost: examples{kind: "lost"}, dup: examples{kind: "duplicated"}, reordered: examples{kind: "reordered"},
+		unexpected: examples{kind: "unexpected"}, misplaced: examples{kind: "misplaced"},
+		unackedRead: examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"},
+	}
+	partitions := len(s.parts)
+	done := make([]bool, partitions)
+	var wg sync.WaitGroup
+	for p := range int32(partitions) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.readPartition(ctx, client, consumer, p, rb)
+			rb.mu.Lock()
+			defer rb.mu.Unlock()
+			rb.consumed += n
+			if err != nil {
+				rb.unread = append(rb.unread, fmt.Sprintf("partition %d: %v", p, err))
+				return
+			}
+			done[p] = true
+		}()
+	}
+	wg.Wait()
+	s.account(rb, done)
+	return rb, nil
+}
+
+// readPartition reads partition p from its log start to its high watermark
+// and returns how many records it read.
+func (s *stream) readPartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, p int32, rb *readBack) (int64, error) {
+	start, err := within(ctx, func() (int64, error) { return client.GetOffset(s.topic, p, sarama.OffsetOldest) })
+	if err != nil {
+		return 0, fmt.Errorf("log start offset: %w", err)
+	}
+	hwm, err := within(ctx, func() (int64, error) { return client.GetOffset(s.topic, p, sarama.OffsetNewest) })
+	if err != nil {
+		return 0, fmt.Errorf("high watermark: %w", err)
+	}
+	if hwm <= start {
+		return 0, nil
+	}
+	pc, err := within(ctx, func() (sarama.PartitionConsumer, error) { return consumer.ConsumePartition(s.topic, p, start) })
+	if err != nil {
+		return 0, fmt.Errorf("start reading at offset %d: %w", start, err)
+	}
+	defer pc.AsyncClose()
+	keys := len(s.keys)
+	lastSeq := make([]int64, keys)
+	for i := range lastSeq {
+		lastSeq[i] = -1
+	}
+	var n int64
+	fetchErrs := map[string]int64{}
+	for {
+		select {
+		case <-ctx.Done():
+			what := ""
+			if len(fetchErrs) > 0 {
+				what = "; fetch errors: " + byCount(fetchErrs)
+			}
+			return n, fmt.Errorf("read %d of %d records up to high watermark %d, stopped by %s%s", n, hwm-start, hwm, stopped(ctx), what)
+		case ce := <-pc.Errors():
+			if ce != nil {
+				fetchErrs[errorName(ce.Err, "")]++
+			}
+		case m := <-pc.Messages():
+			n++
+			s.check(m, lastSeq, rb)
+			if m.Offset+1 >= hwm {
+				return n, nil
+			}
+		}
+	}
+}
+
+// check verifies one record and records it in the ledger.
+func (s *stream) check(m *sarama.ConsumerMessage, lastSeq []int64, rb *readBack) {
+	at := fmt.Sprintf("partition %d offset %d", m.Partition, m.Offset)
+	p, err := workload.Decode(m.Value, m.Key)
+	bad := func(e *examples, format string, args ...any) {
+		rb.mu.Lock()
+		e.add(at+": "+format, args...)
+		rb.mu.Unlock()
+	}
+	switch {
+	case err != nil:
+		bad(&rb.unexpected, "%v", err)
+		return
+	case p.RunID != s.runID:
+		bad(&rb.unexpected, "payload of another producer or run (run id %016x)", p.RunID)
+		return
+	case p.Seq >= uint64(s.next):
+		bad(&rb.unexpected, "sequence %d was never sent (%d were)", p.Seq, s.next)
+		return
+	case int(p.Key) >= len(s.keys) || p.Seq%uint64(len(s.keys)) != uint64(p.Key) || !bytes.Equal(m.Key, s.keys[p.Key]):
+		bad(&rb.unexpected, "sequence %d carries key %q, want key-%d", p.Seq, m.Key, p.Seq%uint64(len(s.keys)))
+		return
+	}
+	seq := int(p.Seq)
+	if s.ledger.State(seq) == workload.Unsent {
+		bad(&rb.unexpected, "sequence %d was never sent", seq)
+		return
+	}
+	if s.ledger.Read(seq, m.Partition, m.Offset) > 1 {
+		return // counted as a duplicate by account
+	}
+	if last := lastSeq[p.Key]; int64(seq) < last {
+		bad(&rb.reordered, "sequence %d (key-%d) read after sequence %d of the same key", seq, p.Key, last)
+		return
+	}
+	lastSeq[p.Key] = int64(seq)
+}
+
+// account walks the ledger: acknowledged and never read is lost (unless its
+// partition was not read to the end), read twice is duplicated.
+func (s *stream) account(rb *readBack, done []bool) {
+	l := s.ledger
+	for seq := range s.next {
+		state := l.State(seq)
+		reads, atAcked := l.Reads(seq)
+		p, off := l.Position(seq)
+		switch {
+		case state == workload.Acked && reads == 0:
+			if p >= 0 && int(p) < len(done) && done[p] {
+				rb.lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read", seq, seq%len(s.keys), p, off)
+			}
+		case state == workload.Acked && !atAcked:
+			rb.misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
+		case state == workload.SentNoAck && reads == 0:
+			rb.notReadNoAck++
+		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
+			rb.unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
+		}
+		if reads > 1 {
+			rb.dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
+			rb.dup.count += int64(reads - 2)
+		}
+	}
+}
+
+// breakerOpen is sarama's error for a partition whose leader lookups failed three times in a row.
+const breakerOpen = "circuit breaker is open"
+
+// allowance is what the guarantee table allows one stream.
+type allowance struct {
+	loss, duplicates, reorder bool
+	why                       string
+}
+
+// allowed returns what a stream of mode may lose or duplicate through its
+// faults with replication factor rf; leaderHit says whether a fault took down
+// a node that led a partition of the topic.
+func allowed(mode streamMode, rf int, leaderHit bool) allowance {
+	var a allowance
+	var why []string
+	switch {
+	case mode.acks == "0":
+		a.loss = true
+		why = append(why, "acks=0: nothing is acknowledged, so what does not come back is counted, not failed")
+	case mode.acks == "1" && leaderHit:
+		a.loss = true
+		why = append(why, "acks=1 with a leader down: a leader acknowledges before its followers copy, so its last writes may be lost")
+	case rf < 2 && leaderHit:
+		a.loss = true
+		why = append(why, "replication factor 1 with its node down: there is no other copy")
+	default:
+		why = append(why, fmt.Sprintf("acks=%s with replication factor %d through one failure: no acknowledged message may be lost", mode.acks, rf))
+	}
+	switch {
+	case mode.idempotent:
+		why = append(why, "idempotent: the broker drops retried batches it already has, so no duplicates")
+	case mode.retries > 0:
+		a.duplicates, a.reorder = true, true
+		why = append(why, fmt.Sprintf("retries=%d without idempotence: a retried batch whose first attempt was written is written twice, and may land after later batches", mode.retries))
+	default:
+		why = append(why, "no retries: a duplicate can only come from the cluster")
+	}
+	a.why = strings.Join(why, "; ")
+	return a
+}
+
+// guaranteeTable is the report's table of what each mode allows through one
+// node failure, from the same rules as allowed.
+func guaranteeTable() []report.Guarantee {
+	row := func(acks string, idem bool, rf string, loss, dups, why string) report.Guarantee {
+		return report.Guarantee{Acks: acks, Idempotent: idem, ReplicationFactor: rf, Loss: loss, Duplicates: dups, Why: why}
+	}
+	return []report.Guarantee{
+		row("0", false, "any", "allowed", "never", "nothing is acknowledged: loss is counted and reported, not failed; acks=0 cannot retry"),
+		row("1", false, "any", "allowed", "if retried", "the leader acknowledges alone: writes it had not passed on are lost when it dies"),
+		row("all", false, "1", "allowed", "if retried", "one replica: acks=all is acks=1"),
+		row("all", false, ">=2", "never", "if retried", "every in-sync replica has the write before it is acknowledged; a retry of a written batch duplicates it"),
+		row("all", true, "1", "allowed", "never", "one replica; the broker drops a retried batch by producer id and sequence"),
+		row("all", true, ">=2", "never", "never", "replicated before acknowledged, and retries deduplicated: exactly once per partition"),
+	}
+}
+
+// judged says how to judge a stream.
+type judged struct {
+	leaderHit bool   // a fault took down a node leading a partition of the topic
+	prefix    string // of the metrics' names
+	label     string // the mode's name in the report; empty: the stream's mode
+}
+
+// judge records a stream's delivery in the report's runs and fails the
+// scenario for every loss, duplicate or reordering its mode does not allow;
+// what it allows is noted, with why. It returns whether the mode passed.
+func (k *faultKit) judge(s *stream, rb *readBack, j judged) bool {
+	rf := k.env.Profile.Topic.ReplicationFactor
+	a := allowed(s.mode, rf, j.leaderHit)
+	sent, acked, failed, failedBy := s.counts()
+	mode, prefix := s.mode.String(), j.prefix
+	if j.label != "" {
+		mode = j.label
+	}
+	step := k.step
+	passed := true
+	check := func(e *examples, ok bool) {
+		if e.count == 0 {
+			return
+		}
+		if ok {
+			step.Notef("%s: %d %s record(s), allowed (%s)", mode, e.count, e.kind, a.why)
+			e.noteInto(step)
+			return
+		}
+		passed = false
+		step.Failf("%s: %d %s record(s) (%s)", mode, e.count, e.kind, a.why)
+		e.failInto(step)
+	}
+	check(&rb.lost, a.loss)
+	check(&rb.dup, a.duplicates)
+	check(&rb.reordered, a.reorder)
+	check(&rb.unexpected, false)
+	check(&rb.misplaced, false)
+	if rb.unackedRead.count > 0 {
+		rb.unackedRead.noteInto(step)
+	}
+	if rb.notReadNoAck > 0 {
+		step.Notef("%s: %d of %d messages sent were not read back (allowed: acks=0 gives no delivery guarantee)", mode, rb.notReadNoAck, sent)
+	}
+	if failed > 0 {
+		step.Notef("%s: %d of %d messages not acknowledged (allowed through a fault; none counts as acknowledged): %s", mode, failed, sent, byCount(failedBy))
+	}
+	if failedBy[breakerOpen] > 0 {
+		step.Notef("%s: %q: after three failed leader lookups for a partition, sarama's producer refuses its messages for 10s; "+
+			"an unavailability window may include that pause of the client, the time to a new leader in metadata does not", mode, breakerOpen)
+	}
+	if len(rb.unread) > 0 {
+		passed = false
+		step.Failf("%s: could not read every partition of %s back: %s", mode, s.topic, strings.Join(rb.unread, "; "))
+	}
+	lost := rb.lost.count
+	if s.mode.acks == "0" { // nothing is acknowledged: lost is sent and never read
+		acked, lost = 0, rb.notReadNoAck
+	}
+	k.rep.AddRun(report.FaultRun{
+		Scenario: k.name, Mode: mode, Topic: s.topic, Acks: s.mode.acks, Idempotent: s.mode.idempotent,
+		Retries: s.mode.retries, ReplicationFactor: rf, Faults: k.faultsSince(s.started),
+		Sent: sent, Acked: acked, Failed: failed, Consumed: rb.consumed,
+		Lost: lost, Duplicated: rb.dup.count, Reordered: rb.reordered.count,
+		Unexpected: rb.unexpected.count, Misplaced: rb.misplaced.count, UnackedRead: rb.unackedRead.count,
+		LossAllowed: a.loss, DuplicatesAllowed: a.duplicates, Passed: passed,
+	})
+	step.Metric(prefix+"sent", float64(sent))
+	step.Metric(prefix+"acked", float64(acked))
+	step.Metric(prefix+"lost", float64(lost))
+	step.Metric(prefix+"duplicated", float64(rb.dup.count))
+	return passed
+}
+
+// recordWindows adds the stream's unavailability windows to the report and
+// the longest to the scenario's metrics.
+func (k *faultKit) recordWindows(s *stream, end time.Time) {
+	longest := k.step.rep.Metrics["max_unavailable_s"]
+	for _, w := range s.windows(end) {
+		k.rep.AddWindow(w)
+		longest = max(longest, w.DurationS)
+		if w.Open {
+			k.step.Notef("%s: partition %d had no acknowledgement again after %s (leader %s): unavailable for %s when the scenario stopped producing (%s)",
+				s.mode, w.Partition, w.Fault, nodeOrNone(w.LeaderAfter), seconds(w.DurationS), byCount(w.Errors))
+		}
+	}
+	k.step.Metric("max_unavailable_s", longest)
+}
+
+func seconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
+}
