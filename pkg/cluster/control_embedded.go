@@ -40,7 +40,9 @@ func (e *Embedded) Supports(op Op) bool { return slices.Contains(Ops, op) }
 //     new connections wait; resume thaws them.
 //
 // Killing or stopping the last node up shuts the kfake cluster down (it
-// saves its data), so a later start restarts it with the data kept.
+// saves its data), so a later start restarts it with the data kept. A
+// cluster started by StartEmbedded, its data in memory, refuses the
+// operations that would need a whole-cluster restart.
 func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 	e.opMu.Lock()
 	defer e.opMu.Unlock()
@@ -62,10 +64,18 @@ func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 	}
 	e.mu.Unlock()
 
+	controller := n.ID == e.nodes[len(e.nodes)-1] // kfake's controller: the last broker
 	switch op {
 	case OpKill, OpStop:
 		if down {
 			return "", fmt.Errorf("%s node %d: it is already down", op, n.ID)
+		}
+		if e.dataDir == "" && (up == 1 || controller) {
+			what := "it is the last node up"
+			if up > 1 {
+				what = "it is kfake's controller, which kfake can add back only by restarting the whole cluster"
+			}
+			return "", fmt.Errorf("%s node %d: %s, and this embedded cluster keeps its data in memory, so a restart would lose it (StartEmbeddedDurable keeps it on disk)", op, n.ID, what)
 		}
 		if up == 1 {
 			e.setDown(n.ID, true)
@@ -102,7 +112,7 @@ func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 			return "", fmt.Errorf("start node %d: it is not down", n.ID)
 		}
 		e.net.resume(port)
-		if kc == nil || n.ID == e.nodes[len(e.nodes)-1] {
+		if kc == nil || controller {
 			why := "every node was down"
 			if kc != nil {
 				why = fmt.Sprintf("node %d is kfake's controller, which kfake cannot add back", n.ID)

@@ -15,13 +15,12 @@ import (
 
 // Embedded is an in-process kfake cluster on 127.0.0.1 that places partition
 // leaders round-robin over its brokers, as Kafka and Chronik do. Its nodes
-// can be killed, stopped, paused and started again (see Do); its data lives
-// in a temporary directory, so that it survives a whole-cluster restart.
+// can be killed, stopped, paused and started again (see Do).
 type Embedded struct {
 	net     *netControl
 	opts    []kfake.Opt // the caller's options, applied again on a whole-cluster restart
-	dataDir string      // kfake's data directory
-	ownDir  bool        // dataDir was made by StartEmbedded and is removed by Close
+	dataDir string      // kfake's data directory; "" keeps the data in memory
+	ownDir  bool        // dataDir was made by StartEmbeddedDurable and is removed by Close
 	nodes   []int32     // broker ids, ascending (kfake numbers them from 0)
 	ports   []int       // ports[i] is node i's listen port
 
@@ -39,20 +38,37 @@ type Embedded struct {
 // tests take milliseconds, not seconds.
 const groupMinSessionTimeout = 100 * time.Millisecond
 
-// StartEmbedded starts an embedded cluster of n brokers on free loopback ports.
-// Extra kfake options (ports, data dir) may be passed.
+// StartEmbedded starts an embedded cluster of n brokers on free loopback
+// ports, its data in memory: its nodes can be killed and started again, but
+// not all of them at once. Extra kfake options (ports) may be passed.
 func StartEmbedded(n int, opts ...kfake.Opt) (*Embedded, error) {
+	return startEmbedded(n, "", opts)
+}
+
+// StartEmbeddedDurable is StartEmbedded with the data in a temporary
+// directory that Close removes, so that it survives a restart of the whole
+// cluster: the embedded cluster of a run, whose fault scenarios restart it.
+func StartEmbeddedDurable(n int, opts ...kfake.Opt) (*Embedded, error) {
 	dir, err := os.MkdirTemp("", "chronik-e2e-kfake-")
 	if err != nil {
 		return nil, fmt.Errorf("start embedded cluster: data directory: %w", err)
 	}
+	e, err := startEmbedded(n, dir, opts)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	e.ownDir = true
+	return e, nil
+}
+
+func startEmbedded(n int, dataDir string, opts []kfake.Opt) (*Embedded, error) {
 	e := &Embedded{
-		net: newNetControl(), opts: opts, dataDir: dir, ownDir: true,
+		net: newNetControl(), opts: opts, dataDir: dataDir,
 		down: map[int32]bool{}, topics: map[string]bool{}, pending: map[string]bool{},
 	}
 	kc, err := e.newKfake(kfake.NumBrokers(n))
 	if err != nil {
-		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("start embedded cluster of %d brokers: %w", n, err)
 	}
 	for i, addr := range kc.ListenAddrs() {
@@ -70,9 +86,11 @@ func StartEmbedded(n int, opts ...kfake.Opt) (*Embedded, error) {
 func (e *Embedded) newKfake(first ...kfake.Opt) (*kfake.Cluster, error) {
 	opts := append(first,
 		kfake.ListenFn(e.net.listen),
-		kfake.DataDir(e.dataDir),
 		kfake.GroupMinSessionTimeout(groupMinSessionTimeout),
 	)
+	if e.dataDir != "" {
+		opts = append(opts, kfake.DataDir(e.dataDir))
+	}
 	kc, err := kfake.NewCluster(append(opts, e.opts...)...)
 	if err != nil {
 		return nil, err
@@ -103,7 +121,7 @@ func (e *Embedded) Bootstrap() []string {
 
 func addrOf(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-// Close stops every broker and removes the data directory it made.
+// Close stops every broker and removes the data directory StartEmbeddedDurable made.
 func (e *Embedded) Close() error {
 	e.opMu.Lock()
 	defer e.opMu.Unlock()

@@ -101,7 +101,7 @@ func StartEmbeddedPorts(ports []int) (*Embedded, error) {
 	if len(used) > 0 {
 		return nil, portsInUse(used, "cluster.ports")
 	}
-	e, err := StartEmbedded(len(ports), kfake.Ports(ports...))
+	e, err := StartEmbeddedDurable(len(ports), kfake.Ports(ports...))
 	if err != nil {
 		return nil, exitcode.ClusterError(err, "")
 	}

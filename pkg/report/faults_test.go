@@ -52,13 +52,15 @@ func TestRenderFaults(t *testing.T) {
 			{AtS: 1.25, Scenario: "leader-failover", Kind: EventFault, Node: 0, Partition: -1, Detail: "kill node 0 (took 1ms): removed node 0"},
 			{AtS: 1.26, Scenario: "leader-failover", Kind: EventFirstError, Node: 0, Partition: 3, Detail: "acks=all: EOF"},
 			{AtS: 1.29, Scenario: "leader-failover", Kind: EventNewLeader, Node: -1, Partition: -1, Detail: "new leaders: p0 0→1, p3 0→1"},
+			{AtS: 2.5, Scenario: "leader-failover", Kind: EventFault, Node: 0, Partition: -1,
+				Detail: "start node 0 (took 300µs): added node 0 back on port 38985; the leadership of 10 partition(s), over every topic, moved back to it (preferred leaders)"},
 		},
 		Windows: []Window{{Scenario: "leader-failover", Fault: "kill node 0", Partition: 3, FromS: 1.2, ToS: 1.33, DurationS: 0.13,
 			LeaderBefore: 0, LeaderAfter: 1, NewLeaderAfterS: 0.04, Errors: map[string]int64{"EOF": 2, "NOT_LEADER_FOR_PARTITION": 7}}},
 		Runs:       []FaultRun{{Scenario: "leader-failover", Mode: "acks=all", Sent: 1566, Acked: 1563, Failed: 3, Passed: true}},
 		Guarantees: []Guarantee{{Acks: "all", Idempotent: true, ReplicationFactor: ">=2", Loss: "never", Duplicates: "never", Why: "exactly once per partition"}},
 	}
-	r.Finish(time.Now())
+	r.Finish(r.StartedAt.Add(5 * time.Second))
 	var b strings.Builder
 	if err := Render(&b, r, nil); err != nil {
 		t.Fatal(err)
@@ -69,6 +71,7 @@ func TestRenderFaults(t *testing.T) {
 		"  target leader-of-most · seed 42\n  replay with --fault-target leader-of-most --fault-seed 42\n",
 		"  leader-failover\n     1.250  ⚡ fault node 0: kill node 0 (took 1ms): removed node 0\n",
 		"     1.260  first-error p3 (node 0): acks=all: EOF\n",
+		"     2.500  ⚡ fault node 0: start node 0 (took 300µs): added node 0 back on\n              port 38985; the leadership",
 		"  leader-failover  kill node 0       3  0→1       0.13s      0.040s\n      7 × NOT_LEADER_FOR_PARTITION; 2 × EOF\n",
 		"  leader-failover acks=all              1,566  1,563      3     0     0  ok\n",
 		"  all  yes        >=2  never    never       exactly once per partition\n",

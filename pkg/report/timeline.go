@@ -72,14 +72,23 @@ func (p *printer) timeline(events []Event) {
 		case e.Node >= 0:
 			subject = fmt.Sprintf(" node %d", e.Node)
 		}
-		kind := e.Kind
+		kind, st := e.Kind, lipgloss.Style{}
 		switch e.Kind {
 		case EventFault:
-			kind = p.st.skip.Render("⚡ " + kind)
+			kind, st = "⚡ "+kind, p.st.skip
 		case EventFirstError, EventNoLeader, EventNodeGone:
-			kind = p.st.bad.Render(kind)
+			st = p.st.bad
 		}
-		p.wrapped(fmt.Sprintf("  %8.3f  ", e.AtS), kind+subject+": ", e.Detail, lipgloss.Style{})
+		// Continuation lines hang under the event, not under its detail.
+		lead := fmt.Sprintf("  %8.3f  ", e.AtS)
+		for i, l := range wrap(kind+subject+": "+e.Detail, lineWidth-len(lead)-2) {
+			if i > 0 {
+				p.line(strings.Repeat(" ", len(lead)+2), l)
+				continue
+			}
+			rest, _ := strings.CutPrefix(l, kind)
+			p.line(lead, st.Render(kind), rest)
+		}
 	}
 	for _, sc := range order {
 		if n := hidden[sc]; n > 0 {

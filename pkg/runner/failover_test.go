@@ -42,6 +42,18 @@ func faultProfile(t *testing.T, edit func(*profile.Profile), names ...string) *p
 	})
 }
 
+// startDurable starts a 3-node embedded cluster that keeps its data on disk,
+// as the runner's own does, closed when the test ends.
+func startDurable(t *testing.T) *cluster.Embedded {
+	t.Helper()
+	c, err := cluster.StartEmbeddedDurable(3)
+	if err != nil {
+		t.Fatalf("start embedded cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // harmful is an embedded cluster whose node operations do harm after doing
 // their job: the way a test makes a fault lose data, or a start not start.
 type harmful struct {
@@ -90,7 +102,7 @@ func (l *topicLog) named(t *testing.T, suffix string) string {
 // startHarmful starts a 3-node embedded cluster that records the topics created on it.
 func startHarmful(t *testing.T) *harmful {
 	t.Helper()
-	h := &harmful{Embedded: startEmbedded(t, 3), topics: &topicLog{}}
+	h := &harmful{Embedded: startDurable(t), topics: &topicLog{}}
 	h.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.CreateTopics}, Observe: true, Count: -1, When: func(req kmsg.Request) bool {
 		h.topics.mu.Lock()
 		defer h.topics.mu.Unlock()
@@ -146,7 +158,7 @@ func TestFaultScenariosPassOnHealthyCluster(t *testing.T) {
 	t.Parallel()
 	names := append([]string{"topic-create"}, faultScenarios...)
 	names = append(names, "metadata") // the cluster is whole and balanced again afterwards
-	rep := run(t, faultProfile(t, nil, names...), startEmbedded(t, 3))
+	rep := run(t, faultProfile(t, nil, names...), startDurable(t))
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -538,6 +550,26 @@ func TestFaultScenariosNotApplicableWithoutNodeControl(t *testing.T) {
 			t.Errorf("%s: not applicable %v, skipped %v, passed %v, error %q; want not applicable, naming faults.hooks", s.Name, s.NotApplicable, s.Skipped, s.Passed, s.Error)
 		case !na && (!s.Passed || s.NotApplicable):
 			t.Errorf("%s: passed %v, not applicable %v; want passed", s.Name, s.Passed, s.NotApplicable)
+		}
+	}
+}
+
+// TestFaultScenariosNeedEveryHook: with a kill hook but no start hook, the
+// scenarios that start nodes again are not applicable, naming the hook.
+func TestFaultScenariosNeedEveryHook(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	p := faultProfile(t, func(p *profile.Profile) {
+		p.Cluster.Mode, p.Cluster.Bootstrap = profile.ModeAttach, c.Bootstrap()
+		p.Faults.Hooks.Kill = "exit 1"
+	}, "topic-create", "leader-failover", "rolling-restart")
+	rep := run(t, p, nil)
+	for name, want := range map[string]string{
+		"leader-failover": "not applicable: leader-failover needs to start nodes: set faults.hooks.start in the profile",
+		"rolling-restart": "not applicable: rolling-restart needs to stop nodes: set faults.hooks.stop in the profile",
+	} {
+		if s := section(t, rep, name); !s.NotApplicable || s.Error != want {
+			t.Errorf("%s: not applicable %v, error %q; want %q", name, s.NotApplicable, s.Error, want)
 		}
 	}
 }

@@ -195,7 +195,7 @@ func start(ctx context.Context, p *profile.Profile, rep *report.Report, status f
 		if len(p.Cluster.Ports) > 0 {
 			return cluster.StartEmbeddedPorts(p.Cluster.Ports)
 		}
-		e, err := cluster.StartEmbedded(p.Cluster.Nodes)
+		e, err := cluster.StartEmbeddedDurable(p.Cluster.Nodes) // on disk: fault scenarios restart it whole
 		if err != nil {
 			return nil, exitcode.ClusterError(err, "")
 		}

@@ -28,6 +28,7 @@ package scenarios
 import (
 	"context"
 	"os"
+	"runtime"
 	"errors"
 	"fmt"
 	"math"
@@ -59,12 +60,16 @@ func (produce) Summary() string {
 // offsetMinusOne names Chronik's failed replicated write.
 const offsetMinusOne = "broker acknowledged with offset -1 (error code 0): not an acknowledgement, the write was not committed"
 
-// Bounds of the messages one producer has in flight: enough to keep every
-// broker's pipeline full, few enough that large values stay within inFlightBytes.
+// Bounds of the messages one producer has in flight. The runner's own
+// window, not sarama's buffers, bounds them: enough to keep every broker's
+// pipeline full (4,096 messages are 400 kmsg/s at 10 ms per round trip; more
+// producers raise it), few enough that the messages cycling stay in the CPU's
+// caches, which a window of 16,384 measurably does not, and that large values
+// stay within inFlightBytes.
 const (
-	maxInFlight   = 16384
+	maxInFlight   = 4096
 	minInFlight   = 16
-	inFlightBytes = 64 << 20
+	inFlightBytes = 16 << 20
 )
 
 // progressEvery is how many answers a producer or reader counts before it
@@ -82,10 +87,6 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	cfg := env.Config()
 	cfg.Producer.RequiredAcks = acks
-	if os.Getenv("P6_FLUSH") != "" {
-		cfg.Producer.Flush.Frequency = time.Millisecond
-		cfg.Producer.Flush.Bytes = 64 << 10
-	}
 
 	n := w.Messages
 	r := &produceRun{
@@ -125,6 +126,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 
 	r.progress = env.progress("produce", int64(n))
 	r.start = time.Now()
+	r.stamp = workload.StampOf(r.start)
 	var wg sync.WaitGroup
 	for _, p := range prods {
 		wg.Add(1)
@@ -139,7 +141,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	// Merge what the producers were told.
 	var (
 		sent, answered int
-		last           time.Time
+		last           time.Duration // of the last answer, since the start
 		perPartition   = make([]int64, r.partitions)
 		failedBy       = map[string]int64{}
 		failures       = examples{kind: "not acknowledged"}
@@ -147,9 +149,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	for _, p := range prods {
 		sent += p.sent
 		answered += p.answered
-		if p.last.After(last) {
-			last = p.last
-		}
+		last = max(last, p.last)
 		for i, c := range p.perPartition {
 			perPartition[i] += c
 		}
@@ -158,8 +158,8 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		}
 		failures.merge(&p.failures)
 	}
-	elapsed := last.Sub(r.start)
-	if last.IsZero() {
+	elapsed := last
+	if answered == 0 {
 		elapsed = time.Since(r.start)
 	}
 
@@ -253,6 +253,7 @@ type produceRun struct {
 	latency    *workload.SharedLatency
 	progress   Progress
 	start      time.Time
+	stamp      workload.Stamp // of start
 }
 
 // producer is one of the run's producers and what it was told. It sends
@@ -271,7 +272,7 @@ type producer struct {
 
 	// Results, read once produce has returned.
 	sent, answered int
-	last           time.Time
+	last           time.Duration // when the last answer came, since the start
 	perPartition   []int64
 	failedBy       map[string]int64
 	failures       examples
@@ -284,7 +285,7 @@ type slot struct {
 	value []byte
 	enc   sarama.Encoder // value, boxed once
 	seq   int
-	due   time.Time // when it was sent, or with a rate when it was due to be
+	due   time.Duration // when it was sent (with a rate: due to be), since the start
 }
 
 // startProducer connects a client to the cluster and to every leader of the
@@ -341,32 +342,41 @@ func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, window,
 		failures:     examples{kind: "not acknowledged"},
 		badRun:       map[int32]int64{},
 	}
-	for range window {
-		s := &slot{value: make([]byte, valueBytes)}
+	// Two allocations, side by side in memory, rather than two per message.
+	slots, values := make([]slot, window), make([]byte, window*valueBytes)
+	p.free = make([]*slot, window)
+	for i := range slots {
+		s := &slots[i]
+		s.value = values[i*valueBytes : (i+1)*valueBytes : (i+1)*valueBytes]
 		s.enc = sarama.ByteEncoder(s.value)
-		p.free = append(p.free, s)
+		p.free[i] = s
 	}
 	return p
 }
 
-// take returns a free message, waiting for one; false when ctx ended first.
-func (p *producer) take(ctx context.Context) (*slot, bool) {
+// take moves up to takeBatch free messages to the sender's own stack,
+// waiting for one; false when ctx ended first.
+func (p *producer) take(ctx context.Context, own []*slot) ([]*slot, bool) {
 	for {
 		p.mu.Lock()
 		if n := len(p.free); n > 0 {
-			s := p.free[n-1]
-			p.free = p.free[:n-1]
+			k := max(0, n-takeBatch)
+			own = append(own, p.free[k:]...)
+			p.free = p.free[:k]
 			p.mu.Unlock()
-			return s, true
+			return own, true
 		}
 		p.mu.Unlock()
 		select {
 		case <-p.freed:
 		case <-ctx.Done():
-			return nil, false
+			return own, false
 		}
 	}
 }
+
+// takeBatch is how many free messages the sender takes at once.
+const takeBatch = 64
 
 // give returns answered messages to the free ones.
 func (p *producer) give(ss []*slot) {
@@ -413,9 +423,21 @@ func (r *produceRun) produce(ctx context.Context, p *producer) {
 	freed := make([]*slot, 0, 1024)
 	sent := -1
 	for sent < 0 || p.answered < sent {
+		// Three cases, not four: until the sender is done its count is
+		// awaited (it stops at once when ctx ends), after that ctx itself.
+		if len(successes) == 0 && os.Getenv("P6_YIELD") != "" {
+			runtime.Gosched()
+		}
+		var sentC <-chan int
+		var done <-chan struct{}
+		if sent < 0 {
+			sentC = sentCh
+		} else {
+			done = ctx.Done()
+		}
 		select {
 		case m := <-successes:
-			now := time.Now()
+			now := time.Since(r.start)
 			freed = append(freed, r.success(p, rec, m, now))
 			// Take the answers already waiting without a select each; they
 			// were all answered by now.
@@ -423,14 +445,13 @@ func (r *produceRun) produce(ctx context.Context, p *producer) {
 				freed = append(freed, r.success(p, rec, <-successes, now))
 			}
 		case pe := <-errs:
-			freed = append(freed, r.failure(p, pe, time.Now()))
-		case s := <-sentCh:
-			sent = s
-		case <-ctx.Done():
-			stopSending()
-			if sent < 0 {
-				sent = <-sentCh
+			freed = append(freed, r.failure(p, pe, time.Since(r.start)))
+		case sent = <-sentC:
+			if ctx.Err() != nil {
+				p.sent = sent
+				return
 			}
+		case <-done:
 			p.sent = sent
 			return
 		}
@@ -455,13 +476,16 @@ func (r *produceRun) send(ctx context.Context, p *producer) (sent int) {
 		defer timer.Stop()
 	}
 	nkeys, in := len(r.keys), p.ap.Input()
+	own := make([]*slot, 0, takeBatch) // free messages taken, used last first
 	for base := 0; base < r.n; base += nkeys {
 		for k := p.idx; k < nkeys && base+k < r.n; k += r.producers {
 			seq := base + k
-			var due time.Time
+			// Clock readings are durations since the start: a monotonic
+			// reading costs half a wall-clock one.
+			var due time.Duration
 			if r.rate > 0 {
-				due = r.start.Add(time.Duration(float64(seq) * float64(time.Second) / float64(r.rate)))
-				if wait := time.Until(due); wait > 0 {
+				due = time.Duration(float64(seq) * float64(time.Second) / float64(r.rate))
+				if wait := due - time.Since(r.start); wait > 0 {
 					timer.Reset(wait)
 					select {
 					case <-timer.C:
@@ -470,15 +494,19 @@ func (r *produceRun) send(ctx context.Context, p *producer) (sent int) {
 					}
 				}
 			}
-			s, ok := p.take(ctx)
-			if !ok {
-				return sent
+			if len(own) == 0 {
+				var ok bool
+				if own, ok = p.take(ctx, own); !ok {
+					return sent
+				}
 			}
+			s := own[len(own)-1]
+			own = own[:len(own)-1]
 			if r.rate == 0 {
-				due = time.Now()
+				due = time.Since(r.start)
 			}
 			s.seq, s.due = seq, due
-			workload.Encode(s.value, workload.Payload{RunID: r.env.RunID, Seq: uint64(seq), Key: uint32(k), Sent: workload.StampOf(due)}, r.keys[k])
+			workload.Encode(s.value, workload.Payload{RunID: r.env.RunID, Seq: uint64(seq), Key: uint32(k), Sent: r.stamp + workload.Stamp(due/time.Microsecond)}, r.keys[k])
 			s.msg = sarama.ProducerMessage{Topic: r.env.Topic, Key: r.keyEnc[k], Value: s.enc, Metadata: s}
 			r.ledger.Sent(seq)
 			select {
@@ -499,11 +527,11 @@ func (r *produceRun) send(ctx context.Context, p *producer) (sent int) {
 }
 
 // success records an answer without an error, received at now, and returns its message.
-func (r *produceRun) success(p *producer, rec *workload.Recorder, m *sarama.ProducerMessage, now time.Time) *slot {
+func (r *produceRun) success(p *producer, rec *workload.Recorder, m *sarama.ProducerMessage, now time.Duration) *slot {
 	s := m.Metadata.(*slot)
 	p.answered++
 	p.last = now
-	rec.Record(now.Sub(s.due))
+	rec.Record(now - s.due)
 	switch {
 	case r.acks == sarama.NoResponse:
 		r.ledger.SentNoAck(s.seq, m.Partition)
@@ -525,7 +553,7 @@ func (r *produceRun) success(p *producer, rec *workload.Recorder, m *sarama.Prod
 }
 
 // failure records an answer with an error, received at now, and returns its message.
-func (r *produceRun) failure(p *producer, pe *sarama.ProducerError, now time.Time) *slot {
+func (r *produceRun) failure(p *producer, pe *sarama.ProducerError, now time.Duration) *slot {
 	s := pe.Msg.Metadata.(*slot)
 	p.answered++
 	p.last = now

@@ -381,7 +381,7 @@ func (k *faultKit) highWatermarks(ctx context.Context) (map[int32]int64, error) 
 	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
 	hwms := map[int32]int64{}
 	for p := range int32(k.env.Profile.Topic.Partitions) {
-		hwm, err := within(ctx, func() (int64, error) { return client.GetOffset(k.topic, p, sarama.OffsetNewest) })
+		hwm, err := offsetOf(ctx, client, k.topic, p, sarama.OffsetNewest)
 		if err != nil {
 			return nil, fmt.Errorf("high watermark of %s partition %d: %w", k.topic, p, err)
 		}

@@ -4,18 +4,20 @@ package scenarios_test
 // with every piece of verification bookkeeping, against the plainest sarama
 // client doing the same work on the same embedded 3-broker cluster in the same
 // benchmark run. Each reports the runner's rate divided by bare sarama's as
-// the "ratio" metric; make bench runs them with -benchtime 200000x.
+// the "ratio" metric; make bench runs them with -benchtime 400000x.
 //
-// Each side moves b.N messages in benchRounds chunks, in the order bare,
-// runner, runner, bare, bare, runner, ...: whatever else the machine is doing
-// and however the cluster and the heap grow, both sides get their share of
-// it. Every chunk starts after a garbage collection, so that neither side
-// pays for the other's garbage.
+// Both sides use the runner's sarama configuration (kafka.Config with
+// acks=all) and connect to every leader the same way, so that they differ in
+// what they do with each message only. Each side moves b.N messages in
+// benchRounds chunks, in the order bare, runner, runner, bare, bare, runner,
+// ...: whatever else the machine is doing and however the cluster and the
+// heap grow, both sides get their share of it. Every chunk starts after a
+// garbage collection, so that neither side pays for the other's garbage, and
+// runs under the pprof label side=bare or side=runner: with -cpuprofile,
+// go tool pprof -tagfocus=side=runner shows where the runner's time goes.
 
 import (
 	"context"
-	"log"
-	"os"
 	"fmt"
 	"runtime"
 	"runtime/pprof"
@@ -43,7 +45,7 @@ const (
 )
 
 // benchRounds is how many chunks each side's b.N messages are split into.
-const benchRounds = 4
+const benchRounds = 8
 
 // BenchmarkProduceVsSarama produces b.N messages with bare sarama and b.N
 // with the runner's produce scenario; ns/op is the runner's time per message.
@@ -52,10 +54,10 @@ func BenchmarkProduceVsSarama(b *testing.B) {
 	b.StopTimer()
 	var bare, runner time.Duration
 	for i, n := range chunks(b.N) {
-		bareTopic, runnerTopic := benchTopic(b, c), benchTopic(b, c)
-		bareFirst := func() { pprof.Do(context.Background(), pprof.Labels("side", "bare"), func(context.Context) { bare += bareProduce(b, c, bareTopic, n) }) }
-		runnerNext := func() { pprof.Do(context.Background(), pprof.Labels("side", "runner"), func(context.Context) { runner += timed(b, func() { runnerProduce(b, c, runnerTopic, n) }) }) }
-		inTurn(i, bareFirst, runnerNext)
+		bareTopic, env := benchTopic(b, c), benchEnv(b, c, benchTopic(b, c), n)
+		inTurn(i,
+			func() { bare += bareProduce(b, c, bareTopic, n) },
+			func() { runner += timed(b, func() { runnerProduce(b, env) }) })
 	}
 	reportRatio(b, bare, runner)
 }
@@ -68,13 +70,15 @@ func BenchmarkConsumeVsSarama(b *testing.B) {
 	b.StopTimer()
 	var envs []*scenarios.Env
 	for _, n := range chunks(b.N) {
-		envs = append(envs, runnerProduce(b, c, benchTopic(b, c), n))
+		env := benchEnv(b, c, benchTopic(b, c), n)
+		runnerProduce(b, env)
+		envs = append(envs, env)
 	}
 	var bare, runner time.Duration
 	for i, env := range envs {
-		bareRead := func() { pprof.Do(context.Background(), pprof.Labels("side", "bare"), func(context.Context) { bare += bareConsume(b, c, env.Topic, env.Profile.Workload.Messages) }) }
-		runnerRead := func() { pprof.Do(context.Background(), pprof.Labels("side", "runner"), func(context.Context) { runner += timed(b, func() { runnerConsume(b, env) }) }) }
-		inTurn(i, bareRead, runnerRead)
+		inTurn(i,
+			func() { bare += bareConsume(b, c, env.Topic, env.Profile.Workload.Messages) },
+			func() { runner += timed(b, func() { runnerConsume(b, env) }) })
 	}
 	reportRatio(b, bare, runner)
 }
@@ -91,16 +95,19 @@ func chunks(n int) []int {
 }
 
 // inTurn runs bare then runner in even rounds and the other way round in odd
-// ones, each after a garbage collection.
+// ones, each after a garbage collection and under its pprof label.
 func inTurn(round int, bare, runner func()) {
-	first, second := bare, runner
+	sides := []struct {
+		label string
+		run   func()
+	}{{"bare", bare}, {"runner", runner}}
 	if round%2 == 1 {
-		first, second = runner, bare
+		sides[0], sides[1] = sides[1], sides[0]
 	}
-	runtime.GC()
-	first()
-	runtime.GC()
-	second()
+	for _, side := range sides {
+		runtime.GC()
+		pprof.Do(context.Background(), pprof.Labels("side", side.label), func(context.Context) { side.run() })
+	}
 }
 
 // timed runs fn with the benchmark timer running and returns how long it took.
@@ -123,10 +130,6 @@ func reportRatio(b *testing.B, bare, runner time.Duration) {
 // benchCluster starts an embedded cluster for one benchmark run.
 func benchCluster(b *testing.B) *cluster.Embedded {
 	b.Helper()
-	if f := os.Getenv("P6_LOG"); f != "" {
-		lf, _ := os.Create(f)
-		sarama.Logger = log.New(lf, "", log.Lmicroseconds)
-	}
 	c, err := cluster.StartEmbedded(benchNodes)
 	if err != nil {
 		b.Fatalf("start embedded cluster: %v", err)
@@ -194,20 +197,17 @@ func runScenario(b *testing.B, name string, env *scenarios.Env) {
 	}
 }
 
-// runnerProduce produces n messages to topic with the produce scenario and
-// returns its Env, holding the ledger.
-func runnerProduce(b *testing.B, c cluster.Cluster, topic string, n int) *scenarios.Env {
+// runnerProduce produces the messages of env's workload to its topic with
+// the produce scenario, leaving the ledger in env. The Env, whose shared
+// client a run makes once for all its scenarios, is made before the clock
+// starts.
+func runnerProduce(b *testing.B, env *scenarios.Env) {
 	b.Helper()
-	env := benchEnv(b, c, topic, n)
 	env.TopicReady = true
-	if n == 0 {
-		return env
-	}
 	runScenario(b, "produce", env)
-	if d := env.Report.Delivery; d.Acked != int64(n) {
+	if d, n := env.Report.Delivery, env.Profile.Workload.Messages; d.Acked != int64(n) {
 		b.Fatalf("produce: %d of %d messages acknowledged", d.Acked, n)
 	}
-	return env
 }
 
 // runnerConsume reads env's topic back with the consume scenario, forgetting
@@ -234,10 +234,6 @@ func bareConfig(b *testing.B) *sarama.Config {
 		b.Fatal(err)
 	}
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	if os.Getenv("P6_FLUSH") != "" {
-		cfg.Producer.Flush.Frequency = time.Millisecond
-		cfg.Producer.Flush.Bytes = 64 << 10
-	}
 	return cfg
 }
 

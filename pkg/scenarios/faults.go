@@ -64,11 +64,9 @@ type faultKit struct {
 	marks []faultMark // the faults this scenario injected, in order
 }
 
-// faultMark is one injected fault: what, to which node, when.
+// faultMark is one injected fault and when it began.
 type faultMark struct {
 	label string // "kill node 0"
-	op    cluster.Op
-	node  int32
 	at    time.Time
 }
 
@@ -82,9 +80,13 @@ func newFaultKit(env *Env, step *Step, name string, ops ...cluster.Op) (*faultKi
 			return nil, NotApplicable("%s", why)
 		}
 		for _, op := range ops {
-			if !nc.Supports(op) {
-				return nil, NotApplicable("%s needs to %s nodes, and this %s cluster cannot (set faults.hooks.%s)", name, op, env.Cluster.Mode(), op)
+			if nc.Supports(op) {
+				continue
 			}
+			if env.Cluster.Mode() == profile.ModeAttach {
+				return nil, NotApplicable("%s needs to %s nodes: set faults.hooks.%s in the profile", name, op, op)
+			}
+			return nil, NotApplicable("%s needs to %s nodes, which the %s cluster cannot", name, op, env.Cluster.Mode())
 		}
 		k.nc = nc
 	}
@@ -175,8 +177,12 @@ func (k *faultKit) node(id int32) cluster.Node {
 // said it did, and remembers which nodes are down.
 func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.Time, error) {
 	start := time.Now()
-	out, err := k.nc.Do(ctx, op, n)
 	label := fmt.Sprintf("%s node %d", op, n.ID)
+	// Marked before it runs: what a slow hook's fault causes meanwhile is its.
+	k.mu.Lock()
+	k.marks = append(k.marks, faultMark{label: label, at: start})
+	k.mu.Unlock()
+	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
 		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
 		return start, fmt.Errorf("%s (%s): %w", label, n.Addr, err)
@@ -191,9 +197,6 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 		out = "done"
 	}
 	k.event(start, report.EventFault, n.ID, -1, "%s (took %s): %s", label, time.Since(start).Round(100*time.Microsecond), out)
-	k.mu.Lock()
-	k.marks = append(k.marks, faultMark{label: label, op: op, node: n.ID, at: start})
-	k.mu.Unlock()
 	return start, nil
 }
 

@@ -51,14 +51,26 @@ func (s *stream) verify(ctx context.Context) (*readBack, error) {
 		unexpected: examples{kind: "unexpected"}, misplaced: examples{kind: "misplaced"},
 		unackedRead: examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"},
 	}
+	// The offsets first, one partition at a time: sarama closes a broker
+	// connection on an error, which would fail the other partitions' calls.
 	partitions := len(s.parts)
+	starts, hwms := make([]int64, partitions), make([]int64, partitions)
+	for p := range int32(partitions) {
+		var err error
+		if starts[p], err = offsetOf(ctx, client, s.topic, p, sarama.OffsetOldest); err != nil {
+			return nil, fmt.Errorf("log start offset of %s partition %d: %w", s.topic, p, err)
+		}
+		if hwms[p], err = offsetOf(ctx, client, s.topic, p, sarama.OffsetNewest); err != nil {
+			return nil, fmt.Errorf("high watermark of %s partition %d: %w", s.topic, p, err)
+		}
+	}
 	done := make([]bool, partitions)
 	var wg sync.WaitGroup
 	for p := range int32(partitions) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := s.readPartition(ctx, client, consumer, p, rb)
+			n, err := s.readPartition(ctx, consumer, p, starts[p], hwms[p], rb)
 			rb.mu.Lock()
 			defer rb.mu.Unlock()
 			rb.consumed += n
@@ -74,17 +86,26 @@ func (s *stream) verify(ctx context.Context) (*readBack, error) {
 	return rb, nil
 }
 
-// readPartition reads partition p from its log start to its high watermark
-// and returns how many records it read.
-func (s *stream) readPartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, p int32, rb *readBack) (int64, error) {
-	start, err := within(ctx, func() (int64, error) { return client.GetOffset(s.topic, p, sarama.OffsetOldest) })
-	if err != nil {
-		return 0, fmt.Errorf("log start offset: %w", err)
+// offsetOf asks for topic partition p's offset at (sarama.OffsetOldest or
+// OffsetNewest), a few times: a cluster that has just restarted nodes may
+// drop a connection or two first.
+func offsetOf(ctx context.Context, client sarama.Client, topic string, p int32, at int64) (int64, error) {
+	var err error
+	for attempt := range 5 {
+		if attempt > 0 && sleepCtx(ctx, time.Duration(attempt)*100*time.Millisecond) != nil {
+			break
+		}
+		var off int64
+		if off, err = within(ctx, func() (int64, error) { return client.GetOffset(topic, p, at) }); err == nil {
+			return off, nil
+		}
 	}
-	hwm, err := within(ctx, func() (int64, error) { return client.GetOffset(s.topic, p, sarama.OffsetNewest) })
-	if err != nil {
-		return 0, fmt.Errorf("high watermark: %w", err)
-	}
+	return 0, err
+}
+
+// readPartition reads partition p from start to its high watermark hwm and
+// returns how many records it read.
+func (s *stream) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, start, hwm int64, rb *readBack) (int64, error) {
 	if hwm <= start {
 		return 0, nil
 	}

@@ -91,10 +91,19 @@ func (l *Ledger) Len() int { return len(l.entries) }
 // BytesPerMessage is the ledger's memory cost per message.
 func BytesPerMessage() int { return int(unsafe.Sizeof(entry{})) }
 
+// setState changes seq's state alone: one compare-and-swap, taken only
+// while the entry is not locked.
 func (l *Ledger) setState(seq int, s State) {
 	e := &l.entries[seq]
-	old := e.lock()
-	e.unlock(old&^stateMask | uint32(s)<<stateShift)
+	for spins := 0; ; spins++ {
+		old := e.meta.Load()
+		if old&lockBit == 0 && e.meta.CompareAndSwap(old, old&^stateMask|uint32(s)<<stateShift) {
+			return
+		}
+		if spins > 16 {
+			runtime.Gosched()
+		}
+	}
 }
 
 // Sent marks seq as handed to the producer.
@@ -143,21 +152,27 @@ func (l *Ledger) Position(seq int) (partition int32, offset int64) {
 }
 
 // Read records that seq was read at partition and offset and returns how many
-// times it has been read now, including this one (saturating at 65535).
+// times it has been read now, including this one (saturating at 65535). It
+// returns 0, recording nothing, when seq was never sent.
 func (l *Ledger) Read(seq int, partition int32, offset int64) int {
 	e := &l.entries[seq]
 	old := e.lock()
+	state := State(old >> stateShift)
+	if state == Unsent {
+		e.unlock(old)
+		return 0
+	}
 	n := old & readMask
 	if n < maxReads {
 		n++
 	}
 	nw := old&^readMask | n
-	switch State(old >> stateShift) {
+	switch state {
 	case Acked:
 		if e.partition == partition && e.offset == offset {
 			nw |= matchedBit
 		}
-	case Unsent, InFlight:
+	case InFlight:
 		// No answer yet: keep where the first read was, for Ack to judge.
 		if old&readPosBit == 0 {
 			e.partition, e.offset = partition, offset

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,23 @@ func TestPayloadFillerAndVersion(t *testing.T) {
 	buf[2] = 1 // a version 1 payload is another layout: not accepted
 	if _, err := Decode(buf, Key(0)); err == nil {
 		t.Fatal("Decode accepted payload version 1")
+	}
+}
+
+// The filler is compared byte for byte, however long the value.
+func TestDecodeRejectsFillerAnywhere(t *testing.T) {
+	key := Key(5)
+	buf := make([]byte, 4096)
+	Encode(buf, Payload{RunID: 1, Seq: 77, Key: 5}, key)
+	for _, i := range []int{HeaderSize, 287, 288, 3000, 4095} {
+		bad := append([]byte(nil), buf...)
+		bad[i]++
+		if _, err := Decode(bad, key); !errors.Is(err, ErrChecksum) {
+			t.Errorf("byte %d changed: Decode = %v, want %v", i, err, ErrChecksum)
+		}
+	}
+	if _, err := Decode(buf, key); err != nil {
+		t.Fatalf("Decode of the intact value: %v", err)
 	}
 }
 

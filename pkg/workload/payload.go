@@ -4,6 +4,7 @@
 package workload
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,8 +46,10 @@ func Keys(n int) [][]byte {
 }
 
 // Encode writes the payload for p into buf (len(buf) >= HeaderSize); key is
-// the record key, covered by the checksum. The bytes after the header are a
-// filler derived from the sequence number: byte i is byte(seq + i - 32).
+// the record key, covered by the checksum with the header. The bytes after
+// the header are a filler derived from the sequence number, byte i being
+// byte(seq + i - 32), which Decode compares byte for byte rather than
+// checksumming: as strict, and cheaper.
 //
 // Layout: magic(2) version(1) reserved(1) run(8) seq(8) key(4) sent(4) crc32c(4) filler.
 func Encode(buf []byte, p Payload, key []byte) {
@@ -76,10 +79,22 @@ func fill(dst []byte, start byte) {
 	}
 }
 
+// checksum is the CRC-32C of the header before the checksum field, and the key.
 func checksum(buf, key []byte) uint32 {
-	c := crc32.Update(0, castagnoli, buf[:28])
-	c = crc32.Update(c, castagnoli, buf[HeaderSize:])
-	return crc32.Update(c, castagnoli, key)
+	return crc32.Update(crc32.Update(0, castagnoli, buf[:28]), castagnoli, key)
+}
+
+// filled reports whether b is the filler fill(b, start) writes.
+func filled(b []byte, start byte) bool {
+	period := ramp[start : int(start)+256]
+	for len(b) > 0 {
+		n := min(len(b), len(period))
+		if !bytes.Equal(b[:n], period[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 // Errors Decode returns; each names why a record is not a valid payload.
@@ -99,9 +114,13 @@ func Decode(value, key []byte) (Payload, error) {
 	if binary.BigEndian.Uint32(value[28:]) != checksum(value, key) {
 		return Payload{}, ErrChecksum
 	}
+	seq := binary.BigEndian.Uint64(value[12:])
+	if !filled(value[HeaderSize:], byte(seq)) {
+		return Payload{}, ErrChecksum
+	}
 	return Payload{
 		RunID: binary.BigEndian.Uint64(value[4:]),
-		Seq:   binary.BigEndian.Uint64(value[12:]),
+		Seq:   seq,
 		Key:   binary.BigEndian.Uint32(value[20:]),
 		Sent:  Stamp(binary.BigEndian.Uint32(value[24:])),
 	}, nil
