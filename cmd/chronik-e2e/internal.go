@@ -32,7 +32,7 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 	var nodes int
 	backend := &cobra.Command{
 		Use:   "backend --nodes N",
-		Short: "Serve the cluster behind N proxy-mode test brokers until Ctrl-C; print its URL",
+		Short: "Serve the cluster behind N proxy-mode test brokers until Ctrl-C; print its URL and what it does as nodes come and go",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := testbroker.StartBackend(nodes)
@@ -41,6 +41,7 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 			}
 			defer b.Close()
 			fmt.Fprintf(t.Out, "backend: %s\n", b.URL())
+			b.SetLog(t.Out)
 			<-cmd.Context().Done()
 			return nil
 		},

@@ -15,18 +15,24 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/testbroker"
 )
 
 // The scripts' commands for spawn mode and cluster up (see TestScript):
 //
-//	backend [-env NAME] [-hold REQUEST] NODES
+//	backend [-env NAME] [-hold REQUEST] [-no-election] NODES
 //	    start the cluster behind NODES proxy-mode test brokers in the test
 //	    process (testbroker.Backend) and set $NAME (default BACKEND) to
 //	    the URL the brokers take as --backend; -hold never answers the
-//	    requests named; it stops when the script ends
+//	    requests named; -no-election makes metadata show partition 0 of
+//	    every topic without a leader from the moment a node dies or stops
+//	    until one starts again (a cluster that does not elect); it stops
+//	    when the script ends
 //	backend-held NAME
 //	    wait until the backend whose URL is in $NAME holds a request
 //	signal-pid [-parent] SIGNAL FILE
@@ -75,8 +81,9 @@ func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 		hold = append(hold, key)
 		return nil
 	})
+	noElection := fs.Bool("no-election", false, "partition 0 of every topic has no leader while a node is down")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: backend [-env NAME] [-hold REQUEST] NODES (%v)", err)
+		ts.Fatalf("usage: backend [-env NAME] [-hold REQUEST] [-no-election] NODES (%v)", err)
 	}
 	nodes, err := strconv.Atoi(fs.Arg(0))
 	if err != nil || nodes < 1 {
@@ -95,6 +102,20 @@ func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 			once.Do(func() { close(held) })
 			kc.SleepControl(func() { <-release })
 			return nil, errors.New("held"), true
+		})
+	}
+	if *noElection {
+		// The hooks run one at a time, with the backend locked.
+		var leaderless *kfake.FaultHandle
+		b.OnNodeOp(func(op cluster.Op, _ int32) {
+			if kc := b.Embedded().Kfake(); (op == cluster.OpKill || op == cluster.OpStop) && leaderless == nil && kc != nil {
+				leaderless = kc.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Partitions: []int32{0}, Err: kerr.LeaderNotAvailable, Count: -1})
+			}
+		}, func(op cluster.Op, _ int32) {
+			if op == cluster.OpStart && leaderless != nil {
+				leaderless.Remove()
+				leaderless = nil
+			}
 		})
 	}
 	backends.Store(b.URL(), held)

@@ -21,9 +21,10 @@ func newNetControl() *netControl { return &netControl{ports: map[int]*portContro
 
 // portControl is the traffic of one listening port.
 type portControl struct {
-	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
-	paused chan struct{} // non-nil while paused; closed by resume
+	mu         sync.Mutex
+	conns      map[*trackedConn]struct{}
+	paused     chan struct{} // non-nil while paused; closed by resume
+	advertised net.Addr      // what the port's listener says its address is; nil: its own (see Advertise)
 }
 
 // port returns the control of port, creating it.

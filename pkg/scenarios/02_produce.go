@@ -21,14 +21,14 @@ package scenarios
 // messages arrive as offsets 0, 1, ...: they are recognised as the run that
 // follows -1 on the same partition.
 //
-// The hot path allocates nothing per message: a fixed pool of messages and
-// value buffers per producer is reused as sarama hands each message back
-// with its answer, which also bounds the messages in flight.
+// The hot path allocates nothing per message: each producer has a fixed
+// window of messages and value buffers, reused as sarama hands each message
+// back with its answer, which also bounds the messages in flight. A sender
+// and a collector goroutine per producer share the free messages as a stack,
+// so that the message answered last, still in the CPU's cache, is sent next.
 
 import (
 	"context"
-	"os"
-	"runtime"
 	"errors"
 	"fmt"
 	"math"
@@ -104,7 +104,6 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	for i, k := range r.keys {
 		r.keyEnc[i] = sarama.ByteEncoder(k)
 	}
-	env.Ledger, env.Acks = r.ledger, w.Acks
 
 	prods := make([]*producer, w.Producers)
 	defer closeWithin(ctx, 10*time.Second, func() { closeProducers(prods) })
@@ -116,10 +115,12 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		}
 		prods[i] = newProducer(i, client, ap, window, w.ValueBytes, r.partitions)
 	}
+	env.Ledger, env.Acks = r.ledger, w.Acks
 
 	if w.ConcurrentConsume {
 		// Read every partition from now on; consume judges what was read.
 		if env.liveRead, err = startLiveRead(ctx, env); err != nil {
+			env.Ledger = nil // nothing was produced: nothing for consume to verify
 			return fmt.Errorf("start reading while producing: %w", err)
 		}
 	}
@@ -425,9 +426,6 @@ func (r *produceRun) produce(ctx context.Context, p *producer) {
 	for sent < 0 || p.answered < sent {
 		// Three cases, not four: until the sender is done its count is
 		// awaited (it stops at once when ctx ends), after that ctx itself.
-		if len(successes) == 0 && os.Getenv("P6_YIELD") != "" {
-			runtime.Gosched()
-		}
 		var sentC <-chan int
 		var done <-chan struct{}
 		if sent < 0 {

@@ -9,14 +9,27 @@
 //     broker I of a Backend, which then advertises --listen in its
 //     metadata. N such processes make an N-node cluster whose nodes can be
 //     started, stopped, paused and killed one by one, each taking its
-//     broker's address with it.
+//     broker's address with it. A proxy keeps its registration with the
+//     backend open while it lives: when its process dies (SIGKILL, a
+//     crash) the backend takes its broker down and moves its partitions'
+//     leadership to the next broker up; on SIGTERM the proxy first tells
+//     the backend it leaves (a controlled shutdown: leadership moves
+//     before the broker goes); when it starts again, its broker comes back
+//     and takes its preferred leaderships back. A proxy whose backend goes
+//     away exits with status 1.
 //
 // What it simulates: processes that start, serve, log, crash, ignore
-// signals and die, and brokers that become unreachable with their process.
-// What it cannot: the brokers of a Backend share one copy of the data in
-// one process, so a killed node loses nothing and needs no catching up;
-// there is no replication or election between processes. Those are the
-// real broker's to show (configs/chronik-3x3.yaml).
+// signals and die; brokers that become unreachable with their process;
+// elections when a node dies or stops and its return when it starts, so
+// that the fault scenarios run against real processes killed with
+// SIGKILL. What it cannot: the brokers of a Backend share one copy of the
+// data in one process, so a killed node loses nothing acknowledged, its
+// followers need no catching up and every broker is always in every ISR;
+// there is no replication between processes, elections are immediate and
+// deterministic, and a paused (SIGSTOP) node keeps its leadership, as
+// nothing detects it. Loss, slow elections and catch-up are the real
+// broker's to show (configs/chronik-3x3.yaml); the project's tests inject
+// them into the backend (Backend.OnNodeOp) to prove the runner detects them.
 //
 // For tests it can also: answer its --health probe with 503 for a while
 // (--ready-after), print given lines once serving (--log) or on SIGUSR1
@@ -33,11 +46,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -108,12 +118,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 
 	started := time.Now()
-	stop, err := serve(c, lg)
+	n, err := serve(c, lg)
 	if err != nil {
 		lg.log("ERROR", "%v", err)
 		return 1
 	}
-	defer stop()
+	graceful := false
+	defer func() { n.stop(graceful) }()
 	if c.health != "" {
 		closeHealth, err := serveHealth(c.health, started, c.readyAfter)
 		if err != nil {
@@ -126,12 +137,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	for _, l := range c.logs {
 		lg.line(l)
 	}
-	for s := range sigs {
+	for {
+		var s os.Signal
+		select {
+		case err := <-n.lost:
+			lg.log("ERROR", "node %d lost its backend (%v): exiting", c.id, err)
+			return 1
+		case s = <-sigs:
+		}
 		switch {
 		case isTerm(s) && c.ignoreTerm:
 			lg.log("WARN", "ignoring %v", s)
 		case isTerm(s):
 			lg.log("INFO", "%v: shutting down", s)
+			graceful = true
 			return 0
 		case isUsr1(s):
 			for _, l := range c.usr1Logs {
@@ -142,85 +161,31 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 101
 		}
 	}
-	return 0
 }
 
-// serve starts serving Kafka on c.listen and returns how to stop.
-func serve(c *config, lg *logger) (func(), error) {
-	if c.backend == "" {
-		listen := func(network, _ string) (net.Listener, error) { return net.Listen(network, c.listen) }
-		// One broker places its own leaders, and keeps its data in memory.
-		kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen))
-		if err != nil {
-			return nil, err
-		}
-		lg.log("INFO", "node %d serving Kafka on %s (standalone one-broker cluster)", c.id, c.listen)
-		return kc.Close, nil
+// node is a broker node that serves.
+type node struct {
+	// lost receives why the node lost its backend (proxy mode); nil for a
+	// standalone node.
+	lost <-chan error
+	// stop stops serving; graceful is a shutdown on SIGTERM, which a proxy
+	// announces to its backend first.
+	stop func(graceful bool)
+}
+
+// serve starts serving Kafka on c.listen.
+func serve(c *config, lg *logger) (*node, error) {
+	if c.backend != "" {
+		return startProxy(c, lg)
 	}
-	target, err := register(c)
+	listen := func(network, _ string) (net.Listener, error) { return net.Listen(network, c.listen) }
+	// One broker places its own leaders, and keeps its data in memory.
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(listen))
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return nil, err
-	}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				forward(conn, target, done)
-			}()
-		}
-	}()
-	lg.log("INFO", "node %d serving Kafka on %s (proxy to broker %d of the backend at %s)", c.id, c.listen, c.index, target)
-	return func() {
-		_ = ln.Close()
-		close(done)
-		wg.Wait()
-	}, nil
-}
-
-// register tells the backend that broker c.index is reached at c.listen and
-// returns the broker's own address.
-func register(c *config) (string, error) {
-	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.listen}}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Post(strings.TrimSuffix(c.backend, "/")+"/register?"+q.Encode(), "text/plain", nil)
-	if err != nil {
-		return "", fmt.Errorf("register with the backend: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("register with the backend: %s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return strings.TrimSpace(string(body)), nil
-}
-
-// forward copies bytes both ways between conn and target until either side
-// closes or done is closed.
-func forward(conn net.Conn, target string, done <-chan struct{}) {
-	defer conn.Close()
-	up, err := net.DialTimeout("tcp", target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	defer up.Close()
-	finished := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, conn); finished <- struct{}{} }()
-	go func() { _, _ = io.Copy(conn, up); finished <- struct{}{} }()
-	select {
-	case <-finished:
-	case <-done:
-	}
+	lg.log("INFO", "node %d serving Kafka on %s (standalone one-broker cluster)", c.id, c.listen)
+	return &node{stop: func(bool) { kc.Close() }}, nil
 }
 
 // serveHealth answers GET /health on addr: 503 until readyAfter has passed
