@@ -177,7 +177,7 @@ func startUp(ctx context.Context, p *profile.Profile, status func(string, ...any
 		return cluster.StartSpawn(ctx, p.Cluster.Nodes, p.Cluster.Spawn, cluster.SpawnOptions{Name: p.Name + "-up", Status: status})
 	}
 	if len(p.Cluster.Ports) > 0 {
-		return cluster.StartEmbeddedPorts(p.Cluster.Ports)
+		return cluster.StartEmbeddedPorts(p.Cluster.Ports, false)
 	}
 	e, err := cluster.StartEmbedded(p.Cluster.Nodes)
 	if err != nil {

@@ -94,14 +94,18 @@ func planPorts(count int, names []string, bases map[string]int) (plan []map[stri
 }
 
 // StartEmbeddedPorts starts an embedded cluster with one broker on each of
-// ports of 127.0.0.1 (cluster.ports). A port already in use is an exit-3
-// error naming it, before any broker starts.
-func StartEmbeddedPorts(ports []int) (*Embedded, error) {
+// ports of 127.0.0.1 (cluster.ports), its data on disk when durable. A port
+// already in use is an exit-3 error naming it, before any broker starts.
+func StartEmbeddedPorts(ports []int, durable bool) (*Embedded, error) {
 	used := checkFree(ports, func(i int) string { return fmt.Sprintf("broker %d", i) })
 	if len(used) > 0 {
 		return nil, portsInUse(used, "cluster.ports")
 	}
-	e, err := StartEmbeddedDurable(len(ports), kfake.Ports(ports...))
+	start := StartEmbedded
+	if durable {
+		start = StartEmbeddedDurable
+	}
+	e, err := start(len(ports), kfake.Ports(ports...))
 	if err != nil {
 		return nil, exitcode.ClusterError(err, "")
 	}

@@ -367,7 +367,7 @@ func TestSpawnPreflight(t *testing.T) {
 		})
 	}
 	var e *exitcode.Error
-	_, err = cluster.StartEmbeddedPorts([]int{busyPort})
+	_, err = cluster.StartEmbeddedPorts([]int{busyPort}, false)
 	if !errors.As(err, &e) || e.Code != exitcode.Unreachable || !strings.Contains(err.Error(), fmt.Sprintf("%d (broker 0)", busyPort)) {
 		t.Errorf("StartEmbeddedPorts on a busy port = %v", err)
 	}

@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 
 	c := opts.Cluster
 	if c == nil {
-		if c, err = start(ctx, p, rep, status); err != nil {
+		if c, err = start(ctx, p, plan, rep, status); err != nil {
 			if ctx.Err() != nil {
 				return interrupted(rep), nil
 			}
@@ -184,18 +184,25 @@ func runGuarded(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, s
 	return s.Run(ctx, env, step)
 }
 
-// start starts the profile's cluster, or attaches to it.
-func start(ctx context.Context, p *profile.Profile, rep *report.Report, status func(string, ...any)) (cluster.Cluster, error) {
+// start starts the profile's cluster, or attaches to it. An embedded
+// cluster keeps its data on disk only when a scenario of the plan faults
+// nodes (and may so restart the whole cluster); otherwise in memory.
+func start(ctx context.Context, p *profile.Profile, plan []scenarios.Scenario, rep *report.Report, status func(string, ...any)) (cluster.Cluster, error) {
 	switch p.Cluster.Mode {
 	case profile.ModeAttach:
 		return attach(p)
 	case profile.ModeSpawn:
 		return startSpawn(ctx, p, rep, status)
 	case profile.ModeEmbedded:
+		durable := scenarios.FaultsNodes(plan)
 		if len(p.Cluster.Ports) > 0 {
-			return cluster.StartEmbeddedPorts(p.Cluster.Ports)
+			return cluster.StartEmbeddedPorts(p.Cluster.Ports, durable)
 		}
-		e, err := cluster.StartEmbeddedDurable(p.Cluster.Nodes) // on disk: fault scenarios restart it whole
+		startEmbedded := cluster.StartEmbedded
+		if durable {
+			startEmbedded = cluster.StartEmbeddedDurable
+		}
+		e, err := startEmbedded(p.Cluster.Nodes)
 		if err != nil {
 			return nil, exitcode.ClusterError(err, "")
 		}

@@ -35,6 +35,7 @@ var _ Scenario = leaderFailover{}
 
 func (leaderFailover) Name() string       { return "leader-failover" }
 func (leaderFailover) Requires() []string { return nil }
+func (leaderFailover) FaultsNodes()       {}
 func (leaderFailover) Summary() string {
 	return "kill the node leading the most partitions while producing with acks=all; time the elections, lose nothing acked"
 }

@@ -30,6 +30,7 @@ var _ Scenario = nodeRestart{}
 
 func (nodeRestart) Name() string       { return "node-restart" }
 func (nodeRestart) Requires() []string { return nil }
+func (nodeRestart) FaultsNodes()       {}
 func (nodeRestart) Summary() string {
 	return "kill a follower while producing, start it again, time its return to every in-sync replica set"
 }

@@ -33,6 +33,7 @@ var _ Scenario = clusterRestart{}
 
 func (clusterRestart) Name() string       { return "cluster-restart" }
 func (clusterRestart) Requires() []string { return nil }
+func (clusterRestart) FaultsNodes()       {}
 func (clusterRestart) Summary() string {
 	return "stop every node, then kill every node, start them all again: every acked message is still there, in order"
 }

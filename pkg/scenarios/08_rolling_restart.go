@@ -31,6 +31,7 @@ var _ Scenario = rollingRestart{}
 
 func (rollingRestart) Name() string       { return "rolling-restart" }
 func (rollingRestart) Requires() []string { return nil }
+func (rollingRestart) FaultsNodes()       {}
 func (rollingRestart) Summary() string {
 	return "restart the nodes one at a time while producing with acks=all; nothing acked is lost"
 }

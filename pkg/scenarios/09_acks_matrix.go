@@ -31,6 +31,7 @@ var _ Scenario = acksMatrix{}
 
 func (acksMatrix) Name() string       { return "acks-matrix" }
 func (acksMatrix) Requires() []string { return nil }
+func (acksMatrix) FaultsNodes()       {}
 func (acksMatrix) Summary() string {
 	return "kill a leader under acks 0, 1 and all; table what each lost or duplicated against what its mode allows"
 }

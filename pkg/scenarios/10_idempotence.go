@@ -31,6 +31,7 @@ var _ Scenario = idempotence{}
 
 func (idempotence) Name() string       { return "idempotence" }
 func (idempotence) Requires() []string { return nil }
+func (idempotence) FaultsNodes()       {}
 func (idempotence) Summary() string {
 	return "kill a leader under retrying producers: the idempotent one may not duplicate, the other's duplicates are counted"
 }

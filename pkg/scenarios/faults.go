@@ -26,6 +26,21 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
+// NodeFaulter is implemented by the scenarios that kill, stop or restart
+// nodes: an embedded cluster keeps its data on disk for them, so that even a
+// restart of every node keeps it.
+type NodeFaulter interface{ FaultsNodes() }
+
+// FaultsNodes reports whether a scenario of plan faults nodes.
+func FaultsNodes(plan []Scenario) bool {
+	for _, s := range plan {
+		if _, ok := s.(NodeFaulter); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // NotApplicableError is returned by Run when a scenario cannot run on this
 // cluster at all (a fault scenario without node control, a single node): it
 // is reported as not applicable, which neither passes nor fails the run.
