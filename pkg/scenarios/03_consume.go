@@ -103,6 +103,7 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 	env.Report.Consumed = true
 	step.Metric("records", float64(read))
 	step.Metric("msgs_per_sec", tp.ConsumeMsgsPerS)
+	step.Metric("first_record_s", rd.startup().Seconds())
 	if rd.e2e != nil {
 		e2e := rd.e2e.Latency()
 		if e2e.Count() > 0 {

@@ -53,6 +53,7 @@ type partitionRead struct {
 	ends  chan struct{} // closed once hwm is set
 
 	next, records int64
+	first         time.Time // when the first record was read
 	last          time.Time // when the last record was read
 	done          bool      // read up to hwm
 	err           error
@@ -147,11 +148,13 @@ func (rd *reading) wait(ctx context.Context) {
 	rd.progress.Done()
 }
 
-// elapsed is how long the reading took: to the last record read when it
+// elapsed is how long the reading took, from the first record read (the
+// client's own start-up, such as sarama's 100 ms batching of new partition
+// subscriptions, is not the cluster's time): to the last record read when it
 // ran alongside produce (it then waited for records), else until it ended.
 func (rd *reading) elapsed() time.Duration {
 	if rd.e2e == nil {
-		return time.Since(rd.start)
+		return time.Since(rd.firstRecord())
 	}
 	var last time.Time
 	for _, pr := range rd.parts {
@@ -162,8 +165,26 @@ func (rd *reading) elapsed() time.Duration {
 	if last.IsZero() {
 		return 0
 	}
-	return last.Sub(rd.start)
+	return last.Sub(rd.firstRecord())
 }
+
+// firstRecord is when the first record of any partition was read, or when
+// the reading started if none was.
+func (rd *reading) firstRecord() time.Time {
+	var first time.Time
+	for _, pr := range rd.parts {
+		if !pr.first.IsZero() && (first.IsZero() || pr.first.Before(first)) {
+			first = pr.first
+		}
+	}
+	if first.IsZero() {
+		return rd.start
+	}
+	return first
+}
+
+// startup is how long the client took from starting to read to the first record.
+func (rd *reading) startup() time.Duration { return rd.firstRecord().Sub(rd.start) }
 
 // stop makes every reader return.
 func (rd *reading) stop() { rd.cancel() }
@@ -277,6 +298,9 @@ func (rd *reading) read(pr *partitionRead) error {
 		case m := <-msgs:
 			// Then take the records already waiting without a select each.
 			for k := len(msgs); ; k-- {
+				if pr.records == 0 {
+					pr.first = time.Now()
+				}
 				pr.records++
 				pr.next = m.Offset + 1
 				if c.e2e != nil {
