@@ -135,21 +135,33 @@ func (g *gateRun) run(ctx context.Context, opts runner.Options, dir *artifacts.D
 	return rep, nil
 }
 
-// write writes the reports the flags ask for, besides the terminal and JSON
-// ones: JUnit, Markdown, the job summary and the artifacts.
+// write writes the reports of a run the flags ask for, besides the terminal
+// and JSON ones (see writeFiles).
 func (g *gateRun) write(rep *report.Report) error {
+	return usageErr(errors.Join(g.writeFiles(rep, nil)...))
+}
+
+// writeFiles writes the reports the flags ask for, besides the terminal and
+// JSON ones: JUnit, Markdown, the job summary and the artifacts; of run, or
+// of repeat when it is not nil. It returns the errors of the files it could
+// not write.
+func (g *gateRun) writeFiles(run *report.Report, repeat *report.Repeat) []error {
 	var errs []error
 	if g.opts.JUnit != "" {
-		errs = append(errs, report.WriteJUnitFile(g.opts.JUnit, rep, nil))
+		errs = append(errs, report.WriteJUnitFile(g.opts.JUnit, run, repeat))
 	}
 	if g.opts.Markdown != "" {
-		errs = append(errs, report.WriteMarkdownFile(g.opts.Markdown, rep, nil, false))
+		errs = append(errs, report.WriteMarkdownFile(g.opts.Markdown, run, repeat, false))
 	}
 	if g.dir != nil {
-		errs = append(errs, g.dir.WriteRun(rep))
+		if repeat != nil {
+			errs = append(errs, g.dir.WriteRepeat(repeat))
+		} else {
+			errs = append(errs, g.dir.WriteRun(run))
+		}
 	}
-	g.summary(rep, nil)
-	return usageErr(errors.Join(errs...))
+	g.summary(run, repeat)
+	return errs
 }
 
 // summary appends the Markdown report to $GITHUB_STEP_SUMMARY when it is
@@ -218,16 +230,7 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	if o.JSONPath != "" {
 		errs = append(errs, rep.WriteJSON(o.JSONPath))
 	}
-	if g.opts.JUnit != "" {
-		errs = append(errs, report.WriteJUnitFile(g.opts.JUnit, nil, rep))
-	}
-	if g.opts.Markdown != "" {
-		errs = append(errs, report.WriteMarkdownFile(g.opts.Markdown, nil, rep, false))
-	}
-	if g.dir != nil {
-		errs = append(errs, g.dir.WriteRepeat(rep))
-	}
-	g.summary(nil, rep)
+	errs = append(errs, g.writeFiles(nil, rep)...)
 	if err := usageErr(errors.Join(errs...)); err != nil {
 		return err
 	}

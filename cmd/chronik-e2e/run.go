@@ -27,13 +27,19 @@ func newRunCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Command {
 			if o.Profile == "" {
 				return exitcode.Usagef("run needs --profile (a path, or one of the built-in profiles; `chronik-e2e scenario NAME` runs with the built-in default)")
 			}
-			readIntFlags(cmd, o)
-			if runF != nil {
-				return runF(o)
-			}
-			return runProfile(cmd.Context(), t, o)
+			return runOrCapture(cmd, t, o, runF)
 		},
 	}
 	addRunFlags(cmd, o)
 	return cmd
+}
+
+// runOrCapture finishes reading the run flags into o, then runs the profile,
+// or hands o to runF in flag-parsing tests.
+func runOrCapture(cmd *cobra.Command, t *term.Terminal, o *RunOptions, runF func(*RunOptions) error) error {
+	readIntFlags(cmd, o)
+	if runF != nil {
+		return runF(o)
+	}
+	return runProfile(cmd.Context(), t, o)
 }

@@ -30,11 +30,7 @@ func newScenarioCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Comma
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Scenarios = []string{args[0]}
-			readIntFlags(cmd, o)
-			if runF != nil {
-				return runF(o)
-			}
-			return runProfile(cmd.Context(), t, o)
+			return runOrCapture(cmd, t, o, runF)
 		},
 	}
 	addRunFlags(cmd, o)

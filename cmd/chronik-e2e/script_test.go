@@ -95,14 +95,7 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	faultCount := fs.Int("fault-count", -1, "answer only the first N matching requests with each -fault's error (-1: all)")
 	var hold []kmsg.Key
-	fs.Func("hold", "REQUEST: never answer these requests", func(s string) error {
-		key, ok := requestKey(s)
-		if !ok {
-			return fmt.Errorf("no request named %q", s)
-		}
-		hold = append(hold, key)
-		return nil
-	})
+	holdFlag(fs, &hold)
 	type delay struct {
 		key kmsg.Key
 		d   time.Duration
@@ -118,13 +111,7 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		delays = append(delays, delay{key, d})
 		return err
 	})
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES (%v)", err)
-	}
-	nodes, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || nodes < 1 {
-		ts.Fatalf("kfake: %q is not a number of brokers", fs.Arg(0))
-	}
+	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES")
 	c, err := cluster.StartEmbedded(nodes)
 	ts.Check(err)
 	ts.Defer(func() { _ = c.Close() })
@@ -134,20 +121,7 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		c.Kfake().Fault(faults...)
 	}
-	held, release := make(chan struct{}), make(chan struct{})
-	ts.Defer(func() { close(release) }) // deferred calls run last first: before Close
-	var once sync.Once
-	for _, key := range hold {
-		kc := c.Kfake()
-		kc.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
-			kc.KeepControl()
-			once.Do(func() { close(held) })
-			// Other connections are served while this one sleeps; when the
-			// script ends, the request's connection is closed unanswered.
-			kc.SleepControl(func() { <-release })
-			return nil, errors.New("held"), true
-		})
-	}
+	held, release := holdRequests(ts, c, hold)
 	for _, d := range delays {
 		kc := c.Kfake()
 		kc.ControlKey(int16(d.key), func(kmsg.Request) (kmsg.Response, error, bool) {
@@ -181,10 +155,62 @@ func cmdKfakeHeld(ts *testscript.TestScript, neg bool, args []string) {
 	if !ok {
 		ts.Fatalf("kfake-held: no kfake started")
 	}
+	waitHeld(ts, "kfake-held", held.(chan struct{}), 30*time.Second)
+}
+
+// parseNodes parses args with fs and returns the one argument left, NODES: a
+// number of brokers. usage is the command's usage line.
+func parseNodes(ts *testscript.TestScript, fs *flag.FlagSet, args []string, usage string) int {
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: %s (%v)", usage, err)
+	}
+	nodes, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || nodes < 1 {
+		ts.Fatalf("%s: %q is not a number of brokers", fs.Name(), fs.Arg(0))
+	}
+	return nodes
+}
+
+// holdFlag adds -hold REQUEST to fs: each request named is appended to hold.
+func holdFlag(fs *flag.FlagSet, hold *[]kmsg.Key) {
+	fs.Func("hold", "REQUEST: never answer these requests", func(s string) error {
+		key, ok := requestKey(s)
+		if !ok {
+			return fmt.Errorf("no request named %q", s)
+		}
+		*hold = append(*hold, key)
+		return nil
+	})
+}
+
+// holdRequests makes c never answer the requests in hold. held is closed
+// when it first holds one; release is closed when the script ends, which
+// lets the held requests go (their connections are closed unanswered).
+// Deferred calls run last first: call it after deferring c's Close, so
+// that the release comes before.
+func holdRequests(ts *testscript.TestScript, c *cluster.Embedded, hold []kmsg.Key) (held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	ts.Defer(func() { close(release) })
+	var once sync.Once
+	for _, key := range hold {
+		kc := c.Kfake()
+		kc.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			once.Do(func() { close(held) })
+			// Other connections are served while this one sleeps.
+			kc.SleepControl(func() { <-release })
+			return nil, errors.New("held"), true
+		})
+	}
+	return held, release
+}
+
+// waitHeld waits at most bound until held is closed: the cluster holds a request.
+func waitHeld(ts *testscript.TestScript, cmd string, held chan struct{}, bound time.Duration) {
 	select {
-	case <-held.(chan struct{}):
-	case <-time.After(30 * time.Second):
-		ts.Fatalf("kfake-held: no request held within 30s")
+	case <-held:
+	case <-time.After(bound):
+		ts.Fatalf("%s: no request held within %s", cmd, bound)
 	}
 }
 
@@ -270,29 +296,7 @@ func cmdJSON(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: json [-len] FILE PATH WANT")
 	}
 	file, path, want := args[0], args[1], args[2]
-	var v any
-	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(file)))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		ts.Fatalf("%s: %v", file, err)
-	}
-	for _, elem := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[elem]; !ok {
-				ts.Fatalf("%s: no %s: no key %q", file, path, elem)
-			}
-		case []any:
-			i, err := strconv.Atoi(elem)
-			if err != nil || i < 0 || i >= len(x) {
-				ts.Fatalf("%s: no %s: no index %q in a list of %d", file, path, elem, len(x))
-			}
-			v = x[i]
-		default:
-			ts.Fatalf("%s: no %s: %q is inside a %T", file, path, elem, v)
-		}
-	}
+	v := jsonAt(ts, file, path)
 	var got string
 	switch x := v.(type) {
 	case map[string]any:
@@ -321,4 +325,34 @@ func cmdJSON(ts *testscript.TestScript, neg bool, args []string) {
 	case !neg && got != want:
 		ts.Fatalf("%s: %s is %s, want %s", file, what, got, want)
 	}
+}
+
+// jsonAt returns the value at the dotted path in the JSON of file (each
+// element an object key or an array index), numbers as json.Number; the
+// script fails when there is none.
+func jsonAt(ts *testscript.TestScript, file, path string) any {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(file)))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("%s: %v", file, err)
+	}
+	for _, elem := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[elem]; !ok {
+				ts.Fatalf("%s: no %s: no key %q", file, path, elem)
+			}
+		case []any:
+			i, err := strconv.Atoi(elem)
+			if err != nil || i < 0 || i >= len(x) {
+				ts.Fatalf("%s: no %s: no index %q in a list of %d", file, path, elem, len(x))
+			}
+			v = x[i]
+		default:
+			ts.Fatalf("%s: no %s: %q is inside a %T", file, path, elem, v)
+		}
+	}
+	return v
 }

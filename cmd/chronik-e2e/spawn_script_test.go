@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -73,37 +71,13 @@ func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 	fs.SetOutput(io.Discard)
 	env := fs.String("env", "BACKEND", "environment variable to set to the backend's URL")
 	var hold []kmsg.Key
-	fs.Func("hold", "REQUEST: never answer these requests", func(s string) error {
-		key, ok := requestKey(s)
-		if !ok {
-			return fmt.Errorf("no request named %q", s)
-		}
-		hold = append(hold, key)
-		return nil
-	})
+	holdFlag(fs, &hold)
 	noElection := fs.Bool("no-election", false, "partition 0 of every topic has no leader while a node is down")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: backend [-env NAME] [-hold REQUEST] [-no-election] NODES (%v)", err)
-	}
-	nodes, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || nodes < 1 {
-		ts.Fatalf("backend: %q is not a number of brokers", fs.Arg(0))
-	}
+	nodes := parseNodes(ts, fs, args, "backend [-env NAME] [-hold REQUEST] [-no-election] NODES")
 	b, err := testbroker.StartBackend(nodes)
 	ts.Check(err)
 	ts.Defer(func() { _ = b.Close() })
-	held, release := make(chan struct{}), make(chan struct{})
-	ts.Defer(func() { close(release) }) // runs before Close
-	var once sync.Once
-	for _, key := range hold {
-		kc := b.Embedded().Kfake()
-		kc.ControlKey(int16(key), func(kmsg.Request) (kmsg.Response, error, bool) {
-			kc.KeepControl()
-			once.Do(func() { close(held) })
-			kc.SleepControl(func() { <-release })
-			return nil, errors.New("held"), true
-		})
-	}
+	held, _ := holdRequests(ts, b.Embedded(), hold)
 	if *noElection {
 		// The hooks run one at a time, with the backend locked.
 		var leaderless *kfake.FaultHandle
@@ -131,11 +105,7 @@ func cmdBackendHeld(ts *testscript.TestScript, neg bool, args []string) {
 	if !ok {
 		ts.Fatalf("backend-held: $%s names no backend of this script", args[0])
 	}
-	select {
-	case <-held.(chan struct{}):
-	case <-time.After(waitBound):
-		ts.Fatalf("backend-held: no request held within %s", waitBound)
-	}
+	waitHeld(ts, "backend-held", held.(chan struct{}), waitBound)
 }
 
 // pidsIn reads the pids written in the files matching pattern (relative to $WORK).
@@ -242,22 +212,7 @@ func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: json-env FILE PATH NAME")
 	}
-	var v any
-	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &v))
-	for _, elem := range strings.Split(args[1], ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[elem]
-		case []any:
-			i, err := strconv.Atoi(elem)
-			if err != nil || i < 0 || i >= len(x) {
-				ts.Fatalf("json-env: no index %q in a list of %d", elem, len(x))
-			}
-			v = x[i]
-		default:
-			ts.Fatalf("json-env: no %s in %s", args[1], args[0])
-		}
-	}
+	v := jsonAt(ts, args[0], args[1])
 	var val string
 	switch x := v.(type) {
 	case string:

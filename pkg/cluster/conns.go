@@ -112,31 +112,29 @@ type trackedListener struct {
 }
 
 func (l *trackedListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if !l.pc.wait(l.closed) {
-			_ = c.Close()
-			return nil, net.ErrClosed
-		}
-		// Registered under the port's lock, and only while the listener is
-		// open: a kill closes the listener before it cuts the port's
-		// connections, so a connection accepted meanwhile is cut either way.
-		tc := &trackedConn{Conn: c, pc: l.pc, closed: make(chan struct{})}
-		l.pc.mu.Lock()
-		select {
-		case <-l.closed:
-			l.pc.mu.Unlock()
-			_ = c.Close()
-			return nil, net.ErrClosed
-		default:
-		}
-		l.pc.conns[tc] = struct{}{}
-		l.pc.mu.Unlock()
-		return tc, nil
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
+	if !l.pc.wait(l.closed) {
+		_ = c.Close()
+		return nil, net.ErrClosed
+	}
+	// Registered under the port's lock, and only while the listener is
+	// open: a kill closes the listener before it cuts the port's
+	// connections, so a connection accepted meanwhile is cut either way.
+	tc := &trackedConn{Conn: c, pc: l.pc, closed: make(chan struct{})}
+	l.pc.mu.Lock()
+	select {
+	case <-l.closed:
+		l.pc.mu.Unlock()
+		_ = c.Close()
+		return nil, net.ErrClosed
+	default:
+	}
+	l.pc.conns[tc] = struct{}{}
+	l.pc.mu.Unlock()
+	return tc, nil
 }
 
 func (l *trackedListener) Close() error {

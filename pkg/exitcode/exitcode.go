@@ -23,6 +23,7 @@ type Error struct {
 	Hint string
 }
 
+// Error returns the wrapped error's message; the hint is not part of it.
 func (e *Error) Error() string { return e.Err.Error() }
 
 // Unwrap returns the wrapped error.

@@ -22,7 +22,7 @@ func healthy() *report.Report {
 		{Name: "metadata", Passed: true, Metrics: map[string]float64{"leaders_max_minus_min": 0}},
 	}
 	r.Produced, r.Consumed = true, true
-	r.Delivery = report.Delivery{Sent: 1000, Acked: 1000, Consumed: 1000}
+	r.Delivery = report.Delivery{Counts: report.Counts{Sent: 1000, Acked: 1000, Consumed: 1000}}
 	r.Throughput = report.Throughput{ProduceMsgsPerS: 100000, ConsumeMsgsPerS: 10000, ProduceMBPerS: 10, ConsumeMBPerS: 1}
 	r.Latency = report.Latency{P50: 5, P99: 10, P999: 12, Max: 13, Mean: 6}
 	r.Finish(r.StartedAt.Add(time.Second))

@@ -72,7 +72,7 @@ var metrics = []Metric{
 	{Name: "produce.mean_ms", Unit: "ms", Scenario: "produce", Better: Lower, Doc: "mean acknowledgement latency", Get: produced(func(r *report.Report) float64 { return r.Latency.Mean })},
 	{Name: "consume.msgs_per_s", Unit: "msg/s", Scenario: "consume", Better: Higher, Compare: true, Doc: "read-back throughput, all partitions in parallel", Get: consumed(func(r *report.Report) float64 { return r.Throughput.ConsumeMsgsPerS })},
 	{Name: "consume.mb_per_s", Unit: "MB/s", Scenario: "consume", Better: Higher, Doc: "read-back throughput in megabytes of values", Get: consumed(func(r *report.Report) float64 { return r.Throughput.ConsumeMBPerS })},
-	{Name: "consume.duration_s", Unit: "s", Scenario: "consume", Better: Lower, Doc: "time to read every partition to its high watermark", Get: consumed(func(r *report.Report) float64 { return r.Throughput.ConsumeDurationS })},
+	{Name: "consume.duration_s", Unit: "s", Scenario: "consume", Better: Lower, Doc: "time from the first record read until every partition was read to its high watermark", Get: consumed(func(r *report.Report) float64 { return r.Throughput.ConsumeDurationS })},
 	{Name: "topic_create.create_s", Unit: "s", Scenario: "topic-create", Better: Lower, Doc: "time the CreateTopics request took", Get: scenarioMetric("topic-create", "create_s")},
 	{Name: "topic_create.all_leaders_s", Unit: "s", Scenario: "topic-create", Better: Lower, Doc: "time until metadata showed a leader for every partition", Get: scenarioMetric("topic-create", "all_leaders_s")},
 	{Name: "leaders.max_minus_min", Unit: "partitions", Scenario: "metadata", Doc: "partitions led by the busiest broker minus by the idlest", Get: scenarioMetric("metadata", "leaders_max_minus_min")},

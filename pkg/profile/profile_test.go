@@ -35,6 +35,25 @@ func problemsOf(t *testing.T, err error) []Problem {
 	return ve.Problems
 }
 
+// wantProblem fails unless err holds exactly one problem, at key wantKey
+// with a message containing wantMsg; with wantKey "", unless err is nil.
+func wantProblem(t *testing.T, err error, wantKey, wantMsg string) {
+	t.Helper()
+	if wantKey == "" {
+		if err != nil {
+			t.Fatalf("Validate: %v, want no problems", err)
+		}
+		return
+	}
+	problems := problemsOf(t, err)
+	if len(problems) != 1 {
+		t.Fatalf("got %d problems, want 1:\n%v", len(problems), err)
+	}
+	if pr := problems[0]; pr.Key != wantKey || !strings.Contains(pr.Msg, wantMsg) {
+		t.Errorf("problem = %+v\nwant key %q and message containing %q", pr, wantKey, wantMsg)
+	}
+}
+
 // mustParse parses a profile that must decode without problems.
 func mustParse(t *testing.T, source, text string) *Profile {
 	t.Helper()
@@ -177,20 +196,7 @@ func TestValidateRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := Default()
 			tt.change(p)
-			err := p.Validate(known)
-			if tt.wantKey == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v, want no problems", err)
-				}
-				return
-			}
-			problems := problemsOf(t, err)
-			if len(problems) != 1 {
-				t.Fatalf("got %d problems, want 1:\n%v", len(problems), err)
-			}
-			if pr := problems[0]; pr.Key != tt.wantKey || !strings.Contains(pr.Msg, tt.wantMsg) {
-				t.Errorf("problem = %+v, want key %q and message containing %q", pr, tt.wantKey, tt.wantMsg)
-			}
+			wantProblem(t, p.Validate(known), tt.wantKey, tt.wantMsg)
 		})
 	}
 }

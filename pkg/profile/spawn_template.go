@@ -79,6 +79,7 @@ type TemplateError struct {
 	Msg string
 }
 
+// Error returns "KEY: MESSAGE".
 func (e *TemplateError) Error() string { return e.Key + ": " + e.Msg }
 
 // templateFuncs are the functions spawn templates may call besides text/template's own.

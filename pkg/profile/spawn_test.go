@@ -118,13 +118,7 @@ func TestSpawnValidateRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustParse(t, "spawned.yaml", spawnYAML)
 			tt.edit(&p.Cluster.Spawn)
-			problems := problemsOf(t, p.Validate(known))
-			if len(problems) != 1 {
-				t.Fatalf("got %d problems, want 1:\n%+v", len(problems), problems)
-			}
-			if pr := problems[0]; pr.Key != tt.wantKey || !strings.Contains(pr.Msg, tt.wantMsg) {
-				t.Errorf("problem = %+v\nwant key %q and message containing %q", pr, tt.wantKey, tt.wantMsg)
-			}
+			wantProblem(t, p.Validate(known), tt.wantKey, tt.wantMsg)
 		})
 	}
 }
@@ -159,17 +153,7 @@ func TestSpawnModeRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := Default()
 			tt.edit(p)
-			err := p.Validate(known)
-			if tt.wantKey == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			problems := problemsOf(t, err)
-			if len(problems) != 1 || problems[0].Key != tt.wantKey || !strings.Contains(problems[0].Msg, tt.wantMsg) {
-				t.Errorf("problems = %+v\nwant one with key %q and message containing %q", problems, tt.wantKey, tt.wantMsg)
-			}
+			wantProblem(t, p.Validate(known), tt.wantKey, tt.wantMsg)
 		})
 	}
 }

@@ -108,11 +108,7 @@ func (p *printer) gate(g *Gate) {
 
 // thresholds writes one line per threshold: ✓ or ✗, the expression, the value.
 func (p *printer) thresholds(ts []Threshold) {
-	ew := 0
-	for _, t := range ts {
-		ew = max(ew, ansi.StringWidth(t.Expr))
-	}
-	ew = min(ew, lineWidth/2)
+	ew := min(widest(ts, func(t Threshold) string { return t.Expr }), lineWidth/2)
 	for _, t := range ts {
 		mark, st := p.st.pass.Render("✓"), lipgloss.Style{}
 		if !t.Passed {
@@ -157,13 +153,7 @@ func (p *printer) comparison(c *Comparison, current string) {
 	for _, n := range c.Notes {
 		p.wrapped("  ", "• ", n, lipgloss.Style{})
 	}
-	regressed := 0
-	for _, d := range c.Metrics {
-		if d.Regressed {
-			regressed++
-		}
-	}
-	if regressed > 0 {
+	if regressed := c.regressed(); regressed > 0 {
 		p.line("  ", p.st.fail.Render(fmt.Sprintf("✗ %d of %d metrics worse than the baseline by more than %s%%",
 			regressed, len(c.Metrics), number(c.TolerancePct))))
 	}
@@ -219,13 +209,7 @@ func gateSuffix(g *Gate) string {
 		}
 	}
 	if c := g.Baseline; c != nil {
-		regressed := 0
-		for _, d := range c.Metrics {
-			if d.Regressed {
-				regressed++
-			}
-		}
-		if regressed > 0 {
+		if regressed := c.regressed(); regressed > 0 {
 			parts = append(parts, fmt.Sprintf("%d of %d metrics regressed", regressed, len(c.Metrics)))
 		} else {
 			parts = append(parts, fmt.Sprintf("baseline within %s%%", number(c.TolerancePct)))
@@ -266,8 +250,29 @@ func RenderComparison(w io.Writer, c *Comparison, rd *lipgloss.Renderer) error {
 	return err
 }
 
+// padLeft pads s on the left with spaces to width columns.
 func padLeft(s string, width int) string {
 	return strings.Repeat(" ", max(0, width-ansi.StringWidth(s))) + s
+}
+
+// regressed counts the metrics of c that regressed.
+func (c *Comparison) regressed() int {
+	n := 0
+	for _, d := range c.Metrics {
+		if d.Regressed {
+			n++
+		}
+	}
+	return n
+}
+
+// widest is the width in columns of the widest text of the items.
+func widest[T any](items []T, text func(T) string) int {
+	w := 0
+	for _, it := range items {
+		w = max(w, ansi.StringWidth(text(it)))
+	}
+	return w
 }
 
 func nonEmpty(items []string) []string {

@@ -83,16 +83,7 @@ type FaultRun struct {
 	Retries           int    `json:"retries"`
 	ReplicationFactor int    `json:"replication_factor"`
 	Faults            string `json:"faults"` // what happened during the run, e.g. "kill node 0"
-	Sent              int64  `json:"sent"`
-	Acked             int64  `json:"acked"`
-	Failed            int64  `json:"failed"`
-	Consumed          int64  `json:"consumed"`
-	Lost              int64  `json:"lost"`
-	Duplicated        int64  `json:"duplicated"`
-	Reordered         int64  `json:"reordered"`
-	Unexpected        int64  `json:"unexpected"`
-	Misplaced         int64  `json:"misplaced"`
-	UnackedRead       int64  `json:"unacked_read"`
+	Counts
 	// LossAllowed and DuplicatesAllowed are what the guarantee table allows this mode.
 	LossAllowed       bool `json:"loss_allowed"`
 	DuplicatesAllowed bool `json:"duplicates_allowed"`

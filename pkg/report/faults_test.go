@@ -57,15 +57,11 @@ func TestRenderFaults(t *testing.T) {
 		},
 		Windows: []Window{{Scenario: "leader-failover", Fault: "kill node 0", Partition: 3, FromS: 1.2, ToS: 1.33, DurationS: 0.13,
 			LeaderBefore: 0, LeaderAfter: 1, NewLeaderAfterS: 0.04, Errors: map[string]int64{"EOF": 2, "NOT_LEADER_FOR_PARTITION": 7}}},
-		Runs:       []FaultRun{{Scenario: "leader-failover", Mode: "acks=all", Sent: 1566, Acked: 1563, Failed: 3, Passed: true}},
+		Runs:       []FaultRun{{Scenario: "leader-failover", Mode: "acks=all", Counts: Counts{Sent: 1566, Acked: 1563, Failed: 3}, Passed: true}},
 		Guarantees: []Guarantee{{Acks: "all", Idempotent: true, ReplicationFactor: ">=2", Loss: "never", Duplicates: "never", Why: "exactly once per partition"}},
 	}
 	r.Finish(r.StartedAt.Add(5 * time.Second))
-	var b strings.Builder
-	if err := Render(&b, r, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := render(t, r, nil)
 	for _, want := range []string{
 		"FAULTS",
 		"  target leader-of-most · seed 42\n  replay with --fault-target leader-of-most --fault-seed 42\n",

@@ -53,19 +53,7 @@ func gatedSample() *Report {
 func TestRenderGate(t *testing.T) {
 	r := gatedSample()
 	out := render(t, r, asciiRenderer())
-	golden := filepath.Join("testdata", "gate.golden")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if out != string(want) {
-		t.Errorf("report differs from %s (UPDATE_GOLDEN=1 to update):\n--- got\n%s\n--- want\n%s", golden, out, want)
-	}
+	checkGolden(t, "gate.golden", out)
 	for _, want := range []string{
 		"  ✓ delivery.lost == 0         0 messages",
 		"  ✗ produce.p99_ms < 5         8.44 ms",

@@ -102,17 +102,11 @@ func WriteJUnitRepeat(w io.Writer, rep *Repeat) error {
 
 // WriteJUnitFile writes the JUnit XML of r, or of rep when it is not nil, to path.
 func WriteJUnitFile(path string, r *Report, rep *Repeat) error {
-	var b strings.Builder
-	var err error
-	if rep != nil {
-		err = WriteJUnitRepeat(&b, rep)
-	} else {
-		err = WriteJUnit(&b, r)
-	}
+	s, err := renderEither(r, rep, WriteJUnit, WriteJUnitRepeat)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
 	return nil

@@ -95,13 +95,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 // WriteMarkdownFile writes the Markdown of r, or of rep when it is not nil,
 // to path; with appendTo it appends, as $GITHUB_STEP_SUMMARY wants.
 func WriteMarkdownFile(path string, r *Report, rep *Repeat, appendTo bool) error {
-	var b strings.Builder
-	var err error
-	if rep != nil {
-		err = WriteMarkdownRepeat(&b, rep)
-	} else {
-		err = WriteMarkdown(&b, r)
-	}
+	s, err := renderEither(r, rep, WriteMarkdown, WriteMarkdownRepeat)
 	if err != nil {
 		return err
 	}
@@ -113,7 +107,7 @@ func WriteMarkdownFile(path string, r *Report, rep *Repeat, appendTo bool) error
 	if err != nil {
 		return fmt.Errorf("write Markdown report: %w", err)
 	}
-	if _, err := f.WriteString(b.String()); err != nil {
+	if _, err := f.WriteString(s); err != nil {
 		f.Close()
 		return fmt.Errorf("write Markdown report: %w", err)
 	}

@@ -84,16 +84,7 @@ func (r *Repeat) PassedRuns() int {
 }
 
 // WriteJSON writes the repeat report as indented JSON to path.
-func (r *Repeat) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write JSON report: %w", err)
-	}
-	return nil
-}
+func (r *Repeat) WriteJSON(path string) error { return writeJSONFile(path, r) }
 
 // Stored is a JSON report read back: a single run's, or a repeat's.
 type Stored struct {

@@ -115,10 +115,7 @@ func (p *printer) repeatScenarios(ss []RepeatScenario) {
 		return
 	}
 	p.section("Scenarios across the runs")
-	nw := 0
-	for _, s := range ss {
-		nw = max(nw, ansi.StringWidth(s.Name))
-	}
+	nw := widest(ss, func(s RepeatScenario) string { return s.Name })
 	for _, s := range ss {
 		mark, note := p.st.pass.Render("✓"), ""
 		switch {
@@ -172,11 +169,7 @@ func (p *printer) repeatThresholds(runs []*Report) {
 		return
 	}
 	p.section("Thresholds (every run must meet each)")
-	ew := 0
-	for _, a := range list {
-		ew = max(ew, ansi.StringWidth(a.expr))
-	}
-	ew = min(ew, lineWidth/2)
+	ew := min(widest(list, func(a *agg) string { return a.expr }), lineWidth/2)
 	for _, a := range list {
 		mark, st := p.st.pass.Render("✓"), lipgloss.Style{}
 		if a.passed < a.runs {

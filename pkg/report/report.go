@@ -2,12 +2,7 @@
 // (a styled terminal report) and for machines (JSON).
 package report
 
-import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"time"
-)
+import "time"
 
 // SchemaVersion is the version of the JSON report; it changes on a breaking change.
 const SchemaVersion = 1
@@ -109,6 +104,14 @@ type Scenario struct {
 
 // Delivery accounts for every message of the run.
 type Delivery struct {
+	Counts
+	// FailedByError counts failed produce requests by error.
+	FailedByError map[string]int64 `json:"failed_by_error,omitempty"`
+}
+
+// Counts is what became of the messages sent: the delivery of a run, or of
+// one producer mode through a fault scenario.
+type Counts struct {
 	Sent       int64 `json:"sent"`
 	Acked      int64 `json:"acked"`
 	Failed     int64 `json:"failed"`
@@ -121,8 +124,6 @@ type Delivery struct {
 	Misplaced int64 `json:"misplaced"`
 	// UnackedRead counts records whose produce failed or was never answered but that were read back.
 	UnackedRead int64 `json:"unacked_read"`
-	// FailedByError counts failed produce requests by error.
-	FailedByError map[string]int64 `json:"failed_by_error,omitempty"`
 }
 
 // Throughput is messages per second of the produce and consume phases.
@@ -207,13 +208,4 @@ func (r *Report) Finish(end time.Time) {
 }
 
 // WriteJSON writes the report as indented JSON to path.
-func (r *Report) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write JSON report: %w", err)
-	}
-	return nil
-}
+func (r *Report) WriteJSON(path string) error { return writeJSONFile(path, r) }

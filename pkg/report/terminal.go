@@ -192,10 +192,7 @@ func (p *printer) metrics(m map[string]float64) {
 
 // grid writes plain cells in as many aligned columns as fit in lineWidth.
 func (p *printer) grid(cells []string, indent string) {
-	w := 0
-	for _, c := range cells {
-		w = max(w, ansi.StringWidth(c))
-	}
+	w := widest(cells, func(c string) string { return c })
 	const gap = 3
 	cols := max(1, (lineWidth-len(indent)+gap)/(w+gap))
 	for i := 0; i < len(cells); i += cols {
@@ -550,11 +547,7 @@ func (p *printer) results(ss []*Scenario) {
 		return
 	}
 	p.section("Scenario results")
-	nw := 0
-	for _, s := range ss {
-		nw = max(nw, ansi.StringWidth(s.Name))
-	}
-	nw = min(nw, lineWidth-30)
+	nw := min(widest(ss, func(s *Scenario) string { return s.Name }), lineWidth-30)
 	for _, s := range ss {
 		mark, word := p.st.pass.Render("✓"), "PASSED"
 		switch {

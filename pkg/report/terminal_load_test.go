@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 )
@@ -12,11 +11,7 @@ func TestRenderLoadSettings(t *testing.T) {
 	r := sample()
 	r.Config.Producers, r.Config.Rate, r.Config.ConcurrentConsume = 4, 5000, true
 	r.EndToEnd = &Latency{P50: 2.5, P99: 9.75, P999: 14, Max: 20, Mean: 3}
-	var b bytes.Buffer
-	if err := Render(&b, r, asciiRenderer()); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := render(t, r, asciiRenderer())
 	for _, want := range []string{
 		"4 producers",
 		"5,000 msg/s",
@@ -35,11 +30,7 @@ func TestRenderLoadSettings(t *testing.T) {
 
 // Without load settings the header and sections stay as they were.
 func TestRenderNoLoadSettings(t *testing.T) {
-	var b bytes.Buffer
-	if err := Render(&b, sample(), asciiRenderer()); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := render(t, sample(), asciiRenderer())
 	for _, unwanted := range []string{"producer", "msg/s ·", "consume while producing", "end to end", "scheduled send"} {
 		if strings.Contains(out, unwanted) {
 			t.Errorf("report contains %q without load settings", unwanted)

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func TestRenderNodes(t *testing.T) {
 	if r.Passed {
 		t.Fatal("a report with a node failure passed")
 	}
-	var b bytes.Buffer
-	if err := Render(&b, r, nil); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := render(t, r, nil)
 	for _, want := range []string{
 		"\n▶ Nodes\n  work dir  /tmp/chronik-e2e-chronik-3x3-cbba65a3-42 (kept)\n",
 		"\n  node   pid  ports                      log\n",
@@ -90,11 +85,7 @@ func TestClusterFails(t *testing.T) {
 
 // An embedded run has no nodes section: its report is as before.
 func TestRenderNoNodes(t *testing.T) {
-	var b bytes.Buffer
-	if err := Render(&b, sample(), nil); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(b.String(), "▶ Nodes") {
+	if strings.Contains(render(t, sample(), nil), "▶ Nodes") {
 		t.Error("an embedded run's report has a nodes section")
 	}
 }

@@ -56,7 +56,7 @@ func sample() *Report {
 			Notes: []string{"needs a spawned cluster; this run is embedded"}},
 	}
 	r.Delivery = Delivery{
-		Sent: 1000, Acked: 996, Failed: 4, Consumed: 994, Lost: 3, Duplicated: 1,
+		Counts:        Counts{Sent: 1000, Acked: 996, Failed: 4, Consumed: 994, Lost: 3, Duplicated: 1},
 		FailedByError: map[string]int64{"NOT_LEADER_FOR_PARTITION": 3, "REQUEST_TIMED_OUT": 1},
 	}
 	r.Throughput = Throughput{
@@ -89,9 +89,10 @@ func render(t *testing.T, r *Report, rd *lipgloss.Renderer) string {
 	return b.String()
 }
 
-func TestRenderGolden(t *testing.T) {
-	got := render(t, sample(), asciiRenderer())
-	golden := filepath.Join("testdata", "report.golden")
+// checkGolden compares got with testdata/name; UPDATE_GOLDEN=1 rewrites the file.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if os.Getenv("UPDATE_GOLDEN") != "" {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -104,6 +105,10 @@ func TestRenderGolden(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("report differs from %s (UPDATE_GOLDEN=1 to update):\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	checkGolden(t, "report.golden", render(t, sample(), asciiRenderer()))
 }
 
 func TestRenderFailed(t *testing.T) {

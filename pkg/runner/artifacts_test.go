@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/chronik-e2e/chronik-e2e/pkg/artifacts"
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
@@ -48,13 +46,9 @@ func TestArtifactsLedger(t *testing.T) {
 	const cut, dups = 10, 5
 	c := &loggingCluster{Embedded: startEmbedded(t, 3)}
 	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
-		recs, err := readBack(ctx, env, 1, dups)
+		again, err := readCopies(ctx, env, 1, dups)
 		if err != nil {
 			return err
-		}
-		var again []*kgo.Record
-		for _, r := range recs {
-			again = append(again, &kgo.Record{Key: r.Key, Value: r.Value, Partition: r.Partition})
 		}
 		if err := writeBehind(ctx, env, again...); err != nil {
 			return err

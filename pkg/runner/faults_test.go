@@ -65,7 +65,7 @@ func checkHealthy(t *testing.T, rep *report.Report, nodes, partitions, rf int) {
 	}
 	msgs := int64(rep.Config.Messages)
 	d := rep.Delivery
-	want := report.Delivery{Sent: msgs, Acked: msgs, Consumed: msgs}
+	want := report.Delivery{Counts: report.Counts{Sent: msgs, Acked: msgs, Consumed: msgs}}
 	got := d
 	got.FailedByError = nil
 	if !reflect.DeepEqual(got, want) {
@@ -303,13 +303,9 @@ func TestDuplicatedRecords(t *testing.T) {
 	const dups = 5
 	c := startEmbedded(t, 3)
 	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
-		recs, err := readBack(ctx, env, 0, dups)
+		again, err := readCopies(ctx, env, 0, dups)
 		if err != nil {
 			return err
-		}
-		var again []*kgo.Record
-		for _, r := range recs {
-			again = append(again, &kgo.Record{Key: r.Key, Value: r.Value, Partition: r.Partition})
 		}
 		return writeBehind(ctx, env, again...)
 	})

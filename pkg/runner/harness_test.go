@@ -188,21 +188,18 @@ func section(t *testing.T, rep *report.Report, name string) *report.Scenario {
 
 // findingsWith returns the findings of s that contain every one of parts.
 func findingsWith(s *report.Scenario, parts ...string) []string {
-	var out []string
-	for _, f := range s.Findings {
-		if containsAll(f, parts...) {
-			out = append(out, f)
-		}
-	}
-	return out
+	return linesWith(s.Findings, parts...)
 }
 
 // notesWith returns the notes of s that contain every one of parts.
-func notesWith(s *report.Scenario, parts ...string) []string {
+func notesWith(s *report.Scenario, parts ...string) []string { return linesWith(s.Notes, parts...) }
+
+// linesWith returns the lines that contain every one of parts.
+func linesWith(lines []string, parts ...string) []string {
 	var out []string
-	for _, n := range s.Notes {
-		if containsAll(n, parts...) {
-			out = append(out, n)
+	for _, l := range lines {
+		if containsAll(l, parts...) {
+			out = append(out, l)
 		}
 	}
 	return out
@@ -246,8 +243,9 @@ func secondClient(env *scenarios.Env, opts ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(opts...)
 }
 
-// readBack reads the first n records of partition p with a second client.
-func readBack(ctx context.Context, env *scenarios.Env, p int32, n int) ([]*kgo.Record, error) {
+// readCopies reads the first n records of partition p with a second client
+// and returns copies of them, byte for byte, to be written again.
+func readCopies(ctx context.Context, env *scenarios.Env, p int32, n int) ([]*kgo.Record, error) {
 	cl, err := secondClient(env, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
 		env.Topic: {p: kgo.NewOffset().AtStart()},
 	}))
@@ -266,7 +264,11 @@ func readBack(ctx context.Context, env *scenarios.Env, p int32, n int) ([]*kgo.R
 		}
 		recs = append(recs, fs.Records()...)
 	}
-	return recs[:n], nil
+	again := make([]*kgo.Record, n)
+	for i, r := range recs[:n] {
+		again[i] = &kgo.Record{Key: r.Key, Value: r.Value, Partition: r.Partition}
+	}
+	return again, nil
 }
 
 // writeBehind produces recs with a second client and waits for every acknowledgement.

@@ -109,7 +109,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	defer closeWithin(ctx, 10*time.Second, func() { closeProducers(prods) })
 	window := min(maxInFlight, max(minInFlight, inFlightBytes/w.ValueBytes/w.Producers))
 	for i := range prods {
-		client, ap, err := startProducer(ctx, env, cfg)
+		client, ap, err := startClient(ctx, env, cfg, sarama.NewAsyncProducerFromClient)
 		if err != nil {
 			return fmt.Errorf("start producer %d of %d against %v: %w", i+1, w.Producers, env.Cluster.Bootstrap(), err)
 		}
@@ -287,49 +287,6 @@ type slot struct {
 	enc   sarama.Encoder // value, boxed once
 	seq   int
 	due   time.Duration // when it was sent (with a rate: due to be), since the start
-}
-
-// startProducer connects a client to the cluster and to every leader of the
-// topic, then starts an async producer on it. When ctx ends first, what was
-// started is closed once it is.
-func startProducer(ctx context.Context, env *Env, cfg *sarama.Config) (sarama.Client, sarama.AsyncProducer, error) {
-	type started struct {
-		client sarama.Client
-		ap     sarama.AsyncProducer
-		err    error
-	}
-	ch := make(chan started, 1)
-	go func() {
-		client, err := sarama.NewClient(env.Cluster.Bootstrap(), cfg)
-		if err != nil {
-			ch <- started{err: err}
-			return
-		}
-		if err := kafka.ConnectLeaders(client, env.Topic); err != nil {
-			_ = client.Close()
-			ch <- started{err: err}
-			return
-		}
-		ap, err := sarama.NewAsyncProducerFromClient(client)
-		if err != nil {
-			_ = client.Close()
-			ch <- started{err: err}
-			return
-		}
-		ch <- started{client, ap, nil}
-	}()
-	select {
-	case s := <-ch:
-		return s.client, s.ap, s.err
-	case <-ctx.Done():
-		go func() {
-			if s := <-ch; s.err == nil {
-				_ = s.ap.Close()
-				_ = s.client.Close()
-			}
-		}()
-		return nil, nil, fmt.Errorf("no answer: %s", stopped(ctx))
-	}
 }
 
 func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, window, valueBytes, partitions int) *producer {

@@ -503,7 +503,8 @@ func (g *group) account() {
 	k.rep.AddRun(report.FaultRun{
 		Scenario: k.name, Mode: fmt.Sprintf("acks=all, group of %d", k.cfg.Consumers), Topic: s.topic, Acks: "all",
 		ReplicationFactor: k.env.Profile.Topic.ReplicationFactor, Faults: "a consumer leaves, a consumer joins",
-		Sent: sent, Acked: acked, Failed: failed, Consumed: consumed, Lost: lost.count, Duplicated: again.count,
-		Unexpected: g.bad.count, DuplicatesAllowed: true, Passed: lost.count == 0 && g.bad.count == 0,
+		Counts: report.Counts{Sent: sent, Acked: acked, Failed: failed, Consumed: consumed, Lost: lost.count, Duplicated: again.count,
+			Unexpected: g.bad.count},
+		DuplicatesAllowed: true, Passed: lost.count == 0 && g.bad.count == 0,
 	})
 }

@@ -46,6 +46,7 @@ func FaultsNodes(plan []Scenario) bool {
 // is reported as not applicable, which neither passes nor fails the run.
 type NotApplicableError struct{ Reason string }
 
+// Error returns "not applicable: REASON".
 func (e *NotApplicableError) Error() string { return "not applicable: " + e.Reason }
 
 // NotApplicable returns a NotApplicableError with a formatted reason.

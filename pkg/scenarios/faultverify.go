@@ -274,8 +274,8 @@ type judged struct {
 
 // judge records a stream's delivery in the report's runs and fails the
 // scenario for every loss, duplicate or reordering its mode does not allow;
-// what it allows is noted, with why. It returns whether the mode passed.
-func (k *faultKit) judge(s *stream, rb *readBack, j judged) bool {
+// what it allows is noted, with why.
+func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 	rf := k.env.Profile.Topic.ReplicationFactor
 	a := allowed(s.mode, rf, j.leaderHit)
 	sent, acked, failed, failedBy := s.counts()
@@ -327,16 +327,15 @@ func (k *faultKit) judge(s *stream, rb *readBack, j judged) bool {
 	k.rep.AddRun(report.FaultRun{
 		Scenario: k.name, Mode: mode, Topic: s.topic, Acks: s.mode.acks, Idempotent: s.mode.idempotent,
 		Retries: s.mode.retries, ReplicationFactor: rf, Faults: k.faultsSince(s.started),
-		Sent: sent, Acked: acked, Failed: failed, Consumed: rb.consumed,
-		Lost: lost, Duplicated: rb.dup.count, Reordered: rb.reordered.count,
-		Unexpected: rb.unexpected.count, Misplaced: rb.misplaced.count, UnackedRead: rb.unackedRead.count,
+		Counts: report.Counts{Sent: sent, Acked: acked, Failed: failed, Consumed: rb.consumed,
+			Lost: lost, Duplicated: rb.dup.count, Reordered: rb.reordered.count,
+			Unexpected: rb.unexpected.count, Misplaced: rb.misplaced.count, UnackedRead: rb.unackedRead.count},
 		LossAllowed: a.loss, DuplicatesAllowed: a.duplicates, Passed: passed,
 	})
 	step.Metric(prefix+"sent", float64(sent))
 	step.Metric(prefix+"acked", float64(acked))
 	step.Metric(prefix+"lost", float64(lost))
 	step.Metric(prefix+"duplicated", float64(rb.dup.count))
-	return passed
 }
 
 // recordWindows adds the stream's unavailability windows to the report and

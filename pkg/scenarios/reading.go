@@ -16,7 +16,6 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -70,7 +69,7 @@ type badRecords struct {
 // A live reading (consuming while producing) runs beyond ctx, until its ends
 // are reached or it is stopped, and measures end-to-end latency.
 func startReading(ctx context.Context, env *Env, ids []int32, starts []int64, progress Progress, live bool) (*reading, error) {
-	client, consumer, err := startConsumer(ctx, env)
+	client, consumer, err := startClient(ctx, env, env.Config(), sarama.NewConsumerFromClient)
 	if err != nil {
 		return nil, fmt.Errorf("start consumer against %v: %w", env.Cluster.Bootstrap(), err)
 	}
@@ -197,49 +196,6 @@ func (rd *reading) close() {
 		_ = rd.consumer.Close()
 		_ = rd.client.Close()
 	})
-}
-
-// startConsumer connects a client to the cluster and to every leader of the
-// topic (see kafka.ConnectLeaders), then starts a consumer on it. When ctx
-// ends first, what was started is closed once it is.
-func startConsumer(ctx context.Context, env *Env) (sarama.Client, sarama.Consumer, error) {
-	type started struct {
-		client   sarama.Client
-		consumer sarama.Consumer
-		err      error
-	}
-	ch := make(chan started, 1)
-	go func() {
-		client, err := sarama.NewClient(env.Cluster.Bootstrap(), env.Config())
-		if err != nil {
-			ch <- started{err: err}
-			return
-		}
-		if err := kafka.ConnectLeaders(client, env.Topic); err != nil {
-			_ = client.Close()
-			ch <- started{err: err}
-			return
-		}
-		consumer, err := sarama.NewConsumerFromClient(client)
-		if err != nil {
-			_ = client.Close()
-			ch <- started{err: err}
-			return
-		}
-		ch <- started{client, consumer, nil}
-	}()
-	select {
-	case s := <-ch:
-		return s.client, s.consumer, s.err
-	case <-ctx.Done():
-		go func() {
-			if s := <-ch; s.err == nil {
-				_ = s.consumer.Close()
-				_ = s.client.Close()
-			}
-		}()
-		return nil, nil, fmt.Errorf("no answer: %s", stopped(ctx))
-	}
 }
 
 // read reads one partition from its start to its end (once that is known).

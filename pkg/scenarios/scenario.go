@@ -28,6 +28,7 @@ type Scenario interface {
 // needs is missing; the scenario is reported as skipped, which fails the run.
 type SkipError struct{ Reason string }
 
+// Error returns "skipped: REASON".
 func (e *SkipError) Error() string { return "skipped: " + e.Reason }
 
 // Skip returns a SkipError with a formatted reason.

@@ -35,6 +35,19 @@ func startBackend(t *testing.T, n int) *Backend {
 	return b
 }
 
+// postBackend posts to path (with its query) on b and returns the status and
+// the trimmed body of the answer.
+func postBackend(t *testing.T, b *Backend, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(b.URL()+path, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(body))
+}
+
 // registerNode registers a node at addr for broker i as a proxy does, and
 // returns the broker's address and how to end the registration (the
 // node's death); the registration ends with the test.
@@ -129,15 +142,7 @@ func TestBackendLeaveStopsBroker(t *testing.T) {
 			end = e
 		}
 	}
-	leave := func(addr string) (int, string) {
-		resp, err := http.Post(b.URL()+"/leave?index=1&addr="+addr, "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(body))
-	}
+	leave := func(addr string) (int, string) { return postBackend(t, b, "/leave?index=1&addr="+addr) }
 	if code, body := leave("127.0.0.1:49999"); code != http.StatusConflict || !strings.Contains(body, "not registered to a node at 127.0.0.1:49999") {
 		t.Errorf("leave of a stranger = %d %q", code, body)
 	}

@@ -44,15 +44,7 @@ func TestBackendRegister(t *testing.T) {
 	if got := b.Embedded().Kfake().ListenAddrs(); got[0] != own[0] || got[1] != "127.0.0.1:40002" {
 		t.Errorf("advertised %v, want [%s 127.0.0.1:40002]", got, own[0])
 	}
-	post := func(query string) (int, string) {
-		resp, err := http.Post(b.URL()+"/register?"+query, "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(body))
-	}
+	post := func(query string) (int, string) { return postBackend(t, b, "/register?"+query) }
 	if code, body := post("index=2&addr=127.0.0.1:1"); code != http.StatusBadRequest || !strings.Contains(body, "want 0..1") {
 		t.Errorf("bad index = %d %q", code, body)
 	}

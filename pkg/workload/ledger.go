@@ -18,6 +18,7 @@ const (
 	SentNoAck              // sent with acks=0: no acknowledgement exists
 )
 
+// String returns the state in words, e.g. "in flight".
 func (s State) String() string {
 	switch s {
 	case Unsent:

@@ -5,6 +5,7 @@ package schemagen
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -44,7 +45,7 @@ func Generate(srcDir string) ([]byte, error) {
 	}
 	kind, ok := defs["Repeat"].Properties.Get("kind")
 	if !ok {
-		return nil, fmt.Errorf("Repeat has no kind")
+		return nil, errors.New("the Repeat definition has no kind property")
 	}
 	kind.Const = report.KindRepeat
 	// A run's report has no kind: that is what tells the two apart.
