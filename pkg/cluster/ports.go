@@ -3,7 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -58,7 +60,8 @@ func portsInUse(used []usedPort, setting string) error {
 // planPorts gives each of count nodes a port for every name: base+index
 // for the names in bases, a free port of 127.0.0.1 for the others. The free
 // ports are held open until all are chosen, so no two are the same; a
-// process may still take one before the node binds it. inUse is the exit-3
+// process may still take one before the node binds it, which listenFree
+// makes unlikely by choosing below the kernel's ephemeral range. inUse is the exit-3
 // error for fixed ports that are taken, or nil; err is any other failure.
 func planPorts(count int, names []string, bases map[string]int) (plan []map[string]int, inUse, err error) {
 	plan = make([]map[string]int, count)
@@ -79,7 +82,7 @@ func planPorts(count int, names []string, bases map[string]int) (plan []map[stri
 				what = append(what, fmt.Sprintf("%s of node %d", name, i+1))
 				continue
 			}
-			ln, err := net.Listen("tcp", net.JoinHostPort(loopbackHost, "0"))
+			ln, err := listenFree()
 			if err != nil {
 				return nil, nil, exitcode.ClusterError(fmt.Errorf("no free port on %s for %s of node %d: %w", loopbackHost, name, i+1, err), "")
 			}
@@ -110,4 +113,40 @@ func StartEmbeddedPorts(ports []int, durable bool) (*Embedded, error) {
 		return nil, exitcode.ClusterError(err, "")
 	}
 	return e, nil
+}
+
+// listenFree listens on a free port of 127.0.0.1 chosen at random below the
+// kernel's ephemeral port range, where no client connection and no
+// listener on port 0 (such as an embedded cluster's) can take it between
+// now and the moment a node binds it; it falls back to port 0.
+func listenFree() (net.Listener, error) {
+	low, high := 20000, ephemeralLow()-1
+	for range 50 {
+		if high <= low {
+			break
+		}
+		p := low + rand.IntN(high-low+1)
+		if ln, err := net.Listen("tcp", net.JoinHostPort(loopbackHost, strconv.Itoa(p))); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", net.JoinHostPort(loopbackHost, "0"))
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux
+// /proc/sys/net/ipv4/ip_local_port_range), or 32768 where it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 32768
+	}
+	low, err := strconv.Atoi(fields[0])
+	if err != nil || low < 1024 {
+		return 32768
+	}
+	return low
 }
