@@ -38,6 +38,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a YAML path, or a name looked up in ./configs and then among the built-in profiles")
 	f.StringSliceVar(&o.Overrides.Bootstrap, profile.FlagBootstrap, nil, "attach to the cluster at these host:port addresses instead of the profile's")
+	f.Int(profile.FlagNodes, 0, "brokers the cluster must have (e.g. --nodes 1 --replication-factor 1 to attach to a single broker)")
 	f.StringVar(&o.Overrides.Acks, profile.FlagAcks, "", "acks mode: 0, 1 or all")
 	f.Int(profile.FlagMessages, 0, "messages to produce")
 	f.Int(profile.FlagPartitions, 0, "topic partitions")
@@ -55,6 +56,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 // readIntFlags fills the overrides of the int flags the user set.
 func readIntFlags(cmd *cobra.Command, o *RunOptions) {
 	for name, dst := range map[string]**int{
+		profile.FlagNodes:             &o.Overrides.Nodes,
 		profile.FlagMessages:          &o.Overrides.Messages,
 		profile.FlagPartitions:        &o.Overrides.Partitions,
 		profile.FlagReplicationFactor: &o.Overrides.ReplicationFactor,

@@ -6,6 +6,7 @@ import "slices"
 // names so that problems name the right flag).
 const (
 	FlagBootstrap         = "bootstrap"
+	FlagNodes             = "nodes"
 	FlagAcks              = "acks"
 	FlagMessages          = "messages"
 	FlagPartitions        = "partitions"
@@ -21,6 +22,7 @@ const (
 // Validate rather than ignored.
 type Overrides struct {
 	Bootstrap         []string // --bootstrap: non-empty switches cluster.mode to attach
+	Nodes             *int     // --nodes: cluster.nodes, the brokers the cluster must have
 	Acks              string   // --acks: 0, 1, all or -1
 	Messages          *int     // --messages
 	Partitions        *int     // --partitions
@@ -37,6 +39,10 @@ func (p *Profile) Apply(o Overrides) {
 		p.Cluster.Mode = ModeAttach
 		p.Cluster.Bootstrap = slices.Clone(o.Bootstrap)
 		p.setBy(FlagBootstrap, "cluster.mode", "cluster.bootstrap")
+	}
+	if o.Nodes != nil {
+		p.Cluster.Nodes = *o.Nodes
+		p.setBy(FlagNodes, "cluster.nodes")
 	}
 	if o.Acks != "" {
 		p.Workload.Acks = o.Acks
