@@ -118,7 +118,7 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 	for _, pr := range rd.parts {
 		unread[pr.id] = !pr.done
 	}
-	c.account(env, step, &rd.bad, unread)
+	c.account(env, step, rd.bad, unread)
 
 	if len(unfinished) > 0 {
 		return fmt.Errorf("could not read every partition to its high watermark: %s", strings.Join(unfinished, "; "))
@@ -147,54 +147,79 @@ func (consume) howFar(ctx context.Context, env *Env, pr *partitionRead) string {
 // Records of partitions that were not read to the end are not called lost.
 func (consume) account(env *Env, step *Step, bad *badRecords, unread map[int32]bool) {
 	l := env.Ledger
-	lost := examples{kind: "lost"}
-	dup := examples{kind: "duplicated"}
-	misplaced := examples{kind: "misplaced"}
-	unackedRead := examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"}
-	var consumed, notReadNoAck int64
-	for seq := 0; seq < l.Len(); seq++ {
-		state := l.State(seq)
-		reads, atAcked := l.Reads(seq)
-		p, off := l.Position(seq)
-		consumed += int64(reads)
-		switch {
-		case state == workload.Acked && reads == 0:
-			if !unread[p] {
-				lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read (leader broker %d)",
-					seq, seq%env.Profile.Workload.Keys, p, off, env.leaderOf(p))
-				env.badRecord(RecordLost, seq, p, off, reads)
-			}
-		case state == workload.Acked && !atAcked:
-			misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
-			env.badRecord(RecordMisplaced, seq, p, off, reads)
-		case state == workload.SentNoAck && reads == 0:
-			notReadNoAck++
-		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
-			unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
-			env.badRecord(RecordUnackedRead, seq, p, off, reads)
-		}
-		if reads > 1 {
-			dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
-			dup.count += int64(reads - 2) // add counted one; every read after the first is a duplicate
-			env.badRecord(RecordDuplicated, seq, p, off, reads)
-		}
-	}
+	t := tallyLedger(l, l.Len(), env.Profile.Workload.Keys,
+		func(p int32) bool { return unread[p] },
+		func(p int32) string { return fmt.Sprintf(" (leader broker %d)", env.leaderOf(p)) },
+		env.badRecord)
 
 	d := &env.Report.Delivery
-	d.Consumed = consumed
-	d.Lost, d.Duplicated, d.Misplaced = lost.count, dup.count, misplaced.count
+	d.Consumed = t.consumed
+	d.Lost, d.Duplicated, d.Misplaced = t.lost.count, t.dup.count, t.misplaced.count
 	d.Reordered, d.Unexpected = bad.reordered.count, bad.unexpected.count
-	d.UnackedRead = unackedRead.count
-	for _, e := range []*examples{&lost, &dup, &bad.reordered, &bad.unexpected, &misplaced} {
+	d.UnackedRead = t.unackedRead.count
+	for _, e := range []*examples{&t.lost, &t.dup, &bad.reordered, &bad.unexpected, &t.misplaced} {
 		if e.count > 0 {
 			step.Failf("%d %s record(s)", e.count, e.kind)
 			e.failInto(step)
 		}
 	}
-	if unackedRead.count > 0 {
-		unackedRead.noteInto(step)
+	if t.unackedRead.count > 0 {
+		t.unackedRead.noteInto(step)
 	}
-	if notReadNoAck > 0 {
-		step.Notef("%d of %d messages sent with acks=0 were not read back (allowed: acks=0 gives no delivery guarantee)", notReadNoAck, l.Len())
+	if t.notReadNoAck > 0 {
+		step.Notef("%d of %d messages sent with acks=0 were not read back (allowed: acks=0 gives no delivery guarantee)", t.notReadNoAck, l.Len())
 	}
+}
+
+// tally is what one walk of a ledger found: every message sorted into a verdict.
+type tally struct {
+	consumed, notReadNoAck            int64 // reads of this run's messages; acks=0 messages never read
+	lost, dup, misplaced, unackedRead examples
+}
+
+// tallyLedger walks messages 0..n-1 of l once: the one ledger accounting of
+// every scenario that reads its messages back. An acknowledged message never
+// read is lost, unless unread says its partition was not read to the end;
+// leader adds where a lost message's partition is led to its description.
+// record, if not nil, receives every bad message.
+func tallyLedger(l *workload.Ledger, n, keys int, unread func(p int32) bool, leader func(p int32) string,
+	record func(kind string, seq int, p int32, off int64, reads int)) tally {
+	t := tally{
+		lost: examples{kind: "lost"}, dup: examples{kind: "duplicated"}, misplaced: examples{kind: "misplaced"},
+		unackedRead: examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"},
+	}
+	if record == nil {
+		record = func(string, int, int32, int64, int) {}
+	}
+	for seq := range n {
+		state := l.State(seq)
+		reads, atAcked := l.Reads(seq)
+		p, off := l.Position(seq)
+		t.consumed += int64(reads)
+		switch {
+		case state == workload.Acked && reads == 0:
+			if !unread(p) {
+				where := ""
+				if leader != nil {
+					where = leader(p)
+				}
+				t.lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read%s", seq, seq%keys, p, off, where)
+				record(RecordLost, seq, p, off, reads)
+			}
+		case state == workload.Acked && !atAcked:
+			t.misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
+			record(RecordMisplaced, seq, p, off, reads)
+		case state == workload.SentNoAck && reads == 0:
+			t.notReadNoAck++
+		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
+			t.unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
+			record(RecordUnackedRead, seq, p, off, reads)
+		}
+		if reads > 1 {
+			t.dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
+			t.dup.count += int64(reads - 2) // add counted one; every read after the first is a duplicate
+			record(RecordDuplicated, seq, p, off, reads)
+		}
+	}
+	return t
 }

@@ -6,7 +6,6 @@ package scenarios
 // node failure.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -16,17 +15,14 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 // readBack is what reading a stream's topic back found.
 type readBack struct {
-	mu                                          sync.Mutex
-	consumed                                    int64
-	lost, dup, reordered, unexpected, misplaced examples
-	unackedRead                                 examples
-	notReadNoAck                                int64
-	unread                                      []string // partitions not read to their high watermark, and why
+	tally              // the stream's ledger, walked once the reading ended
+	bad    *badRecords // unexpected and reordered records, found while reading
+	mu     sync.Mutex  // guards unread
+	unread []string    // partitions not read to their high watermark, and why
 }
 
 // verify reads every partition of the stream's topic from its log start to
@@ -46,11 +42,7 @@ func (s *stream) verify(ctx context.Context) (*readBack, error) {
 	defer closeWithin(ctx, 5*time.Second, func() { _ = consumer.Close() })
 
 	s.ledger.ResetReads()
-	rb := &readBack{
-		lost: examples{kind: "lost"}, dup: examples{kind: "duplicated"}, reordered: examples{kind: "reordered"},
-		unexpected: examples{kind: "unexpected"}, misplaced: examples{kind: "misplaced"},
-		unackedRead: examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"},
-	}
+	rb := &readBack{bad: newBadRecords()}
 	// The offsets first, one partition at a time: sarama closes a broker
 	// connection on an error, which would fail the other partitions' calls.
 	partitions := len(s.parts)
@@ -70,10 +62,9 @@ func (s *stream) verify(ctx context.Context) (*readBack, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := s.readPartition(ctx, consumer, p, starts[p], hwms[p], rb)
+			err := s.readPartition(ctx, consumer, p, starts[p], hwms[p], rb.bad)
 			rb.mu.Lock()
 			defer rb.mu.Unlock()
-			rb.consumed += n
 			if err != nil {
 				rb.unread = append(rb.unread, fmt.Sprintf("partition %d: %v", p, err))
 				return
@@ -82,7 +73,8 @@ func (s *stream) verify(ctx context.Context) (*readBack, error) {
 		}()
 	}
 	wg.Wait()
-	s.account(rb, done)
+	rb.tally = tallyLedger(s.ledger, s.next, len(s.keys),
+		func(p int32) bool { return p < 0 || int(p) >= len(done) || !done[p] }, nil, nil)
 	return rb, nil
 }
 
@@ -103,22 +95,18 @@ func offsetOf(ctx context.Context, client sarama.Client, topic string, p int32, 
 	return 0, err
 }
 
-// readPartition reads partition p from start to its high watermark hwm and
-// returns how many records it read.
-func (s *stream) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, start, hwm int64, rb *readBack) (int64, error) {
+// readPartition reads partition p from start to its high watermark hwm,
+// checking every record against the stream's ledger.
+func (s *stream) readPartition(ctx context.Context, consumer sarama.Consumer, p int32, start, hwm int64, bad *badRecords) error {
 	if hwm <= start {
-		return 0, nil
+		return nil
 	}
 	pc, err := within(ctx, func() (sarama.PartitionConsumer, error) { return consumer.ConsumePartition(s.topic, p, start) })
 	if err != nil {
-		return 0, fmt.Errorf("start reading at offset %d: %w", start, err)
+		return fmt.Errorf("start reading at offset %d: %w", start, err)
 	}
 	defer pc.AsyncClose()
-	keys := len(s.keys)
-	lastSeq := make([]int64, keys)
-	for i := range lastSeq {
-		lastSeq[i] = -1
-	}
+	c := newChecker(s.runID, s.next, s.keys, s.ledger, bad)
 	var n int64
 	fetchErrs := map[string]int64{}
 	for {
@@ -128,82 +116,17 @@ func (s *stream) readPartition(ctx context.Context, consumer sarama.Consumer, p 
 			if len(fetchErrs) > 0 {
 				what = "; fetch errors: " + byCount(fetchErrs)
 			}
-			return n, fmt.Errorf("read %d of %d records up to high watermark %d, stopped by %s%s", n, hwm-start, hwm, stopped(ctx), what)
+			return fmt.Errorf("read %d of %d records up to high watermark %d, stopped by %s%s", n, hwm-start, hwm, stopped(ctx), what)
 		case ce := <-pc.Errors():
 			if ce != nil {
 				fetchErrs[errorName(ce.Err, "")]++
 			}
 		case m := <-pc.Messages():
 			n++
-			s.check(m, lastSeq, rb)
+			c.check(m, time.Time{})
 			if m.Offset+1 >= hwm {
-				return n, nil
+				return nil
 			}
-		}
-	}
-}
-
-// check verifies one record and records it in the ledger.
-func (s *stream) check(m *sarama.ConsumerMessage, lastSeq []int64, rb *readBack) {
-	at := fmt.Sprintf("partition %d offset %d", m.Partition, m.Offset)
-	p, err := workload.Decode(m.Value, m.Key)
-	bad := func(e *examples, format string, args ...any) {
-		rb.mu.Lock()
-		e.add(at+": "+format, args...)
-		rb.mu.Unlock()
-	}
-	switch {
-	case err != nil:
-		bad(&rb.unexpected, "%v", err)
-		return
-	case p.RunID != s.runID:
-		bad(&rb.unexpected, "payload of another producer or run (run id %016x)", p.RunID)
-		return
-	case p.Seq >= uint64(s.next):
-		bad(&rb.unexpected, "sequence %d was never sent (%d were)", p.Seq, s.next)
-		return
-	case int(p.Key) >= len(s.keys) || p.Seq%uint64(len(s.keys)) != uint64(p.Key) || !bytes.Equal(m.Key, s.keys[p.Key]):
-		bad(&rb.unexpected, "sequence %d carries key %q, want key-%d", p.Seq, m.Key, p.Seq%uint64(len(s.keys)))
-		return
-	}
-	seq := int(p.Seq)
-	if s.ledger.State(seq) == workload.Unsent {
-		bad(&rb.unexpected, "sequence %d was never sent", seq)
-		return
-	}
-	if s.ledger.Read(seq, m.Partition, m.Offset) > 1 {
-		return // counted as a duplicate by account
-	}
-	if last := lastSeq[p.Key]; int64(seq) < last {
-		bad(&rb.reordered, "sequence %d (key-%d) read after sequence %d of the same key", seq, p.Key, last)
-		return
-	}
-	lastSeq[p.Key] = int64(seq)
-}
-
-// account walks the ledger: acknowledged and never read is lost (unless its
-// partition was not read to the end), read twice is duplicated.
-func (s *stream) account(rb *readBack, done []bool) {
-	l := s.ledger
-	for seq := range s.next {
-		state := l.State(seq)
-		reads, atAcked := l.Reads(seq)
-		p, off := l.Position(seq)
-		switch {
-		case state == workload.Acked && reads == 0:
-			if p >= 0 && int(p) < len(done) && done[p] {
-				rb.lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read", seq, seq%len(s.keys), p, off)
-			}
-		case state == workload.Acked && !atAcked:
-			rb.misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
-		case state == workload.SentNoAck && reads == 0:
-			rb.notReadNoAck++
-		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
-			rb.unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
-		}
-		if reads > 1 {
-			rb.dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
-			rb.dup.count += int64(reads - 2)
 		}
 	}
 }
@@ -300,8 +223,8 @@ func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 	}
 	check(&rb.lost, a.loss)
 	check(&rb.dup, a.duplicates)
-	check(&rb.reordered, a.reorder)
-	check(&rb.unexpected, false)
+	check(&rb.bad.reordered, a.reorder)
+	check(&rb.bad.unexpected, false)
 	check(&rb.misplaced, false)
 	if rb.unackedRead.count > 0 {
 		rb.unackedRead.noteInto(step)
@@ -328,8 +251,8 @@ func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 		Scenario: k.name, Mode: mode, Topic: s.topic, Acks: s.mode.acks, Idempotent: s.mode.idempotent,
 		Retries: s.mode.retries, ReplicationFactor: rf, Faults: k.faultsSince(s.started),
 		Counts: report.Counts{Sent: sent, Acked: acked, Failed: failed, Consumed: rb.consumed,
-			Lost: lost, Duplicated: rb.dup.count, Reordered: rb.reordered.count,
-			Unexpected: rb.unexpected.count, Misplaced: rb.misplaced.count, UnackedRead: rb.unackedRead.count},
+			Lost: lost, Duplicated: rb.dup.count, Reordered: rb.bad.reordered.count,
+			Unexpected: rb.bad.unexpected.count, Misplaced: rb.misplaced.count, UnackedRead: rb.unackedRead.count},
 		LossAllowed: a.loss, DuplicatesAllowed: a.duplicates, Passed: passed,
 	})
 	step.Metric(prefix+"sent", float64(sent))

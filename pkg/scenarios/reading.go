@@ -28,7 +28,7 @@ type reading struct {
 	client   sarama.Client // the consumer's own; closed after it
 	consumer sarama.Consumer
 	parts    []*partitionRead
-	bad      badRecords
+	bad      *badRecords
 	keys     [][]byte
 	progress Progress
 	// e2e collects end-to-end latency (scheduled send to read) when reading
@@ -65,6 +65,13 @@ type badRecords struct {
 	unexpected, reordered examples
 }
 
+// newBadRecords returns an empty collection of bad records.
+func newBadRecords() *badRecords {
+	b := &badRecords{}
+	b.unexpected.kind, b.reordered.kind = "unexpected", "reordered"
+	return b
+}
+
 // startReading starts one reader per partition of ids at its start offset.
 // A live reading (consuming while producing) runs beyond ctx, until its ends
 // are reached or it is stopped, and measures end-to-end latency.
@@ -79,10 +86,10 @@ func startReading(ctx context.Context, env *Env, ids []int32, starts []int64, pr
 		consumer: consumer,
 		keys:     workload.Keys(env.Profile.Workload.Keys),
 		progress: progress,
+		bad:      newBadRecords(),
 		done:     make(chan struct{}),
 		start:    time.Now(),
 	}
-	rd.bad.unexpected.kind, rd.bad.reordered.kind = "unexpected", "reordered"
 	if live {
 		rd.e2e = workload.NewSharedLatency()
 		ctx = context.WithoutCancel(ctx)
@@ -220,14 +227,7 @@ func (rd *reading) read(pr *partitionRead) error {
 	}
 	defer pc.AsyncClose()
 
-	c := checker{
-		rd:      rd,
-		n:       env.Ledger.Len(),
-		lastSeq: make([]int64, len(rd.keys)), // per key: the highest sequence read so far in this partition
-	}
-	for i := range c.lastSeq {
-		c.lastSeq[i] = -1
-	}
+	c := newChecker(env.RunID, env.Ledger.Len(), rd.keys, env.Ledger, rd.bad)
 	if rd.e2e != nil {
 		c.e2e = rd.e2e.Recorder()
 		defer c.e2e.Flush()
@@ -290,24 +290,37 @@ func known(ch chan struct{}) bool {
 	}
 }
 
-// checker checks the records of one partition.
+// checker verifies the records of one partition against a ledger: the one
+// record check of every scenario that reads its messages back.
 type checker struct {
-	rd      *reading
-	n       int
-	lastSeq []int64
+	runID   uint64
+	n       int // sequences 0..n-1 may have been sent
+	keys    [][]byte
+	ledger  *workload.Ledger
+	bad     *badRecords
+	lastSeq []int64            // per key: the highest sequence read so far in this partition
 	e2e     *workload.Recorder // nil unless reading while producing
+}
+
+// newChecker returns a checker for one partition of the messages of runID.
+func newChecker(runID uint64, n int, keys [][]byte, ledger *workload.Ledger, bad *badRecords) *checker {
+	c := &checker{runID: runID, n: n, keys: keys, ledger: ledger, bad: bad, lastSeq: make([]int64, len(keys))}
+	for i := range c.lastSeq {
+		c.lastSeq[i] = -1
+	}
+	return c
 }
 
 // check verifies one record and records it in the ledger; now is when it
 // was read (zero unless end-to-end latency is measured).
 func (c *checker) check(m *sarama.ConsumerMessage, now time.Time) {
-	env, keys := c.rd.env, c.rd.keys
+	keys := c.keys
 	p, err := workload.Decode(m.Value, m.Key)
 	switch {
 	case err != nil:
 		c.unexpected(m, "%v", err)
 		return
-	case p.RunID != env.RunID:
+	case p.RunID != c.runID:
 		c.unexpected(m, "payload of another run (run id %016x)", p.RunID)
 		return
 	case p.Seq >= uint64(c.n):
@@ -318,21 +331,21 @@ func (c *checker) check(m *sarama.ConsumerMessage, now time.Time) {
 		return
 	}
 	seq := int(p.Seq)
-	switch env.Ledger.Read(seq, m.Partition, m.Offset) {
+	switch c.ledger.Read(seq, m.Partition, m.Offset) {
 	case 0:
 		c.unexpected(m, "sequence %d was never sent", seq)
 		return
 	case 1:
 	default:
-		return // counted as a duplicate when the ledger is accounted
+		return // counted as a duplicate when the ledger is tallied
 	}
 	if c.e2e != nil {
 		c.e2e.Record(p.Sent.Since(now))
 	}
 	if last := c.lastSeq[p.Key]; int64(seq) < last {
-		c.rd.bad.mu.Lock()
-		c.rd.bad.reordered.add("partition %d offset %d: sequence %d (key-%d) read after sequence %d of the same key", m.Partition, m.Offset, seq, p.Key, last)
-		c.rd.bad.mu.Unlock()
+		c.bad.mu.Lock()
+		c.bad.reordered.add("partition %d offset %d: sequence %d (key-%d) read after sequence %d of the same key", m.Partition, m.Offset, seq, p.Key, last)
+		c.bad.mu.Unlock()
 		return
 	}
 	c.lastSeq[p.Key] = int64(seq)
@@ -340,7 +353,7 @@ func (c *checker) check(m *sarama.ConsumerMessage, now time.Time) {
 
 // unexpected lists a record that is not a message of this run.
 func (c *checker) unexpected(m *sarama.ConsumerMessage, format string, args ...any) {
-	bad := &c.rd.bad
+	bad := c.bad
 	bad.mu.Lock()
 	defer bad.mu.Unlock()
 	if bad.unexpected.full() {
