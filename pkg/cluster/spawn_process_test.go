@@ -25,16 +25,11 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/testbroker"
 )
 
-// helperEnv marks a run of this test binary as a test broker node.
-const helperEnv = "CHRONIK_E2E_TEST_BROKER"
-
 // TestHelperBroker is not a test: spawned as a node (see brokerCommand), the
 // test binary runs the project's test broker with the arguments after "--".
 func TestHelperBroker(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		t.Skip("runs only as a spawned node")
-	}
-	os.Exit(testbroker.Main(flag.Args(), os.Stdout, os.Stderr))
+	testbroker.ServeIfHelper(flag.Args())
+	t.Skip("runs only as a spawned node")
 }
 
 // bound is how long any one wait of these tests may take before the test
@@ -47,7 +42,7 @@ func brokerSpec(t *testing.T, args ...string) profile.Spawn {
 	t.Helper()
 	s := profile.Default().Cluster.Spawn
 	s.Command = append([]string{os.Args[0], "-test.run=^TestHelperBroker$", "--", "--listen", `{{.Addr "kafka"}}`, "--id", "{{.ID}}"}, args...)
-	s.Env = map[string]string{helperEnv: "1"}
+	s.Env = map[string]string{testbroker.HelperEnv: "1"}
 	s.Ports = []string{"kafka", "http"}
 	s.WorkDir = t.TempDir()
 	s.Stop.Grace = profile.Duration{Duration: 10 * time.Second}

@@ -31,16 +31,11 @@ import (
 // again (see testbroker.Backend). One copy of the data serves every broker,
 // so loss here is injected, never caused by the kill.
 
-// brokerEnv marks a run of this test binary as a test broker node.
-const brokerEnv = "CHRONIK_E2E_TEST_BROKER"
-
 // TestHelperBroker is not a test: spawned as a node (see spawnProfile), the
 // test binary runs the project's test broker with the arguments after "--".
 func TestHelperBroker(t *testing.T) {
-	if os.Getenv(brokerEnv) != "1" {
-		t.Skip("runs only as a spawned node")
-	}
-	os.Exit(testbroker.Main(flag.Args(), os.Stdout, os.Stderr))
+	testbroker.ServeIfHelper(flag.Args())
+	t.Skip("runs only as a spawned node")
 }
 
 // startBackend starts the backend of a 3-node spawned cluster, closed when
@@ -74,7 +69,7 @@ func spawnProfile(t *testing.T, b *testbroker.Backend, edit func(*profile.Profil
 		s := &p.Cluster.Spawn
 		s.Command = []string{os.Args[0], "-test.run=^TestHelperBroker$", "--", "--listen", `{{.Addr "kafka"}}`, "--id", "{{.ID}}",
 			"--backend", b.URL(), "--index", "{{.Index}}"}
-		s.Env = map[string]string{brokerEnv: "1"}
+		s.Env = map[string]string{testbroker.HelperEnv: "1"}
 		s.Ports = []string{"kafka"}
 		s.WorkDir = t.TempDir()
 		if edit != nil {
