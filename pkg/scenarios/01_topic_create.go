@@ -125,8 +125,19 @@ func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
-// stopped says why ctx ended: the scenario's deadline passed, or the run was interrupted.
+// waitEnded is the cause of a context that bounds one wait inside a
+// scenario (context.WithTimeoutCause); stopped says it.
+type waitEnded string
+
+func (w waitEnded) Error() string { return string(w) }
+
+// stopped says why ctx ended: a wait's own bound (waitEnded), the scenario's
+// deadline, or the run was interrupted.
 func stopped(ctx context.Context) string {
+	var w waitEnded
+	if errors.As(context.Cause(ctx), &w) {
+		return w.Error()
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the scenario deadline passed"
 	}
