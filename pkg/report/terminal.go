@@ -123,6 +123,7 @@ func (p *printer) header(r *Report) {
 		bs = append(bs, fmt.Sprintf("%d %s", b.ID, b.Addr))
 	}
 	field("Brokers", " · ", bs...)
+	field("Protocol", " · ", c.KafkaVersion, c.KafkaVersionWhy)
 
 	cf := r.Config
 	lines = append(lines, "")

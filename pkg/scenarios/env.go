@@ -41,6 +41,8 @@ type Env struct {
 	// Topic is the topic the scenarios use; RunID marks this run's payloads.
 	Topic string
 	RunID uint64
+	// Version is the protocol version the run speaks (cluster.kafka_version, resolved).
+	Version sarama.KafkaVersion
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
 	// Records receives every lost, duplicated, misplaced and unacknowledged
@@ -59,13 +61,10 @@ type Env struct {
 	liveRead *reading
 }
 
-// NewEnv connects the shared client to c and returns an Env for p.
-func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64) (*Env, error) {
-	cfg, err := kafka.Config(p.Cluster.KafkaVersion)
-	if err != nil {
-		return nil, err
-	}
-	client, err := sarama.NewClient(c.Bootstrap(), cfg)
+// NewEnv connects the shared client to c and returns an Env for p that
+// speaks protocol version v (cluster.kafka_version, resolved).
+func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64, v sarama.KafkaVersion) (*Env, error) {
+	client, err := sarama.NewClient(c.Bootstrap(), kafka.ConfigFor(v))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %v: %w", c.Bootstrap(), err)
 	}
@@ -74,7 +73,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 		client.Close()
 		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
 	}
-	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID}, nil
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, Version: v}, nil
 }
 
 // Close closes the shared client.
@@ -87,14 +86,8 @@ func (e *Env) Close() {
 	}
 }
 
-// Config returns a fresh client config for the profile's protocol version.
-func (e *Env) Config() *sarama.Config {
-	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
-	if err != nil {
-		panic(err) // the profile's version was validated before the run
-	}
-	return cfg
-}
+// Config returns a fresh client config for the run's protocol version.
+func (e *Env) Config() *sarama.Config { return kafka.ConfigFor(e.Version) }
 
 func (e *Env) progress(label string, total int64) Progress {
 	if e.Progress == nil {
