@@ -123,7 +123,9 @@ func (p *printer) header(r *Report) {
 		bs = append(bs, fmt.Sprintf("%d %s", b.ID, b.Addr))
 	}
 	field("Brokers", " · ", bs...)
-	field("Protocol", " · ", c.KafkaVersion, c.KafkaVersionWhy)
+	if c.KafkaVersion != "" { // wrapped at words: the reason for auto is long
+		field("Protocol", " ", append([]string{c.KafkaVersion, "·"}, strings.Fields(c.KafkaVersionWhy)...)...)
+	}
 
 	cf := r.Config
 	lines = append(lines, "")

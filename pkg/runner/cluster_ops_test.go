@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 )
@@ -244,5 +247,44 @@ func TestLeaderNotAdvertised(t *testing.T) {
 		if !strings.Contains(f, "partition 1 is led by broker 7") && !strings.Contains(f, "leader skew: broker 1 leads 0 partitions") {
 			t.Errorf("unexpected finding %q", f)
 		}
+	}
+}
+
+// TestKafkaVersionAuto: with cluster.kafka_version auto the run asks the
+// brokers' ApiVersions. Against brokers that accept only Kafka 2.8's
+// request versions it chooses 2.8.2 (3.0.0 would send OffsetFetch v8) and
+// the run passes; against brokers that accept the newest versions it chooses
+// a newer one. The report says which version and why.
+func TestKafkaVersionAuto(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		opts     []kfake.Opt
+		want     string
+		whyParts []string
+	}{
+		{"brokers of 2.8", []kfake.Opt{kfake.MaxVersions(kversion.V2_8_0())}, "2.8.2",
+			[]string{"auto: brokers 0, 1, 2 advertise Produce v", "OffsetFetch v0-7", "; chose 2.8.2 (3.0.0 would send OffsetFetch v8)"}},
+		{"newest brokers", nil, sarama.MaxVersion.String(),
+			[]string{"auto: brokers 0, 1, 2 advertise ", "; chose " + sarama.MaxVersion.String() + ", the newest version the client knows"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := cluster.StartEmbedded(3, tc.opts...)
+			if err != nil {
+				t.Fatalf("start embedded cluster: %v", err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) { p.Cluster.KafkaVersion = "auto" }), c)
+
+			verdicts(t, rep, defaultScenarios)
+			checkHealthy(t, rep, 3, 3, 3)
+			if rep.Cluster.KafkaVersion != tc.want {
+				t.Errorf("kafka version %s, want %s (why: %s)", rep.Cluster.KafkaVersion, tc.want, rep.Cluster.KafkaVersionWhy)
+			}
+			if !containsAll(rep.Cluster.KafkaVersionWhy, tc.whyParts...) {
+				t.Errorf("kafka version why %q, want it to contain %q", rep.Cluster.KafkaVersionWhy, tc.whyParts)
+			}
+		})
 	}
 }
