@@ -57,7 +57,7 @@ var _ Scenario = metadata{}
 func (metadata) Name() string       { return "metadata" }
 func (metadata) Requires() []string { return []string{"topic-create"} }
 func (metadata) Summary() string {
-	return "ask every broker for metadata; check they agree, and check brokers, partitions, leaders, replicas, in-sync replicas and leader spread against the profile"
+	return "ask every broker for metadata, which must agree; check brokers, partitions, leaders, replicas, in-sync replicas and leader spread against the profile"
 }
 
 // brokerAnswer is one broker's metadata answer.
