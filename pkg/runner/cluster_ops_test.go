@@ -288,3 +288,30 @@ func TestKafkaVersionAuto(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadataBrokerSilent: broker 2 never answers a metadata request. The
+// metadata scenario waits out its agreement window, names broker 2, and
+// checks the cluster as brokers 0 and 1 see it.
+func TestMetadataBrokerSilent(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
+		kc := c.Kfake()
+		kc.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			return nil, nil, kc.CurrentNode() == 2 // handled without an answer: swallowed
+		})
+		return nil
+	})
+	rep := run(t, smallProfile(t, 3, 3, 3, withScenarios("topic-create", "produce", "consume", hookName, "metadata")), c)
+
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, "consume": true, hookName: true, "metadata": false})
+	md := section(t, rep, "metadata")
+	wantFinding(t, md, "broker 2 at ", "did not answer metadata: metadata from broker 2 at ", "no answer: the 10s agreement window passed")
+	if len(md.Findings) != 1 {
+		t.Errorf("metadata has %d findings, want only the silent broker: %q", len(md.Findings), md.Findings)
+	}
+	if len(rep.Partitions) != 3 || rep.Partitions[2].Leader != 2 {
+		t.Errorf("report partitions %+v, want 3 with partition 2 led by broker 2, as brokers 0 and 1 say", rep.Partitions)
+	}
+}

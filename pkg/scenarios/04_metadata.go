@@ -140,7 +140,7 @@ func topicErrName(e sarama.KError) string {
 // it returns the last answers, one per broker in brokers.
 func askUntilAgreed(ctx context.Context, env *Env, step *Step, brokers []report.Broker) ([]*brokerAnswer, error) {
 	start := time.Now()
-	wctx, cancel := context.WithTimeoutCause(ctx, agreeWindow, waitEnded(fmt.Sprintf("the brokers did not agree within %s", agreeWindow)))
+	wctx, cancel := context.WithTimeoutCause(ctx, agreeWindow, waitEnded(fmt.Sprintf("the %s agreement window passed", agreeWindow)))
 	defer cancel()
 	cfg := env.Config()
 	var topics []string // none: every topic, of which only the brokers are read
