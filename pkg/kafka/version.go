@@ -226,6 +226,9 @@ func intersect(advertised []map[int16]versionRange) map[int16]versionRange {
 }
 
 // apiVersions asks the broker at addr for the request versions it accepts.
+// Opening the connection, sarama has already asked (falling back to an older
+// ApiVersions for an older broker), and it sends this request at a version
+// the broker accepts.
 func apiVersions(ctx context.Context, addr string, cfg *sarama.Config) (map[int16]versionRange, error) {
 	type result struct {
 		resp *sarama.ApiVersionsResponse

@@ -93,6 +93,25 @@ func TestCreateTopicsNotController(t *testing.T) {
 	})
 }
 
+// TestCreateTopicsExistingAfterNotController: the profile names a topic that
+// exists already, and the first CreateTopics are answered NOT_CONTROLLER.
+// NOT_CONTROLLER says the request was not carried out, so the
+// TOPIC_ALREADY_EXISTS that follows is the old topic's, not one an earlier
+// attempt created: topic-create fails as for any existing topic.
+func TestCreateTopicsExistingAfterNotController(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	const topic = "existing"
+	if err := c.Kfake().CreateTopic(topic, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	answerCreateTopics(c.Kfake(), 3, kerr.NotController.Code)
+	rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) { p.Topic.Name = topic }), c)
+
+	verdicts(t, rep, map[string]bool{"topic-create": false, "produce": false, "consume": false, "metadata": false})
+	wantError(t, section(t, rep, "topic-create"), "topic existing already exists: name a new topic")
+}
+
 // TestCreateTopicsRequestTimedOut: CreateTopics answers REQUEST_TIMED_OUT
 // but creates the topic (the request is passed on to the cluster after the
 // answer is decided): topic-create finds the topic with the right shape and

@@ -160,10 +160,12 @@ func askUntilAgreed(ctx context.Context, env *Env, step *Step, brokers []report.
 		}
 		agreed = agreed && len(disagreements(answers, env.Topic, env.TopicReady)) == 0
 		if agreed || wctx.Err() != nil || time.Since(start)+backoff > agreeWindow {
+			if agreed {
+				step.Metric("agree_s", time.Since(start).Seconds())
+			}
 			if agreed && poll > 1 {
 				step.Notef("the brokers' metadata agreed after %d polls in %s", poll, time.Since(start).Round(time.Millisecond))
 			}
-			step.Metric("agree_s", time.Since(start).Seconds())
 			return answers, nil
 		}
 		select {

@@ -125,7 +125,7 @@ func kafkaName(err error) string {
 
 // createTopic creates topic with detail through the shared admin client,
 // retrying transient errors (see retryTransient). A CreateTopics answered
-// REQUEST_TIMED_OUT, or lost on the way, may still have created the topic:
+// REQUEST_TIMED_OUT, or lost with its connection, may still have created the topic:
 // then the topic's metadata decides. If it exists with the right partitions
 // and replication factor it is taken, with a note; if it does not exist the
 // request is sent again. TOPIC_ALREADY_EXISTS on the first attempt is
@@ -152,11 +152,19 @@ func createTopic(ctx context.Context, env *Env, step *Step, topic string, detail
 			maybeCreated = true
 			return &retryable{err}
 		case transient(err):
-			maybeCreated = true
+			maybeCreated = maybeCreated || !refused(err)
 			return err
 		}
 		return err
 	})
+}
+
+// refused reports whether err is an answer that says the request was not
+// carried out (as opposed to a timeout or a lost connection, after which it
+// may have been).
+func refused(err error) bool {
+	return errors.Is(err, sarama.ErrNotController) || errors.Is(err, sarama.ErrLeaderNotAvailable) ||
+		errors.Is(err, sarama.ErrConsumerCoordinatorNotAvailable)
 }
 
 // topicShape reports whether topic exists; it is an error when it exists
