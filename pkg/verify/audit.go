@@ -104,7 +104,10 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 		}
 	}
 	a.SettleTime = time.Since(start)
-	if !a.Settled {
+	switch {
+	case ctx.Err() != nil && !a.Settled:
+		a.Notes = append(a.Notes, "final audit: not run, the read was stopped first")
+	case !a.Settled:
 		a.Findings = append(a.Findings, fmt.Sprintf("final audit: the topic did not settle: its end offsets were still moving or could not be listed %s after producing stopped (timeouts.settle %s)",
 			a.SettleTime.Round(time.Millisecond), o.Settle))
 	}
@@ -148,7 +151,7 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 		if starts != nil {
 			c.LogStart, ap.LogStart = starts[i], starts[i]
 		}
-		if !c.Done {
+		if !c.Done && ctx.Err() == nil {
 			a.Findings = append(a.Findings, fmt.Sprintf("partition %d: read %d records, up to offset %d of end %d: %s", pr.ID, pr.Records, c.Next, rd.End(pr), c.Stopped))
 		}
 		if top, ok := o.MaxAcked[pr.ID]; ok && top >= c.End && o.Probe != nil && ctx.Err() == nil {

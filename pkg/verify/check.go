@@ -86,7 +86,7 @@ func (c *Checker) Check(r Record, now time.Time, late bool) {
 		c.unexpected(r, late, "%v", err)
 		return
 	case p.RunID != c.exp.RunID:
-		c.unexpected(r, late, "payload of another run or producer (run id %016x)", p.RunID)
+		c.unexpected(r, late, "payload of another run (run id %016x)", p.RunID)
 		return
 	case p.Seq >= uint64(c.exp.N):
 		c.unexpected(r, late, "sequence %d beyond the %d messages of this run", p.Seq, c.exp.N)

@@ -36,7 +36,11 @@ type ReadOptions struct {
 	// Client and Consumer are the reading's own; Close closes them.
 	Client   sarama.Client
 	Consumer sarama.Consumer
-	Topic    string
+	// Lister lists offsets when a partition must be looked at again; a
+	// client other than Client, whose connections carry long-polling
+	// fetches that an offset request would wait behind. Nil: Client.
+	Lister sarama.Client
+	Topic  string
 	// Partitions are read from Starts (same order).
 	Partitions []int32
 	Starts     []int64
@@ -419,7 +423,11 @@ func (rd *Reading) open(pr *PartitionRead) (sarama.PartitionConsumer, error) {
 // failed: when the log start moved past pr.Next, the records in between can
 // no longer be read, and the reader jumps to the log start.
 func (rd *Reading) relist(pr *PartitionRead) {
-	start, err := offsetWithin(rd.ctx, rd.opts.Client, rd.opts.Topic, pr.ID, sarama.OffsetOldest)
+	lister := rd.opts.Lister
+	if lister == nil {
+		lister = rd.opts.Client
+	}
+	start, err := offsetWithin(rd.ctx, lister, rd.opts.Topic, pr.ID, sarama.OffsetOldest)
 	if err != nil {
 		pr.FetchErrors["list the log start offset again: "+ErrorName(err, "")]++
 		return
@@ -474,7 +482,7 @@ func (rd *Reading) Coverage() map[int32]*Coverage {
 		cov := &Coverage{Partition: pr.ID, Start: pr.Start, End: pr.end, Next: pr.Next, Done: pr.reached,
 			Skipped: append([]Skip(nil), pr.Skipped...)}
 		if !pr.reached {
-			cov.Stopped = rd.why(pr)
+			cov.Stopped, cov.Failed = rd.why(pr), len(pr.FetchErrors) > 0
 		}
 		out[pr.ID] = cov
 	}
@@ -497,3 +505,6 @@ func (rd *Reading) why(pr *PartitionRead) string {
 	}
 	return why
 }
+
+// Options returns the options the reading was started with.
+func (rd *Reading) Options() ReadOptions { return rd.opts }

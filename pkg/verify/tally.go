@@ -31,8 +31,10 @@ type Coverage struct {
 	Next int64
 	// Done reports whether the read reached End.
 	Done bool
-	// Stopped says why the read stopped before End.
+	// Stopped says why the read stopped before End; Failed is set when a
+	// broker's errors stopped it (fetch errors), rather than a deadline.
 	Stopped string
+	Failed  bool
 	// Skipped are offset ranges the read had to jump over, with why.
 	Skipped []Skip
 	// Beyond is what fetching past the high watermark found, when the
@@ -99,13 +101,17 @@ func (l *Loss) String() string {
 type Tally struct {
 	// Consumed counts the reads of this run's messages; NotReadNoAck the
 	// messages sent with acks=0 that were never read.
-	Consumed, NotReadNoAck int64
+	Consumed, NotReadNoAck                   int64
 	Lost, Duplicated, Misplaced, UnackedRead Examples
 	// LateAcked are acknowledged messages read only after producing stopped:
 	// the high watermark had not reached them when the read began.
 	LateAcked Examples
 	// Losses groups Lost by partition and cause, in partition order.
 	Losses []*Loss
+	// Unread counts acknowledged messages of partitions whose read stopped
+	// before them without a broker error (a deadline, no answer): not
+	// proven lost, not read either.
+	Unread int64
 }
 
 // LostByCause returns the lost messages' counts per cause.
@@ -171,6 +177,8 @@ func TallyLedger(l *Ledger, o TallyOptions) Tally {
 		late := reads > 0 && l.Late(seq)
 		t.Consumed += int64(reads)
 		switch {
+		case state == Acked && reads == 0 && unfinished(o.Coverage[p], off):
+			t.Unread++
 		case state == Acked && reads == 0:
 			cause, detail := lossCause(o.Coverage[p], off)
 			key := [2]string{fmt.Sprint(p), cause}
@@ -227,6 +235,12 @@ func TallyLedger(l *Ledger, o TallyOptions) Tally {
 		}
 	}
 	return t
+}
+
+// unfinished reports whether the read of a partition stopped before offset
+// off for no reason a broker gave (a deadline, fetches never answered).
+func unfinished(cov *Coverage, off int64) bool {
+	return cov != nil && !cov.Done && off >= cov.Next && off < cov.End && !cov.Failed
 }
 
 // lossCause names why an acknowledged message at offset off of a partition

@@ -39,5 +39,3 @@ func BenchmarkPayloadVerify(b *testing.B) {
 		}
 	}
 }
-
-

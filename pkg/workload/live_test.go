@@ -73,10 +73,6 @@ func TestStampWraps(t *testing.T) {
 	}
 }
 
-
-
-
-
 func TestSharedLatencyRecorders(t *testing.T) {
 	s := NewSharedLatency()
 	var wg sync.WaitGroup

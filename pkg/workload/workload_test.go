@@ -53,11 +53,6 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-
-
-
-
-
 func TestLatencyPercentiles(t *testing.T) {
 	l := NewLatency()
 	for i := 1; i <= 1000; i++ {
