@@ -167,7 +167,9 @@ func TestLateRecords(t *testing.T) {
 		check         func(t *testing.T, d struct{ dup, unexpected int64 })
 	}{
 		{"duplicates", "duplicated: late: appeared after producing stopped: sequence ",
-			func(ctx context.Context, env *scenarios.Env) ([]*kgo.Record, error) { return readCopies(ctx, env, 0, 3) },
+			func(ctx context.Context, env *scenarios.Env) ([]*kgo.Record, error) {
+				return readCopies(ctx, env, 0, 3)
+			},
 			func(t *testing.T, d struct{ dup, unexpected int64 }) {
 				if d.dup != 3 || d.unexpected != 0 {
 					t.Errorf("duplicated %d, unexpected %d; want 3, 0", d.dup, d.unexpected)
