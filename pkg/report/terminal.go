@@ -238,6 +238,8 @@ func (p *printer) summary(r *Report) {
 	p.line(p.st.heading.Render("SUMMARY"))
 	p.line(strings.Repeat("═", lineWidth))
 	p.delivery(r.Delivery)
+	p.losses(r.Delivery.Losses)
+	p.audit(r.Audit)
 	if r.Produced || r.Consumed {
 		p.throughput(r)
 	}

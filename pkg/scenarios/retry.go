@@ -21,10 +21,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// Backoff between attempts of a retried cluster operation.
+// Backoff between attempts of a retried cluster operation, and how many
+// retries of one operation are noted one by one.
 const (
 	retryFirstBackoff = 50 * time.Millisecond
 	retryMaxBackoff   = time.Second
+	maxRetryNotes     = 10
 )
 
 // transientErrors are the Kafka errors a cluster operation is retried on.
@@ -86,9 +88,9 @@ func retryTransient(ctx context.Context, step *Step, what string, fn func() erro
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < backoff {
 			return gaveUp(ctx, what, attempt, start, last)
 		}
-		if attempt <= maxExamples {
+		if attempt <= maxRetryNotes {
 			step.Notef("%s: attempt %d answered %s; retrying in %s", what, attempt, kafkaName(err), backoff)
-		} else if attempt == maxExamples+1 {
+		} else if attempt == maxRetryNotes+1 {
 			step.Notef("%s: further retries are not listed", what)
 		}
 		select {
