@@ -111,9 +111,12 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 			if first == nil {
 				first = now
 			}
-			if !slices.Equal(now, ends) {
+			changed := !slices.Equal(now, ends)
+			if changed {
 				ends, stableSince = now, time.Now()
-			} else if time.Since(stableSince) >= o.Settle {
+			}
+			// Quiet: unchanged for o.Settle; with settle 0, one listing is enough.
+			if o.Settle == 0 || !changed && time.Since(stableSince) >= o.Settle {
 				a.Settled = true
 				break
 			}
