@@ -341,3 +341,60 @@ func TestListOffsetsHidesAckedRecords(t *testing.T) {
 		t.Errorf("losses = %+v", d.Losses)
 	}
 }
+
+// TestTopicNeverSettles: another writer keeps appending to partition 0 after
+// consume took its end offsets. The audit must not wait forever for a quiet
+// topic: it fails saying the topic did not settle, reads what was there, and
+// names the foreign records late.
+func TestTopicNeverSettles(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	t.Cleanup(func() { stopOnce.Do(func() { close(stop) }) })
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
+		var once sync.Once
+		countLatest(c.Kfake(), nil, func(p int32, n int) {
+			if p != 0 || n != 2 {
+				return
+			}
+			once.Do(func() {
+				wg.Add(1)
+				go func() { // over the network, not into the cluster
+					defer wg.Done()
+					cl, err := secondClient(env)
+					if err != nil {
+						t.Errorf("second client: %v", err)
+						return
+					}
+					defer cl.Close()
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						_ = cl.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: []byte("still writing")}).FirstErr()
+						cancel()
+					}
+				}()
+			})
+		})
+		return nil
+	})
+	rep := run(t, smallProfile(t, 3, 3, 3, readScenarios), c)
+	stopOnce.Do(func() { close(stop) })
+
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, hookName: true, "consume": false, "metadata": true})
+	consume := section(t, rep, "consume")
+	wantFinding(t, consume, "final audit: the topic did not settle: its end offsets were still moving", "partition 0 ")
+	wantFinding(t, consume, "unexpected: late: appeared after producing stopped: partition 0 offset ")
+	if rep.Audit == nil || rep.Audit.Settled || rep.Delivery.Lost != 0 {
+		t.Errorf("audit %+v, lost %d: want an unsettled audit and nothing lost", rep.Audit, rep.Delivery.Lost)
+	}
+}
