@@ -33,6 +33,8 @@ type Profile struct {
 	Baseline Baseline `yaml:"baseline"`
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
+	// Transactions says what the transactions scenario writes; see transactions.go.
+	Transactions Transactions `yaml:"transactions"`
 
 	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
 	Source string `yaml:"-"`
@@ -123,10 +125,11 @@ func Default() *Profile {
 			Scenario:     Duration{120 * time.Second},
 			Settle:       Duration{2 * time.Second},
 		},
-		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
-		Baseline:  DefaultBaseline(),
-		Faults:    DefaultFaults(),
-		Source:    DefaultSource,
+		Scenarios:    []string{"topic-create", "produce", "consume", "metadata"},
+		Baseline:     DefaultBaseline(),
+		Faults:       DefaultFaults(),
+		Transactions: DefaultTransactions(),
+		Source:       DefaultSource,
 	}
 }
 

@@ -76,9 +76,9 @@ func TestDefault(t *testing.T) {
 		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
 		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
-		Faults:    DefaultFaults(),
-		Baseline:  DefaultBaseline(),
-		Source:    DefaultSource,
+		Faults:    DefaultFaults(), Transactions: DefaultTransactions(),
+		Baseline: DefaultBaseline(),
+		Source:   DefaultSource,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("Default() = %+v\nwant %+v", p, want)
@@ -282,7 +282,7 @@ colour: blue
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor)`,
 		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
-		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults)`,
+		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
@@ -304,7 +304,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
 		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor), not "5"`},
-		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults), not a list`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
 	}
