@@ -41,6 +41,8 @@ type Report struct {
 	Faults *Faults `json:"faults,omitempty"`
 	// Audit is what the consume scenario's final audit found; nil when it did not run.
 	Audit *Audit `json:"audit,omitempty"`
+	// Transactions is what the transactions scenario found; nil when it did not run.
+	Transactions *Transactions `json:"transactions,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.

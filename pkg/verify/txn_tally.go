@@ -37,8 +37,8 @@ const (
 )
 
 // anomalyOrder is the order anomalies are reported in.
-var anomalyOrder = []string{AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPartial, AnomalyInconsistent,
-	AnomalyStuckLSO, AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
+var anomalyOrder = []string{AnomalyStuckLSO, AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPartial, AnomalyInconsistent,
+	AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
 
 // AnomalyFails reports whether an anomaly fails the run.
 func AnomalyFails(kind string) bool { return kind != AnomalyAbortedHidden }

@@ -1,0 +1,63 @@
+package report
+
+// Transactions is what the transactions scenario wrote and what its two
+// reads (read_committed and read_uncommitted) found.
+type Transactions struct {
+	Topic string `json:"topic"`
+	// Producers is how many transactional producers wrote; Seed seeded their
+	// choices of partitions and aborts.
+	Producers int   `json:"producers"`
+	Seed      int64 `json:"seed"`
+	// Begun counts the transactions begun; Committed, Aborted and Unknown
+	// how they ended as their producers were told (unknown: ending failed).
+	Begun     int `json:"begun"`
+	Committed int `json:"committed"`
+	Aborted   int `json:"aborted"`
+	Unknown   int `json:"unknown"`
+	// Records counts the records sent in transactions.
+	Records int64 `json:"records"`
+	// Anomalies lists every anomaly found, by name, with its count and first examples.
+	Anomalies []TxnAnomaly `json:"anomalies"`
+	// Partitions is what each read found in each partition.
+	Partitions []TxnPartition `json:"partitions"`
+	// Failures are what the producers were told went wrong (a failed commit, a produce error).
+	Failures []string `json:"failures,omitempty"`
+}
+
+// TxnAnomaly is one kind of anomaly: lost, duplicate, aborted_read,
+// partial_transaction, inconsistent_offsets, stuck_lso, misplaced,
+// unexpected, unread, or aborted_not_returned (reported, never failed).
+type TxnAnomaly struct {
+	Name string `json:"name"`
+	// Fails reports whether the anomaly fails the run.
+	Fails    bool     `json:"fails"`
+	Count    int64    `json:"count"`
+	Examples []string `json:"examples"`
+}
+
+// TxnPartition is one partition as the two reads saw it.
+type TxnPartition struct {
+	Partition int32 `json:"partition"`
+	// LogStart and HighWatermark are the offsets read from and to, listed once every transaction had ended.
+	LogStart      int64 `json:"log_start"`
+	HighWatermark int64 `json:"high_watermark"`
+	// LastStableOffset is the last one read_committed's fetches answered (-1: none).
+	LastStableOffset int64 `json:"last_stable_offset"`
+	// Committed and Uncommitted count the records each read delivered;
+	// Filtered those of aborted transactions read_committed dropped;
+	// Markers the commit and abort markers.
+	Committed   int64 `json:"committed"`
+	Uncommitted int64 `json:"uncommitted"`
+	Filtered    int64 `json:"filtered"`
+	Markers     int64 `json:"markers"`
+}
+
+// Failed reports whether an anomaly that fails the run was found.
+func (t *Transactions) Failed() bool {
+	for _, a := range t.Anomalies {
+		if a.Fails && a.Count > 0 {
+			return true
+		}
+	}
+	return false
+}
