@@ -5,6 +5,7 @@ package runner_test
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
@@ -232,4 +234,200 @@ func copyCommitted(t *testing.T, bootstrap []string, topic string) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 0, Key: r.Key, Value: r.Value}).FirstErr(); err != nil {
 		t.Errorf("write the copy: %v", err)
 	}
+}
+
+// proxyRack marks the fetches tamperFetch sends itself, which it lets through.
+const proxyRack = "chronik-e2e-tamper"
+
+// tamperFetch makes kfake answer every Fetch of the transactions scenario's
+// topic at isolation level iso (0 read_uncommitted, 1 read_committed)
+// through a second client, and lets edit change each partition's answer
+// before it goes back: a broker whose fetch answers differ from its log.
+func tamperFetch(t *testing.T, c *cluster.Embedded, iso int8, edit func(sp *kmsg.FetchResponseTopicPartition)) {
+	t.Helper()
+	kc := c.Kfake()
+	// Fetch v12 at most: topics by name, as sarama sends them.
+	proxy, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.MaxVersions(kversion.V2_7_0()))
+	if err != nil {
+		t.Fatalf("proxy client: %v", err)
+	}
+	t.Cleanup(proxy.Close)
+	kc.ControlKey(int16(kmsg.Fetch), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		req := kreq.(*kmsg.FetchRequest)
+		if req.IsolationLevel != iso || req.Rack == proxyRack || len(req.Topics) != 1 || !isTxnTopic(req.Topics[0].Topic) {
+			return nil, nil, false
+		}
+		node := kc.CurrentNode()
+		var kresp kmsg.Response
+		kc.SleepControl(func() {
+			cp := *req
+			cp.Rack = proxyRack
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			kresp, err = proxy.Broker(int(node)).Request(ctx, &cp)
+		})
+		if err != nil || kresp == nil {
+			return nil, nil, false // kfake answers it itself
+		}
+		resp := kresp.(*kmsg.FetchResponse)
+		resp.SetVersion(req.Version)
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				edit(&resp.Topics[i].Partitions[j])
+			}
+		}
+		return resp, nil, true
+	})
+}
+
+// batch is one record batch of a fetch answer, as raw bytes.
+type batch []byte
+
+// Offsets of a record batch's header fields (format v2).
+const (
+	batchAttributes = 21
+	batchLastDelta  = 23
+	batchProducerID = 43
+	batchHeaderSize = 61
+)
+
+func (b batch) firstOffset() int64     { return int64(binary.BigEndian.Uint64(b)) }
+func (b batch) setFirstOffset(o int64) { binary.BigEndian.PutUint64(b, uint64(o)) }
+func (b batch) lastDelta() int32       { return int32(binary.BigEndian.Uint32(b[batchLastDelta:])) }
+func (b batch) producerID() int64      { return int64(binary.BigEndian.Uint64(b[batchProducerID:])) }
+func (b batch) control() bool          { return binary.BigEndian.Uint16(b[batchAttributes:])&0x20 != 0 }
+func (b batch) transactional() bool    { return binary.BigEndian.Uint16(b[batchAttributes:])&0x10 != 0 }
+
+// commitMarker reports whether a control batch holds a commit marker: its
+// one record's key is version (int16) and type (int16, 1 commit).
+func (b batch) commitMarker() bool {
+	r := b[batchHeaderSize:]
+	skip := func() { _, n := binary.Varint(r); r = r[n:] }
+	skip()    // record length
+	r = r[1:] // attributes
+	skip()    // timestamp delta
+	skip()    // offset delta
+	kl, n := binary.Varint(r)
+	r = r[n:]
+	return kl >= 4 && binary.BigEndian.Uint16(r[2:4]) == 1
+}
+
+// splitBatches splits a fetch answer's records into batches.
+func splitBatches(raw []byte) []batch {
+	var out []batch
+	for len(raw) >= 12 {
+		n := 12 + int(binary.BigEndian.Uint32(raw[8:12]))
+		if n > len(raw) {
+			break
+		}
+		out = append(out, batch(raw[:n:n]))
+		raw = raw[n:]
+	}
+	return out
+}
+
+// joinBatches concatenates batches into a fetch answer's records.
+func joinBatches(bs []batch) []byte {
+	var out []byte
+	for _, b := range bs {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// committedData reports whether bs[i] is a data batch of a transaction
+// whose marker, later in bs, is a commit.
+func committedData(bs []batch, i int) bool {
+	b := bs[i]
+	if b.control() || !b.transactional() {
+		return false
+	}
+	for _, m := range bs[i+1:] { // its producer's next marker
+		if m.control() && m.producerID() == b.producerID() {
+			return m.commitMarker()
+		}
+	}
+	return false
+}
+
+// TestTxnPartialTransaction: read_committed answers for partition 0 leave
+// out one batch of a committed transaction (once): the transaction is
+// partly visible, and its records there are lost.
+func TestTxnPartialTransaction(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	var mu sync.Mutex
+	dropped := 0
+	tamperFetch(t, c, 1, func(sp *kmsg.FetchResponseTopicPartition) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sp.Partition != 0 || dropped > 0 {
+			return
+		}
+		bs := splitBatches(sp.RecordBatches)
+		for i, b := range bs {
+			if committedData(bs, i) {
+				dropped = int(b.lastDelta()) + 1
+				sp.RecordBatches = joinBatches(append(bs[:i:i], bs[i+1:]...))
+				return
+			}
+		}
+	})
+	rep := run(t, txnProfile(t, false, nil), c)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	if dropped == 0 {
+		t.Fatal("no committed batch was dropped")
+	}
+	if n := anomaly(rep, verify.AnomalyPartial); n != 1 {
+		t.Errorf("partial_transaction = %d, want 1", n)
+	}
+	if n := anomaly(rep, verify.AnomalyLost); n != int64(dropped) {
+		t.Errorf("lost = %d, want the %d records of the dropped batch", n, dropped)
+	}
+	wantFinding(t, section(t, rep, "transactions"), "partial_transaction: read_committed: transaction chronik-e2e-", "(committed): ", "records visible (partition ", "), not partition 0 offset ")
+}
+
+// TestTxnInconsistentOffsets: read_uncommitted answers for partition 1 swap
+// two committed batches of one record each (once), so that read_uncommitted
+// returns other records than read_committed at their offsets.
+func TestTxnInconsistentOffsets(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	var mu sync.Mutex
+	swapped := false
+	tamperFetch(t, c, 0, func(sp *kmsg.FetchResponseTopicPartition) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sp.Partition != 1 || swapped {
+			return
+		}
+		bs := splitBatches(sp.RecordBatches)
+		var data []int
+		for i, b := range bs {
+			if committedData(bs, i) && b.lastDelta() == 0 {
+				data = append(data, i)
+			}
+		}
+		if len(data) < 2 {
+			return
+		}
+		i, j := data[0], data[1]
+		a, b := bs[i], bs[j]
+		ao, bo := a.firstOffset(), b.firstOffset()
+		a.setFirstOffset(bo)
+		b.setFirstOffset(ao)
+		bs[i], bs[j] = b, a
+		sp.RecordBatches = joinBatches(bs)
+		swapped = true
+	})
+	rep := run(t, txnProfile(t, false, nil), c)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	if !swapped {
+		t.Fatal("no two batches were swapped")
+	}
+	if n := anomaly(rep, verify.AnomalyInconsistent); n != 2 {
+		t.Errorf("inconsistent_offsets = %d, want 2", n)
+	}
+	wantFinding(t, section(t, rep, "transactions"), "inconsistent_offsets: partition 1 offset ", ": read_committed read ", ", read_uncommitted read sequence ")
 }
