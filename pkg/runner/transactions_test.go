@@ -260,6 +260,7 @@ func tamperFetch(t *testing.T, c *cluster.Embedded, iso int8, edit func(sp *kmsg
 		}
 		node := kc.CurrentNode()
 		var kresp kmsg.Response
+		var err error
 		kc.SleepControl(func() {
 			cp := *req
 			cp.Rack = proxyRack
