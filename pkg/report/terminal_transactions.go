@@ -20,9 +20,11 @@ func (p *printer) transactions(t *Transactions) {
 			tp.Partition, commas(tp.LogStart), commas(tp.HighWatermark), lso, commas(tp.Committed), commas(tp.Uncommitted), commas(tp.Filtered), commas(tp.Markers))
 		p.wrapped("  ", "", text, p.st.faint)
 	}
+	if t.Unknown > 0 {
+		p.line(fmt.Sprintf("  %d of %d transaction(s) of unknown outcome read_committed showed committed", t.UnknownVisible, t.Unknown))
+	}
 	if len(t.Anomalies) == 0 {
 		p.line("  " + p.st.pass.Render("no anomaly") + ": nothing lost, duplicated, aborted-read, partial, inconsistent or stuck")
-		return
 	}
 	for _, a := range t.Anomalies {
 		st, mark := p.st.fail, "✗ "
@@ -33,5 +35,19 @@ func (p *printer) transactions(t *Transactions) {
 		for _, e := range a.Examples {
 			p.wrapped("      ", "", e, p.st.faint)
 		}
+	}
+	p.txnGuarantees(t.Guarantees)
+}
+
+// txnGuarantees writes what each reader must see of a transaction, by how it ended.
+func (p *printer) txnGuarantees(gs []TxnGuarantee) {
+	if len(gs) == 0 {
+		return
+	}
+	p.blank()
+	p.line("  What each reader must see of a transaction (faults change none of it)")
+	p.line(p.st.label.Render(fmt.Sprintf("  %-16s %-9s %-11s  %s", "reader", "ended", "visible", "why")))
+	for _, g := range gs {
+		p.wrapped(fmt.Sprintf("  %-16s %-9s %-11s  ", g.Reader, g.Outcome, g.Visible), "", g.Why, p.st.faint)
 	}
 }

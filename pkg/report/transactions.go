@@ -14,12 +14,16 @@ type Transactions struct {
 	Committed int `json:"committed"`
 	Aborted   int `json:"aborted"`
 	Unknown   int `json:"unknown"`
+	// UnknownVisible counts the transactions of unknown outcome read_committed showed (committed).
+	UnknownVisible int `json:"unknown_visible"`
 	// Records counts the records sent in transactions.
 	Records int64 `json:"records"`
 	// Anomalies lists every anomaly found, by name, with its count and first examples.
 	Anomalies []TxnAnomaly `json:"anomalies"`
 	// Partitions is what each read found in each partition.
 	Partitions []TxnPartition `json:"partitions"`
+	// Guarantees is what each reader must see of a transaction, by how it ended.
+	Guarantees []TxnGuarantee `json:"guarantees"`
 	// Failures are what the producers were told went wrong (a failed commit, a produce error).
 	Failures []string `json:"failures,omitempty"`
 }
@@ -60,4 +64,14 @@ func (t *Transactions) Failed() bool {
 		}
 	}
 	return false
+}
+
+// TxnGuarantee is one row of the transactional guarantee table.
+type TxnGuarantee struct {
+	Reader string `json:"reader"` // read_committed or read_uncommitted
+	// Outcome is how the transaction ended as its producer was told: committed, aborted or unknown.
+	Outcome string `json:"outcome"`
+	// Visible is what the reader must see of its records: "all, once", "none", "all or none", "any".
+	Visible string `json:"visible"`
+	Why     string `json:"why"`
 }

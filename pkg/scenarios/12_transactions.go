@@ -70,6 +70,9 @@ func transactions(ctx context.Context, k *faultKit) error {
 	k.step.Metric("transactions_per_sec", float64(cfg.Producers*cfg.Count)/time.Since(start).Seconds())
 
 	rep := &report.Transactions{Topic: k.topic, Producers: cfg.Producers, Seed: seed, Anomalies: []report.TxnAnomaly{}}
+	for _, g := range verify.TxnTable() {
+		rep.Guarantees = append(rep.Guarantees, report.TxnGuarantee{Reader: g.Reader, Outcome: g.Outcome.String(), Visible: g.Visible.String(), Why: g.Why})
+	}
 	env.Report.Transactions = rep
 	an, err := judgeTxns(ctx, k, w, rep)
 	if err != nil {
@@ -95,7 +98,7 @@ func transactions(ctx context.Context, k *faultKit) error {
 	k.step.Metric("committed", float64(rep.Committed))
 	k.step.Metric("aborted", float64(rep.Aborted))
 	if rep.Unknown > 0 {
-		k.step.Notef("%d transaction(s) ended unknown (committing or aborting failed): each may be visible or not, but only whole", rep.Unknown)
+		k.step.Notef("%d transaction(s) ended unknown (committing or aborting failed): each may be visible or not, but only whole; read_committed showed %d of them committed", rep.Unknown, rep.UnknownVisible)
 	}
 	for _, f := range rep.Failures {
 		k.step.Notef("%s", f)
@@ -141,8 +144,9 @@ func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Trans
 			return nil, ctxOr(ctx)
 		}
 		reads[i] = parts
-		verify.TallyTxns(w.ledger, w.txns, committed, verify.IsolatedCoverage(parts), an)
+		visible := verify.TallyTxns(w.ledger, w.txns, committed, verify.IsolatedCoverage(parts), an)
 		if committed {
+			rep.UnknownVisible = visible
 			verify.StuckLSO(parts, stall, w.ledger, w.txns, an)
 		}
 		for _, e := range []*verify.Examples{&found.Unexpected} {

@@ -140,13 +140,13 @@ func TallyTxns(l *Ledger, txns *Txns, committed bool, cov map[int32]*Coverage, a
 					hidden = append(hidden, where)
 				}
 			}
-			switch {
-			case t.Outcome == TxnCommitted && reads == 0 && state == Acked:
+			switch vis := Visible(t.Outcome, committed); {
+			case vis == MustSee && reads == 0 && state == Acked:
 				cause, detail := lossCause(c, off)
 				a.Add(AnomalyLost, "%s: %s: sequence %d of committed transaction %s never read: %s (%s)", level, where, seq, t.Name(), cause, detail)
-			case t.Outcome == TxnAborted && reads > 0 && committed:
+			case vis == MustNotSee && reads > 0:
 				a.Add(AnomalyAbortedRead, "%s: sequence %d of aborted transaction %s read at partition %d offset %d", level, seq, t.Name(), p, off)
-			case t.Outcome == TxnAborted && reads == 0 && !committed && state == Acked:
+			case vis == MaySee && t.Outcome == TxnAborted && reads == 0 && state == Acked:
 				a.Add(AnomalyAbortedHidden, "%s: sequence %d of aborted transaction %s not returned", where, seq, t.Name())
 			}
 		}
