@@ -2,6 +2,8 @@ package profile
 
 import (
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,5 +66,26 @@ transactions:
 	p, _ = Parse("big.yaml", []byte("name: big\nscenarios: [produce]\ntransactions: {producers: 64, count: 100000, size: 10}\n"))
 	if err := p.Validate(known); err == nil || !strings.Contains(err.Error(), "producers × count × size is 64000000 records; the limit is 10000000") {
 		t.Errorf("Validate = %v, want the record limit", err)
+	}
+}
+
+// TestChronikTxnProfile: chronik-txn starts Chronik as chronik-3x3 does and runs the transactions scenario.
+func TestChronikTxnProfile(t *testing.T) {
+	p, err := Load("chronik-txn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(append(known, "transactions")); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	base, err := Load("chronik-3x3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.Cluster, base.Cluster) {
+		t.Errorf("chronik-txn's cluster differs from chronik-3x3's:\n%+v\n%+v", p.Cluster, base.Cluster)
+	}
+	if !slices.Contains(p.Scenarios, "transactions") || p.Transactions.Producers < 1 {
+		t.Errorf("chronik-txn: scenarios %v, transactions %+v", p.Scenarios, p.Transactions)
 	}
 }
