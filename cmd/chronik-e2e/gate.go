@@ -224,12 +224,16 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	rep.DurationS = time.Since(rep.StartedAt).Seconds()
 	g.plan.JudgeRepeat(rep)
 
-	if err := report.RenderRepeat(t.Out, rep, t.Renderer()); err != nil {
-		return fmt.Errorf("render report: %w", err)
+	if w := reportWriter(t, o); w != nil {
+		rd := t.Renderer()
+		if w == t.ErrOut {
+			rd = t.ErrRenderer()
+		}
+		if err := report.RenderRepeat(w, rep, rd); err != nil {
+			return fmt.Errorf("render report: %w", err)
+		}
 	}
-	if o.JSONPath != "" {
-		errs = append(errs, rep.WriteJSON(o.JSONPath))
-	}
+	errs = append(errs, writeJSON(t, o.JSONPath, rep))
 	errs = append(errs, g.writeFiles(nil, rep)...)
 	if err := usageErr(errors.Join(errs...)); err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
-	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
@@ -24,8 +23,8 @@ type RunOptions struct {
 	Profile   string   // --profile: a path or a profile name; empty: the built-in default
 	Scenarios []string // scenarios to run; empty: the profile's
 	Overrides profile.Overrides
-	JSONPath  string // --json
-	NoColor   bool   // --no-color
+	JSONPath  string // --json: a file, or "-" for stdout
+	Overwrite bool   // --overwrite: reuse a non-empty --artifacts directory
 	Keep      bool   // --keep: keep a spawned cluster's work dir after a pass
 	// Gate holds --baseline, --junit, --markdown, --repeat and --artifacts (gate.go).
 	Gate GateOptions
@@ -46,8 +45,8 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
 	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
 	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
-	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file")
-	f.BoolVar(&o.NoColor, "no-color", false, "no colour in the report (NO_COLOR is honoured too)")
+	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
 	addGateFlags(cmd, &o.Gate)
 	addProfilingFlags(cmd, &o.Profiling)
@@ -91,15 +90,12 @@ func loadProfile(o *RunOptions) (*profile.Profile, error) {
 
 // runProfile runs the profile and renders its report: the common body of run and scenario.
 func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
-	if o.NoColor {
-		t.SetColor(false)
-	}
 	p, err := loadProfile(o)
 	if err != nil {
 		return err
 	}
 	tuneGC(p.Workload.Messages)
-	if err := checkJSONPath(o.JSONPath); err != nil {
+	if err := checkOutputs(o); err != nil {
 		return err
 	}
 	stopProfiling, err := startProfiling(o.Profiling, t.ErrOut)
@@ -111,11 +107,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	status := func(format string, args ...any) {
-		if t.IsErrTTY() {
-			fmt.Fprintf(t.ErrOut, format+"\n", args...)
-		}
-	}
+	status := statusFunc(t)
 	status("profile %s (%s): %s cluster, %d node(s), %d partition(s), RF %d, %d messages, acks=%s",
 		p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes, p.Topic.Partitions, p.Topic.ReplicationFactor, p.Workload.Messages, p.Workload.Acks)
 	runOpts := runner.Options{
@@ -123,6 +115,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		Scenarios: o.Scenarios,
 		Progress:  progressFunc(t),
 		Status:    status,
+		Finished:  liveVerdicts(t),
 		// A spawned cluster's work dir is kept after a failure, and after a pass with --keep.
 		KeepWorkDir: o.Keep,
 	}
@@ -133,13 +126,11 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := report.Render(t.Out, rep, t.Renderer()); err != nil {
-		return fmt.Errorf("render report: %w", err)
+	if err := renderRun(t, o, rep); err != nil {
+		return err
 	}
-	if o.JSONPath != "" {
-		if err := rep.WriteJSON(o.JSONPath); err != nil {
-			return exitcode.UsageError(err)
-		}
+	if err := writeJSON(t, o.JSONPath, rep); err != nil {
+		return exitcode.UsageError(err)
 	}
 	if err := g.write(rep); err != nil {
 		return err
@@ -167,9 +158,10 @@ func isDir(path string) bool {
 	return err == nil && st.IsDir()
 }
 
-// progressFunc returns progress bars on stderr when it is a terminal, else none.
+// progressFunc returns progress bars on stderr when it is a terminal, else
+// none; none with --quiet either.
 func progressFunc(t *term.Terminal) scenarios.ProgressFunc {
-	if !t.IsErrTTY() {
+	if !t.IsErrTTY() || t.Verbosity() == term.Quiet {
 		return nil
 	}
 	return func(label string, total int64) scenarios.Progress {

@@ -31,16 +31,12 @@ func newReportCmd(t *term.Terminal) *cobra.Command {
 
 // newReportShowCmd returns `chronik-e2e report show FILE.json`.
 func newReportShowCmd(t *term.Terminal) *cobra.Command {
-	var noColor bool
 	cmd := &cobra.Command{
 		Use:     "show FILE.json",
 		Short:   "Render a stored JSON report in the terminal, exactly as the run showed it",
 		Example: "  chronik-e2e report show report.json",
 		Args:    exactFiles(1, "report show takes one JSON report"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			if noColor {
-				t.SetColor(false)
-			}
 			st, err := report.ReadJSON(args[0])
 			if err != nil {
 				return exitcode.UsageError(err)
@@ -56,14 +52,12 @@ func newReportShowCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (NO_COLOR is honoured too)")
 	return cmd
 }
 
 // newReportDiffCmd returns `chronik-e2e report diff OLD.json NEW.json`.
 func newReportDiffCmd(t *term.Terminal) *cobra.Command {
 	var (
-		noColor   bool
 		tolerance float64
 		metrics   []string
 	)
@@ -77,9 +71,6 @@ by more than the tolerance. A repeat's report compares by its medians.`,
   chronik-e2e report diff old.json new.json --tolerance-pct 5 --metric produce.p99_ms`,
 		Args: exactFiles(2, "report diff takes two JSON reports: the old one, then the new one"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			if noColor {
-				t.SetColor(false)
-			}
 			if tolerance < 0 {
 				return exitcode.Usagef("--tolerance-pct must be 0 or more, not %v", tolerance)
 			}
@@ -105,7 +96,6 @@ by more than the tolerance. A repeat's report compares by its medians.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&noColor, "no-color", false, "no colour (NO_COLOR is honoured too)")
 	f.Float64Var(&tolerance, "tolerance-pct", gate.DefaultTolerancePct, "how much worse than OLD, in percent, a metric may be")
 	f.StringSliceVar(&metrics, "metric", nil, "compare these metrics (default: produce.msgs_per_s, produce.p50_ms, produce.p99_ms, consume.msgs_per_s)")
 	return cmd

@@ -94,13 +94,16 @@ threshold or the baseline comparison failed.`,
 	}
 	root.SetOut(t.Out)
 	root.SetErr(t.ErrOut)
+	root.Version = versionString()
+	root.SetVersionTemplate(versionLine() + "\n")
+	addGlobalFlags(root, t)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		// `chronik-e2e rn --profile 3x3`: the root does not know --profile,
 		// but the unknown command is the mistake to report.
 		if !cmd.HasParent() && cmd.Flags().NArg() > 0 {
 			return unknownCommand(cmd, cmd.Flags().Arg(0))
 		}
-		return exitcode.UsageError(err)
+		return flagError(cmd, err)
 	})
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
 	root.AddCommand(newReportCmd(t), newMetricsCmd(t))

@@ -12,9 +12,12 @@ import (
 )
 
 // orASCII returns rd, or a plain-text renderer bound to w when rd is nil.
+// The profile is set on the renderer, not passed as termenv.WithProfile:
+// lipgloss ignores that option and detects the profile again from w.
 func orASCII(w io.Writer, rd *lipgloss.Renderer) *lipgloss.Renderer {
 	if rd == nil {
-		return lipgloss.NewRenderer(w, termenv.WithProfile(termenv.Ascii))
+		rd = lipgloss.NewRenderer(w)
+		rd.SetColorProfile(termenv.Ascii)
 	}
 	return rd
 }

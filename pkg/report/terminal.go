@@ -12,7 +12,6 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
 )
 
 // lineWidth is the number of columns the terminal report fills.
@@ -33,9 +32,7 @@ const (
 // from rd; a renderer with the termenv.Ascii profile (or a nil rd) gives plain
 // text without escape codes.
 func Render(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
-	if rd == nil {
-		rd = lipgloss.NewRenderer(w, termenv.WithProfile(termenv.Ascii))
-	}
+	rd = orASCII(w, rd)
 	p := &printer{st: newStyles(rd)}
 	p.header(r)
 	p.nodes(r)
@@ -549,40 +546,68 @@ func (p *printer) results(ss []*Scenario) {
 	p.section("Scenario results")
 	nw := min(widest(ss, func(s *Scenario) string { return s.Name }), lineWidth-30)
 	for _, s := range ss {
-		mark, word := p.st.pass.Render("✓"), "PASSED"
-		switch {
-		case s.NotApplicable:
-			mark, word = p.st.skip.Render("○"), "N/A"
-		case s.Skipped:
-			mark, word = p.st.skip.Render("○"), "SKIPPED"
-		case !s.Passed:
-			mark, word = p.st.fail.Render("✗"), "FAILED"
-		}
-		name := s.Name
-		if ansi.StringWidth(name) > nw {
-			name = ansi.Truncate(name, nw, "…")
-		}
-		st := p.st.pass
-		switch {
-		case s.Skipped:
-			st = p.st.skip
-		case !s.Passed:
-			st = p.st.fail
-		}
-		l := "  " + mark + " " + pad(name, nw) + "  " + st.Render(pad(word, 7))
-		if !s.Skipped || s.DurationS > 0 {
-			l += fmt.Sprintf("  %7s", seconds(s.DurationS))
-		}
-		switch {
-		case len(s.Findings) > 0:
-			l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
-		case s.NotApplicable:
-			l += "  " + p.st.skip.Render("not applicable to this cluster")
-		case s.Error != "":
-			l += "  " + p.st.bad.Render("error")
-		}
-		p.line(l)
+		p.line(p.result(s, nw))
 	}
+}
+
+// result is the verdict line of scenario s, its name padded to nw cells.
+func (p *printer) result(s *Scenario, nw int) string {
+	mark, word := p.st.pass.Render("✓"), "PASSED"
+	switch {
+	case s.NotApplicable:
+		mark, word = p.st.skip.Render("○"), "N/A"
+	case s.Skipped:
+		mark, word = p.st.skip.Render("○"), "SKIPPED"
+	case !s.Passed:
+		mark, word = p.st.fail.Render("✗"), "FAILED"
+	}
+	name := s.Name
+	if ansi.StringWidth(name) > nw {
+		name = ansi.Truncate(name, nw, "…")
+	}
+	st := p.st.pass
+	switch {
+	case s.Skipped:
+		st = p.st.skip
+	case !s.Passed:
+		st = p.st.fail
+	}
+	l := "  " + mark + " " + pad(name, nw) + "  " + st.Render(pad(word, 7))
+	if !s.Skipped || s.DurationS > 0 {
+		l += fmt.Sprintf("  %7s", seconds(s.DurationS))
+	}
+	switch {
+	case len(s.Findings) > 0:
+		l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
+	case s.NotApplicable:
+		l += "  " + p.st.skip.Render("not applicable to this cluster")
+	case s.Error != "":
+		l += "  " + p.st.bad.Render("error")
+	}
+	return l
+}
+
+// RenderSummary writes the short report of --quiet: each scenario's verdict
+// line, then the verdict.
+func RenderSummary(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
+	p := &printer{st: newStyles(orASCII(w, rd))}
+	nw := min(widest(r.Scenarios, func(s *Scenario) string { return s.Name }), lineWidth-30)
+	for _, s := range r.Scenarios {
+		p.line(p.result(s, nw))
+	}
+	p.verdict(r)
+	_, err := io.WriteString(w, p.b.String())
+	return err
+}
+
+// RenderScenarioLine writes the verdict line of one finished scenario, as
+// the live view on a terminal shows it; nameWidth pads the name so that the
+// lines of a run line up.
+func RenderScenarioLine(w io.Writer, s *Scenario, nameWidth int, rd *lipgloss.Renderer) error {
+	p := &printer{st: newStyles(orASCII(w, rd))}
+	p.line(p.result(s, max(nameWidth, len(s.Name))))
+	_, err := io.WriteString(w, p.b.String())
+	return err
 }
 
 // verdict writes the final banner.

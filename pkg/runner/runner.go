@@ -42,6 +42,9 @@ type Options struct {
 	// are done (or the cluster never became ready), before the runner closes
 	// or leaves it: the moment to collect node logs.
 	BeforeClose func(cluster.Cluster)
+	// Finished, when set, is called with each scenario's result as it
+	// finishes (the live view on a terminal).
+	Finished func(*report.Scenario)
 	// KeepWorkDir keeps a spawned cluster's work dir after a pass too (--keep).
 	KeepWorkDir bool
 }
@@ -133,6 +136,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		}
 		status("scenario %s …", s.Name())
 		runOne(runCtx, env, s, p.Timeouts.Scenario.Duration)
+		if opts.Finished != nil {
+			opts.Finished(rep.Scenarios[len(rep.Scenarios)-1])
+		}
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true

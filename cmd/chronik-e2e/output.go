@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/term"
+)
+
+// stdoutPath is the --json value that means standard output.
+const stdoutPath = "-"
+
+// checkOutputs fails, as bad usage, when two outputs name one file, when
+// --json - meets another output that wants stdout, or when --artifacts names a
+// directory that already holds files and --overwrite is not given.
+func checkOutputs(o *RunOptions) error {
+	seen := map[string]string{} // cleaned absolute path → flag
+	for _, f := range []struct{ flag, path string }{
+		{"--json", o.JSONPath},
+		{"--junit", o.Gate.JUnit},
+		{"--markdown", o.Gate.Markdown},
+		{"--cpuprofile", o.Profiling.CPUProfile},
+		{"--memprofile", o.Profiling.MemProfile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if f.path == stdoutPath && f.flag != "--json" {
+			return exitcode.Usagef("%s -: only --json writes to standard output; give %s a file name", f.flag, f.flag)
+		}
+		abs, err := filepath.Abs(f.path)
+		if f.path == stdoutPath || err != nil {
+			abs = f.path
+		}
+		if other, dup := seen[abs]; dup {
+			return exitcode.Usagef("%s and %s both write to %s: give each its own file", other, f.flag, f.path)
+		}
+		seen[abs] = f.flag
+	}
+	if o.JSONPath != stdoutPath {
+		if err := checkJSONPath(o.JSONPath); err != nil {
+			return err
+		}
+	}
+	if a := o.Gate.Artifacts; a != "" && !o.Overwrite {
+		if entries, err := os.ReadDir(a); err == nil && len(entries) > 0 {
+			return exitcode.Usagef("--artifacts %s already holds %d file(s) of an earlier run: give an empty or new directory, or add --overwrite to replace them", a, len(entries))
+		}
+	}
+	return nil
+}
+
+// reportWriter is where the terminal report goes: stdout, or stderr when
+// --json - takes stdout; nil with --quiet and --json -, when it goes nowhere.
+func reportWriter(t *term.Terminal, o *RunOptions) io.Writer {
+	if o.JSONPath != stdoutPath {
+		return t.Out
+	}
+	if t.Verbosity() == term.Quiet {
+		return nil
+	}
+	return t.ErrOut
+}
+
+// renderRun writes the terminal report of rep where reportWriter says: the
+// whole report, or the summary with --quiet.
+func renderRun(t *term.Terminal, o *RunOptions, rep *report.Report) error {
+	w := reportWriter(t, o)
+	if w == nil {
+		return nil
+	}
+	rd := t.Renderer()
+	if w == t.ErrOut {
+		rd = t.ErrRenderer()
+	}
+	render := report.Render
+	if t.Verbosity() == term.Quiet {
+		render = report.RenderSummary
+	}
+	if err := render(w, rep, rd); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	return nil
+}
+
+// writeJSON writes the JSON report v where --json says: a file, or stdout.
+func writeJSON(t *term.Terminal, path string, v interface{ WriteJSON(string) error }) error {
+	switch path {
+	case "":
+		return nil
+	case stdoutPath:
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = t.Out.Write(append(b, '\n'))
+		return err
+	}
+	return v.WriteJSON(path)
+}
+
+// statusFunc returns the function that tells each step of a run on stderr:
+// on a terminal, or anywhere with -v; never with --quiet.
+func statusFunc(t *term.Terminal) func(format string, args ...any) {
+	show := t.Verbosity() >= term.Verbose || (t.IsErrTTY() && t.Verbosity() == term.Normal)
+	return func(format string, args ...any) {
+		if show {
+			fmt.Fprintf(t.ErrOut, strings.TrimSuffix(format, "\n")+"\n", args...)
+		}
+	}
+}
+
+// liveVerdicts returns what prints each scenario's verdict line on stderr as
+// it finishes: on a terminal, or anywhere with -v; never with --quiet.
+func liveVerdicts(t *term.Terminal) func(*report.Scenario) {
+	if t.Verbosity() == term.Quiet || (!t.IsErrTTY() && t.Verbosity() < term.Verbose) {
+		return nil
+	}
+	return func(s *report.Scenario) {
+		_ = report.RenderScenarioLine(t.ErrOut, s, 16, t.ErrRenderer())
+	}
+}
