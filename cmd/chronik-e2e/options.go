@@ -48,6 +48,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
+	addSecurityFlags(cmd, &o.Overrides.Security)
 	addGateFlags(cmd, &o.Gate)
 	addProfilingFlags(cmd, &o.Profiling)
 }

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 //
 // Besides testscript's own commands, the scripts have:
 //
-//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES
+//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-tls DIR] [-sasl MECHANISM:USER:PASSWORD] NODES
 //	    start an embedded cluster of NODES brokers in the test process, and
 //	    set $NAME (default BOOTSTRAP) to its comma-separated addresses; each
 //	    -fault answers every matching request with the Kafka error ERROR
@@ -44,7 +44,10 @@ func TestMain(m *testing.M) {
 //	    matching requests with -fault-count N; -hold never answers
 //	    the requests named (e.g. -hold produce); -delay answers them
 //	    DURATION late (e.g. -delay produce:100ms, a slower cluster); the
-//	    cluster stops when the script ends
+//	    cluster stops when the script ends; -tls DIR serves TLS with a
+//	    certificate of a CA generated for the test (DIR/ca.pem, and
+//	    DIR/other-ca.pem a CA that did not sign it), -sasl requires SASL
+//	    with USER a superuser (secure_script_test.go)
 //	kfake-held
 //	    wait until the cluster of the last kfake holds a request
 //	expect-exit CODE PROGRAM [ARGS...]
@@ -111,8 +114,11 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		delays = append(delays, delay{key, d})
 		return err
 	})
-	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES")
-	c, err := cluster.StartEmbedded(nodes)
+	secure := secureFlags(fs, func() string { return ts.Getenv("WORK") })
+	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-tls DIR] [-sasl MECHANISM:USER:PASSWORD] NODES")
+	secOpts, err := secure()
+	ts.Check(err)
+	c, err := cluster.StartEmbedded(nodes, secOpts...)
 	ts.Check(err)
 	ts.Defer(func() { _ = c.Close() })
 	if len(faults) > 0 {

@@ -30,6 +30,8 @@ type Overrides struct {
 	Topic             string   // --topic: topic.name
 	FaultTarget       string   // --fault-target: faults.target
 	FaultSeed         *int     // --fault-seed: faults.seed, to replay a run
+	// Security holds --tls, --tls-ca, --sasl-* and -X (security.go).
+	Security SecurityOverrides
 }
 
 // Apply sets the values o gives. Validate then names the flag, not a
@@ -72,6 +74,7 @@ func (p *Profile) Apply(o Overrides) {
 		p.Faults.Seed = *o.FaultSeed
 		p.setBy(FlagFaultSeed, "faults.seed")
 	}
+	p.applySecurity(o.Security)
 	p.normalize()
 }
 

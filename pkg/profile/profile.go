@@ -58,6 +58,9 @@ type Cluster struct {
 	KafkaVersion string `yaml:"kafka_version"`
 	// Spawn says how to start and watch the broker processes of spawn mode.
 	Spawn Spawn `yaml:"spawn"`
+	// TLS and SASL say how to reach a secured cluster; see security.go.
+	TLS  TLS  `yaml:"tls"`
+	SASL SASL `yaml:"sasl"`
 }
 
 // Topic is the topic the scenarios create and use.

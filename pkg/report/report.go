@@ -64,6 +64,9 @@ type Cluster struct {
 	Mode      string   `json:"mode"`
 	Bootstrap []string `json:"bootstrap"`
 	Brokers   []Broker `json:"brokers"`
+	// Security says how the clients reached the cluster ("TLS, SASL
+	// SCRAM-SHA-256 as e2e"); empty for plaintext. Never a password.
+	Security string `json:"security,omitempty"`
 	// The rest is for clusters of processes the runner started (spawn mode); see nodes.go.
 	// WorkDir holds the nodes' files, data and logs; WorkDirRemoved is set when it was removed after a pass.
 	WorkDir        string        `json:"work_dir,omitempty"`

@@ -113,6 +113,7 @@ func (p *printer) header(r *Report) {
 	c := r.Cluster
 	field("Cluster", "", c.Mode)
 	field("Bootstrap", ", ", c.Bootstrap...)
+	field("Security", "", c.Security)
 	brokers := slices.Clone(c.Brokers)
 	slices.SortFunc(brokers, func(a, b Broker) int { return cmp.Compare(a.ID, b.ID) })
 	var bs []string

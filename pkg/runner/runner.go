@@ -65,6 +65,10 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if _, err := kafka.Config(p.Cluster.KafkaVersion); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	sec, err := p.Cluster.Security() // reads the certificates and the password before anything starts
+	if err != nil {
+		return nil, err
+	}
 	status := opts.Status
 	if status == nil {
 		status = func(string, ...any) {}
@@ -98,9 +102,13 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		defer opts.BeforeClose(c) // deferred last, so it runs before Close
 	}
 	rep.Cluster = report.Cluster{Mode: c.Mode(), Bootstrap: c.Bootstrap()}
+	if sec.TLS != nil || sec.SASL != nil {
+		rep.Cluster.Security = sec.Describe() // never the password
+	}
 	describe(c, rep)
 
 	cfg, _ := kafka.Config(p.Cluster.KafkaVersion)
+	kafka.Secure(cfg, sec)
 	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
 	brokers, err := waitReady(readyCtx, c, p.Cluster.Nodes, cfg, status)
 	cancel()

@@ -54,6 +54,9 @@ type Env struct {
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
 
+	// security is how every client of the run reaches the cluster (TLS, SASL).
+	security kafka.Security
+
 	// liveRead is the read that produce ran alongside itself
 	// (workload.concurrent_consume), for consume to account.
 	liveRead *reading
@@ -65,6 +68,11 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 	if err != nil {
 		return nil, err
 	}
+	sec, err := p.Cluster.Security()
+	if err != nil {
+		return nil, err
+	}
+	kafka.Secure(cfg, sec)
 	client, err := sarama.NewClient(c.Bootstrap(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %v: %w", c.Bootstrap(), err)
@@ -74,7 +82,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 		client.Close()
 		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
 	}
-	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID}, nil
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, security: sec}, nil
 }
 
 // Close closes the shared client.
@@ -87,12 +95,14 @@ func (e *Env) Close() {
 	}
 }
 
-// Config returns a fresh client config for the profile's protocol version.
+// Config returns a fresh client config for the profile's protocol version
+// and security.
 func (e *Env) Config() *sarama.Config {
 	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
 	if err != nil {
 		panic(err) // the profile's version was validated before the run
 	}
+	kafka.Secure(cfg, e.security)
 	return cfg
 }
 
