@@ -43,6 +43,8 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.Int(profile.FlagPartitions, 0, "topic partitions")
 	f.Int(profile.FlagReplicationFactor, 0, "topic replication factor")
 	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
+	f.StringVar(&o.Overrides.TopicDelete, profile.FlagTopicDelete, "", "when to delete the run's topic: on-pass, always or never (default: on-pass in attach and spawn mode)")
+	f.StringVar(&o.Overrides.ExistingTopic, profile.FlagExistingTopic, "", "run against this existing topic: check its partitions and RF, read from its end offsets, never delete it")
 	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
 	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")

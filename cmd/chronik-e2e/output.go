@@ -95,12 +95,7 @@ func writeJSON(t *term.Terminal, path string, v interface{ WriteJSON(string) err
 	case "":
 		return nil
 	case stdoutPath:
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = t.Out.Write(append(b, '\n'))
-		return err
+		return writeJSONValue(t, path, v)
 	}
 	return v.WriteJSON(path)
 }
@@ -125,4 +120,22 @@ func liveVerdicts(t *term.Terminal) func(*report.Scenario) {
 	return func(s *report.Scenario) {
 		_ = report.RenderScenarioLine(t.ErrOut, s, 16, t.ErrRenderer())
 	}
+}
+
+// writeJSONValue writes v as indented JSON to path, or to stdout for "-";
+// nothing for "".
+func writeJSONValue(t *term.Terminal, path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == stdoutPath {
+		_, err = t.Out.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -60,6 +60,7 @@ func newReportDiffCmd(t *term.Terminal) *cobra.Command {
 	var (
 		tolerance float64
 		metrics   []string
+		jsonPath  string
 	)
 	cmd := &cobra.Command{
 		Use:   "diff OLD.json NEW.json",
@@ -88,15 +89,25 @@ by more than the tolerance. A repeat's report compares by its medians.`,
 				srcs[i] = gate.FromStored(file, st)
 			}
 			c := gate.Compare(srcs[0], srcs[1], tolerance, metrics)
-			fmt.Fprintf(t.Out, "%s (%s) compared with %s (%s)\n", args[1], srcs[1].RunID, args[0], srcs[0].RunID)
-			if err := report.RenderComparison(t.Out, c, t.Renderer()); err != nil {
-				return fmt.Errorf("render comparison: %w", err)
+			w, rd := t.Out, t.Renderer()
+			if jsonPath == stdoutPath { // the comparison as text goes to stderr, or nowhere with --quiet
+				w, rd = t.ErrOut, t.ErrRenderer()
+			}
+			if jsonPath != stdoutPath || t.Verbosity() != term.Quiet {
+				fmt.Fprintf(w, "%s (%s) compared with %s (%s)\n", args[1], srcs[1].RunID, args[0], srcs[0].RunID)
+				if err := report.RenderComparison(w, c, rd); err != nil {
+					return fmt.Errorf("render comparison: %w", err)
+				}
+			}
+			if err := writeJSONValue(t, jsonPath, c); err != nil {
+				return exitcode.UsageError(err)
 			}
 			return verdictError(c.Passed, !c.Passed)
 		},
 	}
 	f := cmd.Flags()
 	f.Float64Var(&tolerance, "tolerance-pct", gate.DefaultTolerancePct, "how much worse than OLD, in percent, a metric may be")
+	f.StringVar(&jsonPath, "json", "", "write the comparison as JSON to this file, or to stdout with --json -")
 	f.StringSliceVar(&metrics, "metric", nil, "compare these metrics (default: produce.msgs_per_s, produce.p50_ms, produce.p99_ms, consume.msgs_per_s)")
 	return cmd
 }
@@ -113,11 +124,15 @@ func exactFiles(n int, what string) cobra.PositionalArgs {
 
 // newMetricsCmd returns `chronik-e2e metrics`, the metrics thresholds and baselines read.
 func newMetricsCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "List the metrics that thresholds and baseline comparisons read",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if jsonPath != "" {
+				return usageErr(metricsJSON(t, jsonPath))
+			}
 			w := 0
 			for _, m := range gate.Metrics() {
 				w = max(w, len(m.Name))
@@ -138,4 +153,6 @@ func newMetricsCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }

@@ -39,11 +39,15 @@ func newScenarioCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Comma
 
 // newScenariosCmd returns `chronik-e2e scenarios`, the list of registered scenarios.
 func newScenariosCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the registered scenarios",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if jsonPath != "" {
+				return usageErr(scenariosJSON(t, jsonPath))
+			}
 			width := 0
 			for _, s := range scenarios.All() {
 				width = max(width, len(s.Name()))
@@ -58,4 +62,6 @@ func newScenariosCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }

@@ -14,15 +14,21 @@ var version = "dev"
 
 // newVersionCmd returns `chronik-e2e version`.
 func newVersionCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if jsonPath != "" {
+				return usageErr(versionInfoJSON(t, jsonPath))
+			}
 			fmt.Fprintln(t.Out, versionLine())
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }
 
 // versionString is the -ldflags version, or the module version and VCS revision.

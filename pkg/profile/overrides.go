@@ -30,6 +30,8 @@ type Overrides struct {
 	Topic             string   // --topic: topic.name
 	FaultTarget       string   // --fault-target: faults.target
 	FaultSeed         *int     // --fault-seed: faults.seed, to replay a run
+	TopicDelete       string   // --topic-delete: topic.delete
+	ExistingTopic     string   // --existing-topic: topic.name, with topic.existing
 	// Security holds --tls, --tls-ca, --sasl-* and -X (security.go).
 	Security SecurityOverrides
 }
@@ -65,6 +67,14 @@ func (p *Profile) Apply(o Overrides) {
 	if o.Topic != "" {
 		p.Topic.Name = o.Topic
 		p.setBy(FlagTopic, "topic.name")
+	}
+	if o.TopicDelete != "" {
+		p.Topic.Delete = o.TopicDelete
+		p.setBy(FlagTopicDelete, "topic.delete")
+	}
+	if o.ExistingTopic != "" {
+		p.Topic.Name, p.Topic.Existing = o.ExistingTopic, true
+		p.setBy(FlagExistingTopic, "topic.name", "topic.existing")
 	}
 	if o.FaultTarget != "" {
 		p.Faults.Target = o.FaultTarget

@@ -68,6 +68,14 @@ type Topic struct {
 	Name              string `yaml:"name"`
 	Partitions        int    `yaml:"partitions"`
 	ReplicationFactor int    `yaml:"replication_factor"`
+	// Delete says when the runner deletes the topic it created: on-pass,
+	// always or never; empty: on-pass in attach and spawn mode, never in
+	// embedded mode (the cluster goes away with the run). See topic.go.
+	Delete string `yaml:"delete"`
+	// Existing runs against the topic Name that exists already: the runner
+	// checks its shape, reads from its end offsets at the start, and never
+	// deletes it.
+	Existing bool `yaml:"existing"`
 }
 
 // Workload is what the produce and consume scenarios send and read.

@@ -185,6 +185,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	p.validateGate(v)
 	p.validateFaults(v)
 	p.validateSecurity(v)
+	p.validateTopic(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {

@@ -36,6 +36,9 @@ type Report struct {
 	// EndToEnd is the latency from each message's send to its read, measured
 	// when consuming while producing (workload.concurrent_consume); nil otherwise.
 	EndToEnd *Latency `json:"end_to_end_latency_ms,omitempty"`
+	// TopicCleanup says what became of the run's topic (topic.delete):
+	// deleted, kept and why; empty when nothing was to be done.
+	TopicCleanup string `json:"topic_cleanup,omitempty"`
 	// Faults holds what the fault scenarios did and saw (timeline,
 	// unavailability windows, delivery per mode, guarantees); nil when none ran.
 	Faults *Faults `json:"faults,omitempty"`
@@ -43,8 +46,10 @@ type Report struct {
 
 // Config is the part of the profile a reader needs to judge the verdict.
 type Config struct {
-	Nodes             int    `json:"nodes"`
-	Topic             string `json:"topic"`
+	Nodes int    `json:"nodes"`
+	Topic string `json:"topic"`
+	// TopicExisting is set when the run used a topic that existed before it.
+	TopicExisting     bool   `json:"topic_existing,omitempty"`
 	Partitions        int    `json:"partitions"`
 	ReplicationFactor int    `json:"replication_factor"`
 	Messages          int    `json:"messages"`

@@ -124,8 +124,13 @@ func (p *printer) header(r *Report) {
 
 	cf := r.Config
 	lines = append(lines, "")
-	field("Topic", " · ", quoteIf(cf.Topic), countOf(cf.Partitions, "partition"),
+	existing := ""
+	if cf.TopicExisting {
+		existing = "existing"
+	}
+	field("Topic", " · ", quoteIf(cf.Topic), existing, countOf(cf.Partitions, "partition"),
 		nonZero(cf.ReplicationFactor, "RF %d"), countOf(cf.Nodes, "node"))
+	field("Cleanup", "", r.TopicCleanup)
 	field("Workload", " · ", append([]string{countOf(cf.Messages, "message"), countOf(cf.Keys, "key"),
 		nonZero(cf.ValueBytes, "%d B values"), prefixed("acks ", cf.Acks)}, loadItems(cf)...)...)
 	field("Timeout", "", suffixed(cf.ScenarioTimeout, " per scenario"))

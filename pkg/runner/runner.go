@@ -86,6 +86,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		Keys: p.Workload.Keys, ValueBytes: p.Workload.ValueBytes, Acks: p.Workload.Acks,
 		ScenarioTimeout: p.Timeouts.Scenario.String(),
 		Producers:       p.Workload.Producers, Rate: p.Workload.Rate, ConcurrentConsume: p.Workload.ConcurrentConsume,
+		TopicExisting: p.Topic.Existing,
 	}
 
 	c := opts.Cluster
@@ -153,6 +154,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	}
 	describe(c, rep)
 	rep.Finish(time.Now())
+	cleanUpTopic(ctx, env, p, rep, ranTopicCreate(rep)) // topic.go
 	return rep, nil
 }
 

@@ -30,6 +30,9 @@ func (topicCreate) Summary() string {
 }
 
 func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
+	if env.Profile.Topic.Existing {
+		return useExistingTopic(ctx, env, step) // existing.go
+	}
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
 	start := time.Now()

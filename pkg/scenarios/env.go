@@ -54,6 +54,11 @@ type Env struct {
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
 
+	// readFrom holds, for an existing topic (topic.existing), each
+	// partition's end offset at the start of the run: where reading starts
+	// instead of the log start.
+	readFrom map[int32]int64
+
 	// security is how every client of the run reaches the cluster (TLS, SASL).
 	security kafka.Security
 

@@ -15,6 +15,13 @@ import (
 // that a topic of 1,000 partitions costs a request per broker, not per
 // partition.
 func (e *Env) offsets(ctx context.Context, ids []int32, at int64) ([]int64, error) {
+	if at == sarama.OffsetOldest && e.readFrom != nil { // an existing topic: this run's records start here
+		from := make([]int64, len(ids))
+		for i, p := range ids {
+			from[i] = e.readFrom[p]
+		}
+		return from, nil
+	}
 	what := "high watermark"
 	if at == sarama.OffsetOldest {
 		what = "log start offset"
