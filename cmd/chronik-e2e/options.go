@@ -23,9 +23,11 @@ type RunOptions struct {
 	Profile   string   // --profile: a path or a profile name; empty: the built-in default
 	Scenarios []string // scenarios to run; empty: the profile's
 	Overrides profile.Overrides
-	JSONPath  string // --json: a file, or "-" for stdout
-	Overwrite bool   // --overwrite: reuse a non-empty --artifacts directory
-	Keep      bool   // --keep: keep a spawned cluster's work dir after a pass
+	JSONPath  string            // --json: a file, or "-" for stdout
+	Overwrite bool              // --overwrite: reuse a non-empty --artifacts directory
+	TagArgs   []string          // --tag key=value, as given
+	Tags      map[string]string // --tag, parsed
+	Keep      bool              // --keep: keep a spawned cluster's work dir after a pass
 	// Gate holds --baseline, --junit, --markdown, --repeat and --artifacts (gate.go).
 	Gate GateOptions
 	// Profiling holds --cpuprofile and --memprofile (profiling.go).
@@ -50,6 +52,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
+	addWorkloadFlags(cmd, o)
 	addSecurityFlags(cmd, &o.Overrides.Security)
 	addGateFlags(cmd, &o.Gate)
 	addProfilingFlags(cmd, &o.Profiling)
@@ -97,6 +100,10 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	if p.Shadows != "" && t.Verbosity() != term.Quiet {
+		fmt.Fprintf(t.ErrOut, "chronik-e2e: note: profile %s is read from %s, which shadows the built-in %s (--profile %s runs that one)\n",
+			o.Profile, p.Source, p.Shadows, strings.TrimSuffix(p.Shadows, ".yaml"))
+	}
 	tuneGC(p.Workload.Messages)
 	if err := checkOutputs(o); err != nil {
 		return err
@@ -119,6 +126,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		Progress:  progressFunc(t),
 		Status:    status,
 		Finished:  liveVerdicts(t),
+		// The report records the tool's version and the run's tags.
+		ToolVersion: versionString(),
+		Tags:        o.Tags,
 		// A spawned cluster's work dir is kept after a failure, and after a pass with --keep.
 		KeepWorkDir: o.Keep,
 	}

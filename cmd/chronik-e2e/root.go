@@ -108,6 +108,6 @@ threshold or the baseline comparison failed.`,
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
 	root.AddCommand(newReportCmd(t), newMetricsCmd(t))
 	root.AddCommand(newClusterCmd(t, nil), newInternalCmd(t))
-	root.AddCommand(newTopicsCmd(t))
+	root.AddCommand(newTopicsCmd(t), newProfilesCmd(t), newProfileCmd(t))
 	return root
 }

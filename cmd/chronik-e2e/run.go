@@ -41,6 +41,9 @@ func runOrCapture(cmd *cobra.Command, t *term.Terminal, o *RunOptions, runF func
 	if err := readSecurityFlags(cmd, &o.Overrides.Security); err != nil {
 		return err
 	}
+	if err := readWorkloadFlags(cmd, o); err != nil {
+		return err
+	}
 	if runF != nil {
 		return runF(o)
 	}

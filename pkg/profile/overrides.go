@@ -1,6 +1,10 @@
 package profile
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Names of the CLI flags that Overrides stand for (register them under these
 // names so that problems name the right flag).
@@ -14,6 +18,13 @@ const (
 	FlagTopic             = "topic"
 	FlagFaultTarget       = "fault-target"
 	FlagFaultSeed         = "fault-seed"
+	FlagRate              = "rate"
+	FlagProducers         = "producers"
+	FlagValueBytes        = "value-bytes"
+	FlagKeys              = "keys"
+	FlagReadyTimeout      = "ready-timeout"
+	FlagScenarioTimeout   = "scenario-timeout"
+	FlagThreshold         = "threshold"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -21,17 +32,24 @@ const (
 // pointers so that an explicit --partitions 0 is kept and reported by
 // Validate rather than ignored.
 type Overrides struct {
-	Bootstrap         []string // --bootstrap: non-empty switches cluster.mode to attach
-	Nodes             *int     // --nodes: cluster.nodes, the brokers the cluster must have
-	Acks              string   // --acks: 0, 1, all or -1
-	Messages          *int     // --messages
-	Partitions        *int     // --partitions
-	ReplicationFactor *int     // --replication-factor
-	Topic             string   // --topic: topic.name
-	FaultTarget       string   // --fault-target: faults.target
-	FaultSeed         *int     // --fault-seed: faults.seed, to replay a run
-	TopicDelete       string   // --topic-delete: topic.delete
-	ExistingTopic     string   // --existing-topic: topic.name, with topic.existing
+	Bootstrap         []string       // --bootstrap: non-empty switches cluster.mode to attach
+	Nodes             *int           // --nodes: cluster.nodes, the brokers the cluster must have
+	Acks              string         // --acks: 0, 1, all or -1
+	Messages          *int           // --messages
+	Partitions        *int           // --partitions
+	ReplicationFactor *int           // --replication-factor
+	Topic             string         // --topic: topic.name
+	FaultTarget       string         // --fault-target: faults.target
+	FaultSeed         *int           // --fault-seed: faults.seed, to replay a run
+	Rate              *int           // --rate: workload.rate
+	Producers         *int           // --producers: workload.producers
+	ValueBytes        *int           // --value-bytes: workload.value_bytes
+	Keys              *int           // --keys: workload.keys
+	ReadyTimeout      *time.Duration // --ready-timeout: timeouts.cluster_ready
+	ScenarioTimeout   *time.Duration // --scenario-timeout: timeouts.scenario
+	Thresholds        []string       // --threshold: added to the profile's thresholds
+	TopicDelete       string         // --topic-delete: topic.delete
+	ExistingTopic     string         // --existing-topic: topic.name, with topic.existing
 	// Security holds --tls, --tls-ca, --sasl-* and -X (security.go).
 	Security SecurityOverrides
 }
@@ -67,6 +85,34 @@ func (p *Profile) Apply(o Overrides) {
 	if o.Topic != "" {
 		p.Topic.Name = o.Topic
 		p.setBy(FlagTopic, "topic.name")
+	}
+	for _, w := range []struct {
+		v    *int
+		dst  *int
+		flag string
+		key  string
+	}{
+		{o.Rate, &p.Workload.Rate, FlagRate, "workload.rate"},
+		{o.Producers, &p.Workload.Producers, FlagProducers, "workload.producers"},
+		{o.ValueBytes, &p.Workload.ValueBytes, FlagValueBytes, "workload.value_bytes"},
+		{o.Keys, &p.Workload.Keys, FlagKeys, "workload.keys"},
+	} {
+		if w.v != nil {
+			*w.dst = *w.v
+			p.setBy(w.flag, w.key)
+		}
+	}
+	if o.ReadyTimeout != nil {
+		p.Timeouts.ClusterReady.Duration = *o.ReadyTimeout
+		p.setBy(FlagReadyTimeout, "timeouts.cluster_ready")
+	}
+	if o.ScenarioTimeout != nil {
+		p.Timeouts.Scenario.Duration = *o.ScenarioTimeout
+		p.setBy(FlagScenarioTimeout, "timeouts.scenario")
+	}
+	for _, th := range o.Thresholds {
+		p.setBy(FlagThreshold, fmt.Sprintf("thresholds[%d]", len(p.Thresholds)))
+		p.Thresholds = append(p.Thresholds, th)
 	}
 	if o.TopicDelete != "" {
 		p.Topic.Delete = o.TopicDelete

@@ -34,8 +34,13 @@ type Profile struct {
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
 
-	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
+	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
+	// Digest is "sha256:<hex>" of the profile's YAML as read; empty for Default().
+	Digest string `yaml:"-"`
+	// Shadows names the built-in profile ("builtin:3x3.yaml") that the local
+	// file read instead has the name of; empty when none.
+	Shadows string `yaml:"-"`
 
 	// lines maps a dotted key ("topic.partitions", "scenarios[1]") to its
 	// line in the YAML; nil when the profile did not come from YAML.

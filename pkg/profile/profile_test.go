@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -429,9 +431,8 @@ func TestLoadLookup(t *testing.T) {
 		{root, "configs/3x3.yaml", "configs/3x3.yaml", "3x3"},
 		{root, "3x3", filepath.Join("configs", "3x3.yaml"), "3x3"},
 		{root, "3x3.yaml", filepath.Join("configs", "3x3.yaml"), "3x3"},
-		{empty, "3x3", "embedded:3x3.yaml", "3x3"},
-		{empty, "3x9.yaml", "embedded:3x9.yaml", "3x9"},
-		{empty, "configs/3x3.yaml", "embedded:3x3.yaml", "3x3"},
+		{empty, "3x3", "builtin:3x3.yaml", "3x3"},
+		{empty, "3x9.yaml", "builtin:3x9.yaml", "3x9"},
 		{local, "mine", filepath.Join("configs", "mine.yaml"), "mine"},
 		{local, "3x3", filepath.Join("configs", "3x3.yaml"), "local-3x3"},
 		{local, "plain", "plain", "plain"},
@@ -452,13 +453,51 @@ func TestLoadLookup(t *testing.T) {
 	}
 }
 
+// A name with a slash is a path: it never falls back to a built-in profile.
+func TestLoadPathNeverBuiltin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load("configs/3x3.yaml")
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
+	}
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, failover, scale)"
+	if err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// A local file named like a built-in profile says which one it shadows.
+func TestLoadShadows(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll("configs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("configs", "3x3.yaml"), []byte("name: mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load("3x3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Shadows != "builtin:3x3.yaml" {
+		t.Errorf("Shadows = %q, want builtin:3x3.yaml", p.Shadows)
+	}
+	if p.Digest != "sha256:"+fmt.Sprintf("%x", sha256.Sum256([]byte("name: mine\n"))) {
+		t.Errorf("Digest = %q", p.Digest)
+	}
+	b, err := Load("builtin-free")
+	if err == nil || b != nil {
+		t.Errorf("Load of an unknown name = %v, %v", b, err)
+	}
+}
+
 func TestLoadUnknown(t *testing.T) {
 	t.Chdir(t.TempDir())
 	_, err := Load("nope")
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, scale`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, failover, scale (chronik-e2e profiles lists them)`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

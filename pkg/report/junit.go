@@ -143,6 +143,15 @@ func junitRun(r *Report, name string) junitSuite {
 		{"partitions", strconv.Itoa(c.Partitions)}, {"replication_factor", strconv.Itoa(c.ReplicationFactor)},
 		{"messages", strconv.Itoa(c.Messages)}, {"acks", c.Acks},
 	}
+	for _, kv := range [][2]string{{"profile_source", r.ProfileSource}, {"profile_digest", r.ProfileDigest}, {"tool_version", r.ToolVersion}} {
+		if kv[1] != "" {
+			props = append(props, junitProp{kv[0], kv[1]})
+		}
+	}
+	for _, t := range r.TagList() {
+		k, v, _ := strings.Cut(t, "=")
+		props = append(props, junitProp{"tag." + k, v})
+	}
 	s.Properties = &junitProps{Props: props}
 
 	class := junitClass(r.Profile, "scenario")

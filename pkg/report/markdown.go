@@ -20,6 +20,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	c := r.Config
 	fmt.Fprintf(&b, "Run `%s` · %s cluster · topic `%s` · %d partitions · RF %d · %s messages · acks %s · %s\n\n",
 		r.RunID, r.Cluster.Mode, c.Topic, c.Partitions, c.ReplicationFactor, commas(int64(c.Messages)), c.Acks, seconds(r.DurationS))
+	if about := mdAbout(r); about != "" {
+		b.WriteString(about + "\n\n")
+	}
 	mdScenarios(&b, r.Scenarios)
 	if r.Gate != nil {
 		mdThresholds(&b, r.Gate.Thresholds)
@@ -251,4 +254,23 @@ func mdFindings(b *strings.Builder, ss []*Scenario) {
 func mdCell(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// mdAbout is the line with the profile's source and digest, the tool's
+// version and the tags; empty when the report has none of them.
+func mdAbout(r *Report) string {
+	var parts []string
+	if r.ProfileSource != "" {
+		parts = append(parts, "profile `"+r.ProfileSource+"`")
+	}
+	if r.ProfileDigest != "" {
+		parts = append(parts, "`"+shortDigest(r.ProfileDigest)+"`")
+	}
+	if r.ToolVersion != "" {
+		parts = append(parts, "chronik-e2e "+r.ToolVersion)
+	}
+	for _, t := range r.TagList() {
+		parts = append(parts, "`"+t+"`")
+	}
+	return strings.Join(parts, " · ")
 }

@@ -2,28 +2,39 @@
 // (a styled terminal report) and for machines (JSON).
 package report
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // SchemaVersion is the version of the JSON report; it changes on a breaking change.
 const SchemaVersion = 1
 
 // Report is everything one run found, in the shape of the JSON report.
 type Report struct {
-	SchemaVersion int            `json:"schema_version"`
-	Passed        bool           `json:"passed"`
-	Profile       string         `json:"profile"`
-	RunID         string         `json:"run_id"`
-	StartedAt     time.Time      `json:"started_at"`
-	DurationS     float64        `json:"duration_s"`
-	Config        Config         `json:"config"`
-	Cluster       Cluster        `json:"cluster"`
-	Scenarios     []*Scenario    `json:"scenarios"`
-	Delivery      Delivery       `json:"delivery"`
-	Throughput    Throughput     `json:"throughput"`
-	Latency       Latency        `json:"latency_ms"`
-	Distribution  Distribution   `json:"distribution"`
-	Partitions    []Partition    `json:"partitions"`
-	Leaders       map[string]int `json:"leaders"`
+	SchemaVersion int    `json:"schema_version"`
+	Passed        bool   `json:"passed"`
+	Profile       string `json:"profile"`
+	// ProfileSource is where the profile was read ("configs/3x3.yaml",
+	// "builtin:3x3.yaml"); ProfileDigest is "sha256:<hex>" of its YAML.
+	ProfileSource string `json:"profile_source,omitempty"`
+	ProfileDigest string `json:"profile_digest,omitempty"`
+	// ToolVersion is the chronik-e2e version that ran.
+	ToolVersion string `json:"tool_version,omitempty"`
+	// Tags are the --tag key=value labels of the run.
+	Tags         map[string]string `json:"tags,omitempty"`
+	RunID        string            `json:"run_id"`
+	StartedAt    time.Time         `json:"started_at"`
+	DurationS    float64           `json:"duration_s"`
+	Config       Config            `json:"config"`
+	Cluster      Cluster           `json:"cluster"`
+	Scenarios    []*Scenario       `json:"scenarios"`
+	Delivery     Delivery          `json:"delivery"`
+	Throughput   Throughput        `json:"throughput"`
+	Latency      Latency           `json:"latency_ms"`
+	Distribution Distribution      `json:"distribution"`
+	Partitions   []Partition       `json:"partitions"`
+	Leaders      map[string]int    `json:"leaders"`
 	// Produced and Consumed say which parts of the report hold measurements:
 	// a run that never produced has no throughput or latency to show.
 	Produced bool `json:"produced"`
@@ -213,6 +224,16 @@ func (r *Report) Finish(end time.Time) {
 	if passed == 0 { // nothing was checked
 		r.Passed = false
 	}
+}
+
+// TagList returns the tags as sorted "key=value" strings.
+func (r *Report) TagList() []string {
+	out := make([]string, 0, len(r.Tags))
+	for k, v := range r.Tags {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // WriteJSON writes the report as indented JSON to path.

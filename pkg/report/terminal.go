@@ -98,7 +98,8 @@ func (p *printer) header(r *Report) {
 	}
 
 	lines = append(lines, p.st.title.Render("CHRONIK-E2E")+"  end-to-end test report", "")
-	field("Profile", "", r.Profile)
+	field("Profile", " · ", r.Profile, r.ProfileSource, shortDigest(r.ProfileDigest))
+	field("Tags", " · ", r.TagList()...)
 	field("Run", "", r.RunID)
 	var took string
 	if r.DurationS > 0 {
@@ -134,6 +135,7 @@ func (p *printer) header(r *Report) {
 	field("Workload", " · ", append([]string{countOf(cf.Messages, "message"), countOf(cf.Keys, "key"),
 		nonZero(cf.ValueBytes, "%d B values"), prefixed("acks ", cf.Acks)}, loadItems(cf)...)...)
 	field("Timeout", "", suffixed(cf.ScenarioTimeout, " per scenario"))
+	field("Tool", "", prefixed("chronik-e2e ", r.ToolVersion))
 
 	p.line(p.st.box.Render(strings.Join(lines, "\n")))
 }
@@ -858,4 +860,13 @@ func quoteIf(s string) string {
 		return ""
 	}
 	return strconv.Quote(s)
+}
+
+// shortDigest is "sha256:" and the first 12 hex digits of a digest, enough
+// to tell two profiles apart at a glance.
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
 }

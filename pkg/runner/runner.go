@@ -45,6 +45,9 @@ type Options struct {
 	// Finished, when set, is called with each scenario's result as it
 	// finishes (the live view on a terminal).
 	Finished func(*report.Scenario)
+	// ToolVersion and Tags are recorded in the report as they are.
+	ToolVersion string
+	Tags        map[string]string
 	// KeepWorkDir keeps a spawned cluster's work dir after a pass too (--keep).
 	KeepWorkDir bool
 }
@@ -76,6 +79,8 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 
 	runID := newRunID()
 	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
+	rep.ProfileSource, rep.ProfileDigest = p.Source, p.Digest
+	rep.ToolVersion, rep.Tags = opts.ToolVersion, opts.Tags
 	topic := p.Topic.Name
 	if topic == "" {
 		topic = fmt.Sprintf("e2e-%s-%08x", topicSafe(p.Name), uint32(runID))
