@@ -56,6 +56,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	addSecurityFlags(cmd, &o.Overrides.Security)
 	addGateFlags(cmd, &o.Gate)
 	addProfilingFlags(cmd, &o.Profiling)
+	registerRunCompletions(cmd)
 }
 
 // readIntFlags fills the overrides of the int flags the user set.

@@ -28,6 +28,7 @@ func newScenarioCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Comma
 			}
 			return nil
 		},
+		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Scenarios = []string{args[0]}
 			return runOrCapture(cmd, t, o, runF)
