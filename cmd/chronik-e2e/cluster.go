@@ -110,7 +110,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 			fmt.Fprintf(t.ErrOut, format+"\n", args...)
 		}
 	}
-	status("profile %s (%s): starting a %s cluster of %d node(s)", p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes)
+	status("profile %s (%s): starting %s %s cluster of %d node(s)", p.Name, p.Source, article(p.Cluster.Mode), p.Cluster.Mode, p.Cluster.Nodes)
 
 	c, err := startUp(ctx, p, status)
 	if err != nil {
@@ -255,4 +255,13 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// article is "an" before a word that starts with a vowel ("an embedded
+// cluster", "an attach"), else "a" ("a spawn cluster").
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
