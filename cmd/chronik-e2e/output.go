@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/artifacts"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
@@ -48,9 +49,17 @@ func checkOutputs(o *RunOptions) error {
 			return err
 		}
 	}
-	if a := o.Gate.Artifacts; a != "" && !o.Overwrite {
-		if entries, err := os.ReadDir(a); err == nil && len(entries) > 0 {
-			return exitcode.Usagef("--artifacts %s already holds %d file(s) of an earlier run: give an empty or new directory, or add --overwrite to replace them", a, len(entries))
+	if a := o.Gate.Artifacts; a != "" {
+		earlier, err := artifacts.Earlier(a)
+		switch {
+		case err != nil || len(earlier) == 0:
+			// artifacts.Open says what is wrong with a path it cannot use.
+		case !o.Overwrite:
+			return exitcode.Usagef("--artifacts %s already holds %d file(s) of an earlier run: give an empty or new directory, or add --overwrite to replace them", a, len(earlier))
+		default:
+			if err := artifacts.Clear(a); err != nil {
+				return exitcode.Usagef("--artifacts --overwrite: %v", err)
+			}
 		}
 	}
 	return nil
