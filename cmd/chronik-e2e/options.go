@@ -106,6 +106,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 			o.Profile, p.Source, p.Shadows, strings.TrimSuffix(p.Shadows, ".yaml"))
 	}
 	tuneGC(p.Workload.Messages)
+	clientLog(t)
 	if err := checkOutputs(o); err != nil {
 		return err
 	}

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/artifacts"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
@@ -147,4 +150,12 @@ func writeJSONValue(t *term.Terminal, path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// clientLog sends sarama's own log to stderr with -vv: connections,
+// metadata refreshes and retries, for seeing why a cluster is not reached.
+func clientLog(t *term.Terminal) {
+	if t.Verbosity() >= term.Verbose+1 {
+		sarama.Logger = log.New(t.ErrOut, "sarama: ", log.Ltime|log.Lmicroseconds)
+	}
 }
