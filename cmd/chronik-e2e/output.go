@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/artifacts"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
@@ -91,11 +92,7 @@ func renderRun(t *term.Terminal, o *RunOptions, rep *report.Report) error {
 	if w == t.ErrOut {
 		rd = t.ErrRenderer()
 	}
-	render := report.Render
-	if t.Verbosity() == term.Quiet {
-		render = report.RenderSummary
-	}
-	if err := render(w, rep, rd); err != nil {
+	if err := reportRenderer(t)(w, rep, rd); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
 	return nil
@@ -158,4 +155,16 @@ func clientLog(t *term.Terminal) {
 	if t.Verbosity() >= term.Verbose+1 {
 		sarama.Logger = log.New(t.ErrOut, "sarama: ", log.Ltime|log.Lmicroseconds)
 	}
+}
+
+// reportRenderer returns how the terminal report is told: the summary with
+// --quiet, everything with -v, else all but the fault timeline.
+func reportRenderer(t *term.Terminal) func(io.Writer, *report.Report, *lipgloss.Renderer) error {
+	switch {
+	case t.Verbosity() == term.Quiet:
+		return report.RenderSummary
+	case t.Verbosity() >= term.Verbose:
+		return report.Render
+	}
+	return report.RenderCompact
 }

@@ -44,7 +44,7 @@ func newReportShowCmd(t *term.Terminal) *cobra.Command {
 			if st.Repeat != nil {
 				err = report.RenderRepeat(t.Out, st.Repeat, t.Renderer())
 			} else {
-				err = report.Render(t.Out, st.Run, t.Renderer())
+				err = reportRenderer(t)(t.Out, st.Run, t.Renderer())
 			}
 			if err != nil {
 				return fmt.Errorf("render report: %w", err)

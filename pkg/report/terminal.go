@@ -32,8 +32,19 @@ const (
 // from rd; a renderer with the termenv.Ascii profile (or a nil rd) gives plain
 // text without escape codes.
 func Render(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
+	return renderReport(w, r, rd, false)
+}
+
+// RenderCompact is Render without the fault scenarios' timeline and
+// unavailability windows, which run to pages after a failover profile: the
+// default on a terminal; -v shows everything.
+func RenderCompact(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
+	return renderReport(w, r, rd, true)
+}
+
+func renderReport(w io.Writer, r *Report, rd *lipgloss.Renderer, compact bool) error {
 	rd = orASCII(w, rd)
-	p := &printer{st: newStyles(rd)}
+	p := &printer{st: newStyles(rd), compact: compact}
 	p.header(r)
 	p.nodes(r)
 	p.scenarios(r)
@@ -67,8 +78,9 @@ func newStyles(rd *lipgloss.Renderer) styles {
 }
 
 type printer struct {
-	b  strings.Builder
-	st styles
+	b       strings.Builder
+	st      styles
+	compact bool // leave out the fault timeline and windows (RenderCompact)
 }
 
 func (p *printer) line(parts ...string) {
