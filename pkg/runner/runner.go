@@ -134,6 +134,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	defer env.Close()
 	env.Progress = opts.Progress
 	env.Records = opts.Records
+	env.Status = opts.Status
 
 	// A node that exits stops the run at once: runCtx ends with the cause.
 	runCtx, stopRun := context.WithCancelCause(ctx)

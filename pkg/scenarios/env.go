@@ -43,6 +43,9 @@ type Env struct {
 	RunID uint64
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
+	// Status, when set, receives one-line messages of what a scenario waits
+	// for while it waits ("waiting up to 10s for …"); the live view shows them.
+	Status func(format string, args ...any)
 	// Records receives every lost, duplicated, misplaced and unacknowledged
 	// record consume finds (the artifacts' ledger CSV); nil means none.
 	Records RecordSink
@@ -109,6 +112,13 @@ func (e *Env) Config() *sarama.Config {
 	}
 	kafka.Secure(cfg, e.security)
 	return cfg
+}
+
+// status tells what the scenario is doing or waiting for, when anyone listens.
+func (e *Env) status(format string, args ...any) {
+	if e.Status != nil {
+		e.Status(format, args...)
+	}
 }
 
 func (e *Env) progress(label string, total int64) Progress {

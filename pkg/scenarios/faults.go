@@ -198,6 +198,7 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 	k.mu.Lock()
 	k.marks = append(k.marks, faultMark{label: label, at: start})
 	k.mu.Unlock()
+	k.env.status("  %s: %s (%s) …", k.name, label, n.Addr)
 	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
 		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
@@ -328,6 +329,7 @@ func (k *faultKit) nodeIDs() []int32 {
 // them, for the partitions that had none, and returns false.
 func (k *faultKit) awaitLeaders(ctx context.Context, since time.Time, gone ...int32) (bool, error) {
 	timeout := k.cfg.ElectionTimeout.Duration
+	k.env.status("  %s: waiting up to %s for every partition to have a leader after %s …", k.name, timeout, k.lastMark())
 	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
 		if !s.at.After(since) {
 			return false
@@ -367,6 +369,7 @@ func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) err
 	rf := k.env.Profile.Topic.ReplicationFactor
 	timeout := k.cfg.RecoveryTimeout.Duration
 	listed := false
+	k.env.status("  %s: waiting up to %s for node %d to be back in every in-sync replica set …", k.name, timeout, id)
 	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
 		in := s.at.After(since) && slices.Contains(s.brokers, id)
 		listed = listed || in
@@ -441,7 +444,10 @@ func (k *faultKit) faultsSince(t time.Time) string {
 }
 
 // settle keeps the scenario going (and its producers producing) for faults.settle.
-func (k *faultKit) settle(ctx context.Context) error { return sleepCtx(ctx, k.cfg.Settle.Duration) }
+func (k *faultKit) settle(ctx context.Context) error {
+	k.env.status("  %s: producing for %s more (faults.settle) …", k.name, k.cfg.Settle.Duration)
+	return sleepCtx(ctx, k.cfg.Settle.Duration)
+}
 
 // sleepCtx waits d, or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
