@@ -23,14 +23,17 @@ import (
 // secureFlags adds to fs the kfake flags of a secured cluster:
 //
 //	-tls DIR    serve TLS with a certificate of a CA generated for the test;
-//	            DIR (in $WORK) gets ca.pem, the CA a client must trust, and
-//	            other-ca.pem, a CA that did not sign the brokers' certificate
+//	            DIR (in $WORK) gets ca.pem, the CA a client must trust,
+//	            other-ca.pem, a CA that did not sign the brokers' certificate,
+//	            and client.pem and client-key.pem, a client certificate of the CA
+//	-mtls       with -tls: require a client certificate signed by the CA
 //	-sasl MECHANISM:USER:PASSWORD
 //	            require SASL, with USER a superuser (repeatable)
 //
 // It returns the kfake options they ask for, once fs has parsed.
 func secureFlags(fs *flag.FlagSet, workdir func() string) func() ([]kfake.Opt, error) {
 	tlsDir := fs.String("tls", "", "serve TLS; write the CA to DIR/ca.pem")
+	mtls := fs.Bool("mtls", false, "with -tls: require a client certificate signed by the CA")
 	var sasls []string
 	fs.Func("sasl", "MECHANISM:USER:PASSWORD: require SASL", func(s string) error {
 		if strings.Count(s, ":") < 2 {
@@ -43,7 +46,7 @@ func secureFlags(fs *flag.FlagSet, workdir func() string) func() ([]kfake.Opt, e
 		var opts []kfake.Opt
 		if *tlsDir != "" {
 			dir := filepath.Join(workdir(), *tlsDir)
-			cfg, err := testCA(dir)
+			cfg, err := testCA(dir, *mtls)
 			if err != nil {
 				return nil, err
 			}
@@ -61,9 +64,11 @@ func secureFlags(fs *flag.FlagSet, workdir func() string) func() ([]kfake.Opt, e
 }
 
 // testCA generates a CA and a server certificate for 127.0.0.1 signed by
-// it, writes the CA to dir/ca.pem (and an unrelated CA to dir/other-ca.pem),
-// and returns the server's TLS config.
-func testCA(dir string) (*tls.Config, error) {
+// it, writes the CA to dir/ca.pem (and an unrelated CA to dir/other-ca.pem)
+// and a client certificate of the CA to dir/client.pem and
+// dir/client-key.pem, and returns the server's TLS config; with mutual, the
+// server requires a client certificate of the CA.
+func testCA(dir string, mutual bool) (*tls.Config, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -93,12 +98,43 @@ func testCA(dir string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, b := range map[string][]byte{"ca.pem": caDER, "other-ca.pem": otherDER} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b}), 0o644); err != nil {
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "e2e client"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caCert, &clientKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	clientKeyDER, err := x509.MarshalECPrivateKey(clientKey)
+	if err != nil {
+		return nil, err
+	}
+	for name, blk := range map[string]*pem.Block{
+		"ca.pem":         {Type: "CERTIFICATE", Bytes: caDER},
+		"other-ca.pem":   {Type: "CERTIFICATE", Bytes: otherDER},
+		"client.pem":     {Type: "CERTIFICATE", Bytes: clientDER},
+		"client-key.pem": {Type: "EC PRIVATE KEY", Bytes: clientKeyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(blk), 0o600); err != nil {
 			return nil, err
 		}
 	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, nil
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	if mutual {
+		pool := x509.NewCertPool()
+		pool.AddCert(caCert)
+		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, pool
+	}
+	return cfg, nil
 }
 
 func newCA(name string) (*ecdsa.PrivateKey, *x509.Certificate, []byte, error) {

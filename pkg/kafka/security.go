@@ -152,6 +152,10 @@ func AuthFailure(err error) string {
 		return "the broker rejected the SASL user or password"
 	case strings.Contains(msg, "first record does not look like a TLS handshake"):
 		return "the broker does not speak TLS on this port (turn cluster.tls off, or use the TLS listener's port)"
+	case strings.Contains(msg, "tls: certificate required"):
+		return "the broker requires a client certificate (cluster.tls.cert_file and key_file, or -X ssl.certificate.location and ssl.key.location)"
+	case strings.Contains(msg, "tls: bad certificate"), strings.Contains(msg, "tls: unknown certificate authority"):
+		return "the broker rejected the client certificate"
 	case strings.Contains(msg, "tls: "):
 		return "the TLS handshake with the broker failed"
 	}

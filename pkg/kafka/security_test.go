@@ -51,6 +51,7 @@ func TestAuthFailure(t *testing.T) {
 		{fmt.Errorf("%w: %w", ErrSASLClosed, io.EOF), "rejected the SASL user or password"},
 		{sarama.ErrUnsupportedSASLMechanism, "does not offer this SASL mechanism"},
 		{errors.New("tls: first record does not look like a TLS handshake"), "does not speak TLS"},
+		{errors.New("remote error: tls: certificate required"), "requires a client certificate"},
 	}
 	for _, tt := range tests {
 		got := AuthFailure(tt.err)

@@ -134,6 +134,16 @@ func (p *Profile) Apply(o Overrides) {
 	p.normalize()
 }
 
+// setByShort records that the one-letter flag (-X) set the values of keys.
+func (p *Profile) setByShort(flag string, keys ...string) {
+	if p.flags == nil {
+		p.flags = map[string]string{}
+	}
+	for _, k := range keys {
+		p.flags[k] = "-" + flag
+	}
+}
+
 // setBy records that flag set the values of keys.
 func (p *Profile) setBy(flag string, keys ...string) {
 	if p.flags == nil {

@@ -50,7 +50,7 @@ const (
 	FlagSASLMechanism   = "sasl-mechanism"
 	FlagSASLUser        = "sasl-user"
 	FlagSASLPasswordEnv = "sasl-password-env"
-	FlagClientProperty  = "property" // -X key=value, as kcat takes it
+	FlagClientProperty  = "property" // -X key=value, as kcat takes it; problems name it -X
 )
 
 // SecurityOverrides are the security settings given on the command line.
@@ -114,6 +114,20 @@ var clientProperties = map[string]func(p *Profile, value string) error{
 	},
 }
 
+// propertyKeys are the profile keys each client property sets, so that a
+// problem with one names -X.
+var propertyKeys = map[string][]string{
+	"security.protocol":                   {"cluster.tls.enabled", "cluster.sasl.mechanism"},
+	"sasl.mechanism":                      {"cluster.sasl.mechanism"},
+	"sasl.mechanisms":                     {"cluster.sasl.mechanism"},
+	"sasl.username":                       {"cluster.sasl.user"},
+	"sasl.password":                       {"cluster.sasl.password_env"},
+	"ssl.ca.location":                     {"cluster.tls.enabled", "cluster.tls.ca_file"},
+	"ssl.certificate.location":            {"cluster.tls.enabled", "cluster.tls.cert_file"},
+	"ssl.key.location":                    {"cluster.tls.enabled", "cluster.tls.key_file"},
+	"enable.ssl.certificate.verification": {"cluster.tls.insecure_skip_verify"},
+}
+
 func setMechanism(p *Profile, v string) error {
 	p.Cluster.SASL.Mechanism = strings.ToUpper(v)
 	return nil
@@ -156,15 +170,15 @@ func (p *Profile) applySecurity(o SecurityOverrides) {
 		if err := set(p, v); err != nil {
 			p.decodeProblems = append(p.decodeProblems, Problem{Key: k, Flag: "-X", Msg: err.Error()})
 		}
-		p.setBy(FlagClientProperty, "cluster.tls", "cluster.sasl.mechanism", "cluster.sasl.user")
+		p.setByShort("X", propertyKeys[k]...)
 	}
 	if o.TLS != nil {
 		p.Cluster.TLS.Enabled = *o.TLS
-		p.setBy(FlagTLS, "cluster.tls")
+		p.setBy(FlagTLS, "cluster.tls.enabled")
 	}
 	if o.TLSCA != "" {
 		p.Cluster.TLS.Enabled, p.Cluster.TLS.CAFile = true, o.TLSCA
-		p.setBy(FlagTLSCA, "cluster.tls", "cluster.tls.ca_file")
+		p.setBy(FlagTLSCA, "cluster.tls.enabled", "cluster.tls.ca_file")
 	}
 	if o.SASLMechanism != "" {
 		p.Cluster.SASL.Mechanism = strings.ToUpper(o.SASLMechanism)
