@@ -28,6 +28,11 @@ func ptyRun(t *testing.T, env []string, args ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p, tty, err := pty.Open(); err != nil {
+		t.Skipf("this system gives no pseudo-terminal: %v", err)
+	} else {
+		_, _ = p.Close(), tty.Close()
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "COLORTERM=truecolor", "NO_COLOR=", "CLICOLOR_FORCE=", "TZ=UTC")
 	cmd.Env = append(cmd.Env, env...)
