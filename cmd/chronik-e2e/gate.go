@@ -224,11 +224,7 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	rep.DurationS = time.Since(rep.StartedAt).Seconds()
 	g.plan.JudgeRepeat(rep)
 
-	if w := reportWriter(t, o); w != nil {
-		rd := t.Renderer()
-		if w == t.ErrOut {
-			rd = t.ErrRenderer()
-		}
+	if w, rd := reportTarget(t, o); w != nil {
 		if err := report.RenderRepeat(w, rep, rd); err != nil {
 			return fmt.Errorf("render report: %w", err)
 		}

@@ -28,7 +28,7 @@ func addGlobalFlags(root *cobra.Command, t *term.Terminal) {
 	f := root.PersistentFlags()
 	f.BoolVar(&g.noColor, "no-color", false, "no colour, on a terminal too (NO_COLOR is honoured as well)")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print the summary only: each scenario's verdict and the final verdict")
-	f.CountVarP(&g.verbose, "verbose", "v", "more detail on stderr: each status line, client errors (-vv: more)")
+	f.CountVarP(&g.verbose, "verbose", "v", "more detail on stderr: every status line and each scenario's verdict as it finishes (-vv: the Kafka client's log too)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.quiet && g.verbose > 0 {
 			return exitcode.Usagef("--quiet and --verbose contradict each other: give one")

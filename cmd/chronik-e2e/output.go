@@ -69,28 +69,25 @@ func checkOutputs(o *RunOptions) error {
 	return nil
 }
 
-// reportWriter is where the terminal report goes: stdout, or stderr when
-// --json - takes stdout; nil with --quiet and --json -, when it goes nowhere.
-func reportWriter(t *term.Terminal, o *RunOptions) io.Writer {
-	if o.JSONPath != stdoutPath {
-		return t.Out
+// reportTarget is where the terminal report goes, with the renderer for it:
+// stdout, or stderr when --json - takes stdout; a nil writer with --quiet and
+// --json -, when it goes nowhere.
+func reportTarget(t *term.Terminal, o *RunOptions) (io.Writer, *lipgloss.Renderer) {
+	switch {
+	case o.JSONPath != stdoutPath:
+		return t.Out, t.Renderer()
+	case t.Verbosity() == term.Quiet:
+		return nil, nil
 	}
-	if t.Verbosity() == term.Quiet {
-		return nil
-	}
-	return t.ErrOut
+	return t.ErrOut, t.ErrRenderer()
 }
 
-// renderRun writes the terminal report of rep where reportWriter says: the
-// whole report, or the summary with --quiet.
+// renderRun writes the terminal report of rep where reportTarget says, as
+// reportRenderer tells it.
 func renderRun(t *term.Terminal, o *RunOptions, rep *report.Report) error {
-	w := reportWriter(t, o)
+	w, rd := reportTarget(t, o)
 	if w == nil {
 		return nil
-	}
-	rd := t.Renderer()
-	if w == t.ErrOut {
-		rd = t.ErrRenderer()
 	}
 	if err := reportRenderer(t)(w, rep, rd); err != nil {
 		return fmt.Errorf("render report: %w", err)
