@@ -47,6 +47,11 @@ func checkOutputs(o *RunOptions) error {
 			return exitcode.Usagef("%s and %s both write to %s: give each its own file", other, f.flag, f.path)
 		}
 		seen[abs] = f.flag
+		if a := o.Gate.Artifacts; a != "" && f.path != stdoutPath {
+			if dir, err := filepath.Abs(a); err == nil && filepath.Dir(abs) == dir && artifacts.IsArtifact(filepath.Base(abs)) {
+				return exitcode.Usagef("%s %s: --artifacts %s writes that file itself: give %s a path outside it, or leave it out", f.flag, f.path, a, f.flag)
+			}
+		}
 	}
 	if o.JSONPath != stdoutPath {
 		if err := checkJSONPath(o.JSONPath); err != nil {

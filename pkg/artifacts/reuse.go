@@ -12,9 +12,9 @@ import (
 // runDir matches the subdirectories of a repeat's runs (run-1, run-2, ...).
 var runDir = regexp.MustCompile(`^run-[0-9]+$`)
 
-// isArtifact reports whether name, an entry of an artifacts directory, is
+// IsArtifact reports whether name, an entry of an artifacts directory, is
 // one a run writes.
-func isArtifact(name string) bool {
+func IsArtifact(name string) bool {
 	return slices.Contains([]string{JSONFile, JUnitFile, MarkdownFile, TextFile, MetricsFile, SpreadFile, LedgerFile, NodesDir}, name) ||
 		runDir.MatchString(name)
 }
@@ -47,7 +47,7 @@ func Clear(path string) error {
 	}
 	var foreign []string
 	for _, n := range names {
-		if !isArtifact(n) {
+		if !IsArtifact(n) {
 			foreign = append(foreign, n)
 		}
 	}
