@@ -134,6 +134,12 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	}()
 
 	cfg, _ := kafka.Config(p.Cluster.KafkaVersion) // validated with the profile
+	sec, err := p.Cluster.Security()                // spawned brokers may serve TLS or SASL
+	if err != nil {
+		failed = true
+		return err
+	}
+	kafka.Secure(cfg, sec)
 	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
 	brokers, err := waitUpReady(readyCtx, c, p.Cluster.Nodes, cfg, status)
 	cancel()
