@@ -134,7 +134,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	}()
 
 	cfg, _ := kafka.Config(p.Cluster.KafkaVersion) // validated with the profile
-	sec, err := p.Cluster.Security()                // spawned brokers may serve TLS or SASL
+	sec, err := p.Cluster.Security()               // spawned brokers may serve TLS or SASL
 	if err != nil {
 		failed = true
 		return err
