@@ -73,3 +73,22 @@ func TestValidateSecurity(t *testing.T) {
 		})
 	}
 }
+
+func TestGeneratedTopic(t *testing.T) {
+	for name, want := range map[string]bool{
+		"e2e-3x3-8c8092a1":               true,
+		"e2e-my.profile_x-0000abcd":      true,
+		"e2e-failover-8c8092a1-failover": true,
+		"e2e-failover-8c8092a1-acks-all": true,
+		"e2e-3x3-8c8092a":                false, // 7 hex digits
+		"e2e-3x3-8C8092A1":               false, // the runner writes lower case
+		"orders":                         false,
+		"e2e-fixed":                      false, // a name the user gave
+		"x-e2e-3x3-8c8092a1":             false,
+		"e2e-3x3-8c8092a1-Failover":      false,
+	} {
+		if got := GeneratedTopic.MatchString(name); got != want {
+			t.Errorf("GeneratedTopic(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

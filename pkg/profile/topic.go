@@ -18,10 +18,11 @@ const (
 	FlagExistingTopic = "existing-topic"
 )
 
-// GeneratedTopic matches the topic names the runner generates for a run
-// ("e2e-<profile>-<8 hex digits of the run id>"): the
-// only names `topics clean` removes.
-var GeneratedTopic = regexp.MustCompile(`^e2e-[a-zA-Z0-9._-]+-[0-9a-f]{8}$`)
+// GeneratedTopic matches the topic names the runner generates for a run,
+// "e2e-<profile>-<8 hex digits of the run id>", and those of the fault
+// scenarios' own topics beside it ("…-failover", "…-acks-all"): the only
+// names `topics clean` removes.
+var GeneratedTopic = regexp.MustCompile(`^e2e-[a-zA-Z0-9._-]+-[0-9a-f]{8}(-[a-z0-9-]+)?$`)
 
 // TopicDelete returns when the run's topic is deleted: on-pass, always or
 // never, with topic.delete's default for the cluster mode filled in. An

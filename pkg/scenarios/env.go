@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -61,6 +62,10 @@ type Env struct {
 	// partition's end offset at the start of the run: where reading starts
 	// instead of the log start.
 	readFrom map[int32]int64
+
+	// extraTopics are the topics scenarios created besides Topic (noteTopic).
+	topicsMu    sync.Mutex
+	extraTopics []string
 
 	// security is how every client of the run reaches the cluster (TLS, SASL).
 	security kafka.Security

@@ -69,3 +69,18 @@ func useExistingTopic(ctx context.Context, env *Env, step *Step) error {
 	env.TopicReady = true
 	return nil
 }
+
+// noteTopic records a topic a scenario created besides the run's topic (the
+// fault scenarios' own), for the runner to delete with it.
+func (e *Env) noteTopic(name string) {
+	e.topicsMu.Lock()
+	defer e.topicsMu.Unlock()
+	e.extraTopics = append(e.extraTopics, name)
+}
+
+// ExtraTopics returns the topics scenarios created besides the run's topic.
+func (e *Env) ExtraTopics() []string {
+	e.topicsMu.Lock()
+	defer e.topicsMu.Unlock()
+	return append([]string(nil), e.extraTopics...)
+}
