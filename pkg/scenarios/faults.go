@@ -243,7 +243,8 @@ func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
 	if _, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(k.topic, detail, false) }); err != nil {
 		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", k.topic, t.Partitions, t.ReplicationFactor, err)
 	}
-	env.noteTopic(k.topic) // deleted with the run's topic (topic.delete)
+	// Deleted with the run's topic (topic.delete).
+	env.noteTopic(k.topic)
 	if k.watch != nil { // the scenario's previous topic
 		k.watch.stop()
 	}
