@@ -110,26 +110,33 @@ func topicsClean(t *term.Terminal, o *TopicsCleanOptions) error {
 		}
 		runner.RemoveLeftovers(admin, ls)
 	}
+	// The text goes to stdout, or to stderr when --json - takes stdout;
+	// --quiet keeps the summary line only, and not even that with --json -.
 	out := t.Out
 	if o.JSONPath == stdoutPath {
 		out = t.ErrOut
 	}
+	quiet := t.Verbosity() == term.Quiet
 	var removed, failed int
 	for _, l := range ls {
+		var line string
 		switch {
 		case l.Error != "":
 			failed++
-			fmt.Fprintf(out, "could not delete %s: %s\n", l.Topic, l.Error)
+			line = fmt.Sprintf("could not delete %s: %s", l.Topic, l.Error)
 		case l.Kept != "":
-			fmt.Fprintf(out, "kept     %s: %s\n", l.Topic, l.Kept)
+			line = fmt.Sprintf("kept     %s: %s", l.Topic, l.Kept)
 		case o.DryRun:
-			fmt.Fprintf(out, "would delete %s (%d records)\n", l.Topic, l.Records)
+			line = fmt.Sprintf("would delete %s (%d records)", l.Topic, l.Records)
 		default:
 			removed++
-			fmt.Fprintf(out, "deleted  %s (%d records)\n", l.Topic, l.Records)
+			line = fmt.Sprintf("deleted  %s (%d records)", l.Topic, l.Records)
+		}
+		if !quiet {
+			fmt.Fprintln(out, line)
 		}
 	}
-	if t.Verbosity() != term.Quiet || o.JSONPath != stdoutPath {
+	if !quiet || o.JSONPath != stdoutPath {
 		fmt.Fprintf(out, "%d topic(s) the runner generated; %d deleted\n", len(ls), removed)
 	}
 	if err := writeJSONValue(t, o.JSONPath, ls); err != nil {
