@@ -239,9 +239,10 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 
 // freshTopic returns the profile of run i of a repeat: a profile that names
 // its topic gets "-<i>" appended, since a topic can be created only once (an
-// unnamed topic is fresh in every run anyway).
+// unnamed topic is fresh in every run anyway, and an existing one is used
+// as it is: each run reads from its end offsets as they then stand).
 func freshTopic(p *profile.Profile, i int) *profile.Profile {
-	if p.Topic.Name == "" {
+	if p.Topic.Name == "" || p.Topic.Existing {
 		return p
 	}
 	cp := *p
