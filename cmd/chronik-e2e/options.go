@@ -37,7 +37,7 @@ type RunOptions struct {
 // addRunFlags registers the flags run and scenario share.
 func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a YAML path, or a name looked up in ./configs and then among the built-in profiles")
+	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a path (a name with a slash is only read as that file), or a name looked up here, in ./configs, then among the built-in profiles (builtin:NAME names a built-in one; chronik-e2e profiles lists them)")
 	f.StringSliceVar(&o.Overrides.Bootstrap, profile.FlagBootstrap, nil, "attach to the cluster at these host:port addresses instead of the profile's")
 	f.Int(profile.FlagNodes, 0, "brokers the cluster must have (e.g. --nodes 1 --replication-factor 1 to attach to a single broker)")
 	f.StringVar(&o.Overrides.Acks, profile.FlagAcks, "", "acks mode: 0, 1 or all")
