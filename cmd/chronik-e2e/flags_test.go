@@ -95,14 +95,3 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestEditDistance(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"profil", "profile", 1}, {"mesages", "messages", 1}, {"acks", "ackz", 1}, {"json", "jsno", 2}, {"abc", "", 3}} {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}

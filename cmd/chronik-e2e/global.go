@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/suggest"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
 )
 
@@ -100,7 +101,7 @@ func suggestFlags(cmd *cobra.Command, name string) []string {
 		if fl.Hidden || slices.Contains(out, "--"+fl.Name) {
 			return
 		}
-		if editDistance(name, fl.Name) <= 2 || (len(name) >= 3 && strings.HasPrefix(fl.Name, name)) {
+		if suggest.Distance(name, fl.Name) <= 2 || (len(name) >= 3 && strings.HasPrefix(fl.Name, name)) {
 			out = append(out, "--"+fl.Name)
 		}
 	}
@@ -108,27 +109,6 @@ func suggestFlags(cmd *cobra.Command, name string) []string {
 	cmd.InheritedFlags().VisitAll(visit)
 	slices.Sort(out)
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // versionLine is what `version` and `--version` print.

@@ -129,18 +129,8 @@ func (t *Terminal) Renderer() *lipgloss.Renderer {
 	if t.renderer != nil {
 		return t.renderer
 	}
-	if !t.colorLocked() {
-		t.renderer = Plain(t.Out)
-		return t.renderer
-	}
-	r := lipgloss.NewRenderer(t.Out)
-	// Colour was decided above; if termenv finds no colour support (Out is
-	// not a real terminal, colour was forced), fall back to the 16 ANSI colours.
-	if r.ColorProfile() == termenv.Ascii {
-		r.SetColorProfile(termenv.ANSI)
-	}
-	t.renderer = r
-	return r
+	t.renderer = newRenderer(t.Out, t.colorLocked())
+	return t.renderer
 }
 
 // ErrRenderer is Renderer for ErrOut: coloured when ErrOut is a terminal,
@@ -155,15 +145,23 @@ func (t *Terminal) ErrRenderer() *lipgloss.Renderer {
 	if t.color != nil {
 		on = *t.color
 	}
+	t.errRend = newRenderer(t.ErrOut, on)
+	return t.errRend
+}
+
+// newRenderer returns a renderer bound to w: plain when on is false, else
+// the terminal's colour profile.
+func newRenderer(w io.Writer, on bool) *lipgloss.Renderer {
 	if !on {
-		t.errRend = Plain(t.ErrOut)
-		return t.errRend
+		return Plain(w)
 	}
-	r := lipgloss.NewRenderer(t.ErrOut)
+	r := lipgloss.NewRenderer(w)
+	// Colour was decided by the caller; if termenv finds no colour support
+	// (w is not a real terminal, colour was forced), fall back to the 16
+	// ANSI colours.
 	if r.ColorProfile() == termenv.Ascii {
 		r.SetColorProfile(termenv.ANSI)
 	}
-	t.errRend = r
 	return r
 }
 
