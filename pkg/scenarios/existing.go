@@ -50,11 +50,11 @@ func useExistingTopic(ctx context.Context, env *Env, step *Step) error {
 		}
 		backoff = min(backoff*2, 250*time.Millisecond)
 	}
-	ids, err := within(ctx, env.partitionIDs)
+	ids, err := within(ctx, func() ([]int32, error) { return partitionIDs(env.Client, env.Topic) })
 	if err != nil {
 		return err
 	}
-	ends, err := env.offsets(ctx, ids, sarama.OffsetNewest)
+	ends, err := offsetsOf(ctx, env.Client, env.Topic, ids, sarama.OffsetNewest)
 	if err != nil {
 		return err
 	}
@@ -83,4 +83,18 @@ func (e *Env) ExtraTopics() []string {
 	e.topicsMu.Lock()
 	defer e.topicsMu.Unlock()
 	return append([]string(nil), e.extraTopics...)
+}
+
+// offsetsFrom is offsetsOf, except that the log start of the run's topic,
+// when it existed before the run, is where the run began reading: its end
+// offsets at the start (topic.existing).
+func (e *Env) offsetsFrom(ctx context.Context, client sarama.Client, topic string, ids []int32, at int64) ([]int64, error) {
+	if at != sarama.OffsetOldest || topic != e.Topic || e.readFrom == nil {
+		return offsetsOf(ctx, client, topic, ids, at)
+	}
+	from := make([]int64, len(ids))
+	for i, p := range ids {
+		from[i] = e.readFrom[p]
+	}
+	return from, nil
 }
