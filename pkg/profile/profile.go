@@ -59,7 +59,9 @@ type Cluster struct {
 	Bootstrap []string `yaml:"bootstrap"`
 	// Ports fixes the embedded brokers' ports, one per node; empty: free ports.
 	Ports []int `yaml:"ports"`
-	// KafkaVersion is the protocol version the client speaks, e.g. "3.6.0".
+	// KafkaVersion is the protocol version the client speaks: a Kafka
+	// release ("3.6.0", "2.8", "0.11.0"), or "auto" to choose the newest the
+	// brokers accept (see kafka.Resolve).
 	KafkaVersion string `yaml:"kafka_version"`
 	// Spawn says how to start and watch the broker processes of spawn mode.
 	Spawn Spawn `yaml:"spawn"`
@@ -121,7 +123,7 @@ func Default() *Profile {
 			Mode:         ModeEmbedded,
 			Nodes:        3,
 			Bootstrap:    []string{},
-			KafkaVersion: "3.6.0",
+			KafkaVersion: "auto",
 			Spawn:        defaultSpawn(),
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},

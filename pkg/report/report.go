@@ -85,6 +85,12 @@ type Cluster struct {
 	// Security says how the clients reached the cluster ("TLS, SASL
 	// SCRAM-SHA-256 as e2e"); empty for plaintext. Never a password.
 	Security string `json:"security,omitempty"`
+	// KafkaVersion is the protocol version the run spoke ("3.6.0");
+	// KafkaVersionWhy says where it came from: the profile, or for
+	// cluster.kafka_version auto what the brokers advertise and why no newer
+	// version fits.
+	KafkaVersion    string `json:"kafka_version,omitempty"`
+	KafkaVersionWhy string `json:"kafka_version_why,omitempty"`
 	// The rest is for clusters of processes the runner started (spawn mode); see nodes.go.
 	// WorkDir holds the nodes' files, data and logs; WorkDirRemoved is set when it was removed after a pass.
 	WorkDir        string        `json:"work_dir,omitempty"`

@@ -110,14 +110,6 @@ func consumerGroup(ctx context.Context, k *faultKit) error {
 	return nil
 }
 
-// ctxOr returns ctx's reason to stop, or nil when the scenario merely failed a check.
-func ctxOr(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("stopped by %s", stopped(ctx))
-	}
-	return nil
-}
-
 // group is the scenario's consumer group: its members, what they were
 // assigned and how far they read.
 type group struct {
@@ -354,28 +346,6 @@ func assignment(owner map[int32]int) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// highWatermarks returns the end offset of each partition of the kit's topic.
-func (k *faultKit) highWatermarks(ctx context.Context) (map[int32]int64, error) {
-	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(k.env.Cluster.Bootstrap(), k.env.Config()) })
-	if err != nil {
-		return nil, fmt.Errorf("connect for the high watermarks of %s: %w", k.topic, err)
-	}
-	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
-	ids := make([]int32, k.env.Profile.Topic.Partitions)
-	for i := range ids {
-		ids[i] = int32(i)
-	}
-	ends, err := offsetsOf(ctx, client, k.topic, ids, sarama.OffsetNewest)
-	if err != nil {
-		return nil, err
-	}
-	hwms := map[int32]int64{}
-	for i, p := range ids {
-		hwms[p] = ends[i]
-	}
-	return hwms, nil
 }
 
 // awaitConsumed waits, up to faults.recovery_timeout, until the group has

@@ -42,6 +42,8 @@ type Env struct {
 	// Topic is the topic the scenarios use; RunID marks this run's payloads.
 	Topic string
 	RunID uint64
+	// Version is the protocol version the run speaks (cluster.kafka_version, resolved).
+	Version sarama.KafkaVersion
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
 	// Status, when set, receives one-line messages of what a scenario waits
@@ -78,16 +80,15 @@ type Env struct {
 	liveRead *verify.Reading
 }
 
-// NewEnv connects the shared client to c and returns an Env for p.
-func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64) (*Env, error) {
-	cfg, err := kafka.Config(p.Cluster.KafkaVersion)
-	if err != nil {
-		return nil, err
-	}
+// NewEnv connects the shared client to c and returns an Env for p that
+// speaks protocol version v (cluster.kafka_version, resolved), secured as
+// cluster.tls and cluster.sasl say.
+func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64, v sarama.KafkaVersion) (*Env, error) {
 	sec, err := p.Cluster.Security()
 	if err != nil {
 		return nil, err
 	}
+	cfg := kafka.ConfigFor(v)
 	kafka.Secure(cfg, sec)
 	client, err := sarama.NewClient(c.Bootstrap(), cfg)
 	if err != nil {
@@ -98,7 +99,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 		client.Close()
 		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
 	}
-	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, security: sec}, nil
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, Version: v, security: sec}, nil
 }
 
 // Close closes the shared client.
@@ -111,13 +112,10 @@ func (e *Env) Close() {
 	}
 }
 
-// Config returns a fresh client config for the profile's protocol version
-// and security.
+// Config returns a fresh client config for the run's protocol version and
+// security.
 func (e *Env) Config() *sarama.Config {
-	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
-	if err != nil {
-		panic(err) // the profile's version was validated before the run
-	}
+	cfg := kafka.ConfigFor(e.Version)
 	kafka.Secure(cfg, e.security)
 	return cfg
 }

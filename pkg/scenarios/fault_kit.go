@@ -278,8 +278,8 @@ func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
 	}
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
-	if _, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(k.topic, detail, false) }); err != nil {
-		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", k.topic, t.Partitions, t.ReplicationFactor, err)
+	if err := createTopic(ctx, env, k.step, k.topic, detail); err != nil {
+		return err
 	}
 	// Deleted with the run's topic (topic.delete).
 	env.noteTopic(k.topic)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
@@ -180,4 +182,34 @@ func (k *faultKit) awaitWhole(ctx context.Context, since time.Time, after, metri
 	k.event(snap.at, report.EventISR, -1, -1, "after %s: every node listed, every partition led and fully in sync, %s after the first start", after, took.Round(time.Millisecond))
 	k.step.Metric(metric, took.Seconds())
 	return true, nil
+}
+
+// highWatermarks returns the end offset of each partition of the kit's topic.
+func (k *faultKit) highWatermarks(ctx context.Context) (map[int32]int64, error) {
+	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(k.env.Cluster.Bootstrap(), k.env.Config()) })
+	if err != nil {
+		return nil, fmt.Errorf("connect for the high watermarks of %s: %w", k.topic, err)
+	}
+	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
+	ids := make([]int32, k.env.Profile.Topic.Partitions)
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	ends, err := offsetsOf(ctx, client, k.topic, ids, sarama.OffsetNewest)
+	if err != nil {
+		return nil, err
+	}
+	hwms := map[int32]int64{}
+	for i, p := range ids {
+		hwms[p] = ends[i]
+	}
+	return hwms, nil
+}
+
+// ctxOr returns ctx's reason to stop, or nil when the scenario merely failed a check.
+func ctxOr(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped by %s", stopped(ctx))
+	}
+	return nil
 }

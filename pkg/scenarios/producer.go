@@ -98,10 +98,11 @@ type producer struct {
 	idle           chan struct{} // gets a token when answered catches up with sent
 	collected      chan struct{} // closed when the producer's answer channels are drained
 
-	// Written by the collector; read once it is done (or under statsMu).
+	// Written by the collector, read by stats at any time: atomics on the
+	// path of every answer, a mutex on the path of failures only.
+	last         atomic.Int64   // when the last answer came, since the start
+	perPartition []atomic.Int64 // acknowledged (acks=0: sent) per partition
 	statsMu      sync.Mutex
-	last         time.Duration // when the last answer came, since the start
-	perPartition []int64       // acknowledged (acks=0: sent) per partition
 	failedBy     map[string]int64
 	failures     verify.Examples
 }
@@ -163,7 +164,7 @@ func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, answers
 	p := &producer{
 		idx: idx, client: client, ap: ap, answers: answers, k: idx,
 		freed: make(chan struct{}, 1), idle: make(chan struct{}, 1), collected: make(chan struct{}),
-		perPartition: make([]int64, partitions),
+		perPartition: make([]atomic.Int64, partitions),
 		failedBy:     map[string]int64{},
 		failures:     verify.Examples{Kind: "not acknowledged"},
 	}
@@ -414,16 +415,20 @@ func (e *engine) collect(p *producer) {
 				}
 				freed = append(freed, e.answer(p, rec, m, nil, now))
 			}
+			p.last.Store(int64(now))
 		case pe, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
-			freed = append(freed, e.answer(p, rec, pe.Msg, pe.Err, time.Since(e.start)))
+			now := time.Since(e.start)
+			freed = append(freed, e.answer(p, rec, pe.Msg, pe.Err, now))
+			p.last.Store(int64(now))
 		}
+		// Counted after the ledger has them: drain's waiter then sees every answer recorded.
+		answered := p.answered.Add(int64(len(freed)))
 		p.give(freed)
 		freed = freed[:0]
-		answered := p.answered.Load()
 		if answered-reported >= progressEvery {
 			progress.Add(int(answered - reported))
 			reported = answered
@@ -455,25 +460,23 @@ func (e *engine) answer(p *producer, rec *workload.Recorder, m *sarama.ProducerM
 	} else {
 		acked, reason = p.answers.Success(s.seq, partition, m.Offset)
 	}
-	p.statsMu.Lock()
-	p.last = now
 	switch {
 	case reason != "":
+		leader := ""
+		if partition >= 0 && e.o.leaderOf != nil && !p.failures.Full() {
+			leader = fmt.Sprintf(" (leader broker %d)", e.o.leaderOf(partition))
+		}
+		p.statsMu.Lock()
 		p.failedBy[reason]++
 		if !p.failures.Full() {
-			leader := ""
-			if partition >= 0 && e.o.leaderOf != nil {
-				leader = fmt.Sprintf(" (leader broker %d)", e.o.leaderOf(partition))
-			}
 			p.failures.Add("seq %d (%s) to partition %d%s: %s", s.seq, e.o.keys[s.seq%len(e.o.keys)], partition, leader, reason)
 		} else {
 			p.failures.Count++
 		}
+		p.statsMu.Unlock()
 	case valid:
-		p.perPartition[partition]++ // acked, or sent with acks=0
+		p.perPartition[partition].Add(1) // acked, or sent with acks=0
 	}
-	p.statsMu.Unlock()
-	p.answered.Add(1) // after the ledger: drain's waiter then sees the answer recorded
 	if e.o.onAnswer != nil {
 		e.o.onAnswer(s.seq, partition, acked, reason, e.start.Add(now))
 	}
@@ -496,11 +499,11 @@ func (e *engine) stats() engineStats {
 	for _, p := range e.prods {
 		st.sent += p.sent.Load()
 		st.answered += p.answered.Load()
-		p.statsMu.Lock()
-		st.last = max(st.last, p.last)
-		for i, c := range p.perPartition {
-			st.perPartition[i] += c
+		st.last = max(st.last, time.Duration(p.last.Load()))
+		for i := range p.perPartition {
+			st.perPartition[i] += p.perPartition[i].Load()
 		}
+		p.statsMu.Lock()
 		for k, v := range p.failedBy {
 			st.failedBy[k] += v
 		}

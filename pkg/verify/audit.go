@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -68,6 +69,17 @@ func (a *Audit) LateRecords() int64 {
 	return n
 }
 
+// settleBudget is the longest the audit waits for a quiet topic: long
+// enough for a cluster still applying writes, short enough to leave half of
+// what remains of the scenario's deadline for reading what came late.
+func settleBudget(ctx context.Context, settle time.Duration) time.Duration {
+	budget := max(5*settle, 5*time.Second)
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)/2)
+	}
+	return max(budget, settle+time.Second)
+}
+
 // settlePoll is how often the audit lists end offsets while it waits for quiet.
 func settlePoll(settle time.Duration) time.Duration {
 	return min(max(settle/10, 20*time.Millisecond), 250*time.Millisecond)
@@ -82,19 +94,29 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 	start := time.Now()
 
 	// Quiet: the end offsets unchanged for o.Settle.
-	var ends []int64
+	var ends, first []int64
 	stableSince := time.Now()
-	for {
+	budget := settleBudget(ctx, o.Settle)
+	listErrors := 0
+	for time.Since(start) < budget {
 		now, err := o.Offsets(ctx, ids, sarama.OffsetNewest)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			a.Notes = append(a.Notes, fmt.Sprintf("final audit: listing end offsets failed once: %v", err))
+			if listErrors++; listErrors == 1 {
+				a.Notes = append(a.Notes, fmt.Sprintf("final audit: listing end offsets failed (tried again): %v", err))
+			}
 		} else {
-			if !slices.Equal(now, ends) {
+			if first == nil {
+				first = now
+			}
+			changed := !slices.Equal(now, ends)
+			if changed {
 				ends, stableSince = now, time.Now()
-			} else if time.Since(stableSince) >= o.Settle {
+			}
+			// Quiet: unchanged for o.Settle; with settle 0, one listing is enough.
+			if o.Settle == 0 || !changed && time.Since(stableSince) >= o.Settle {
 				a.Settled = true
 				break
 			}
@@ -107,9 +129,17 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 	switch {
 	case ctx.Err() != nil && !a.Settled:
 		a.Notes = append(a.Notes, "final audit: not run, the read was stopped first")
+	case !a.Settled && ends == nil:
+		a.Findings = append(a.Findings, fmt.Sprintf("final audit: the end offsets could not be listed within %s after producing stopped", a.SettleTime.Round(time.Millisecond)))
 	case !a.Settled:
-		a.Findings = append(a.Findings, fmt.Sprintf("final audit: the topic did not settle: its end offsets were still moving or could not be listed %s after producing stopped (timeouts.settle %s)",
-			a.SettleTime.Round(time.Millisecond), o.Settle))
+		var moved []string
+		for i, id := range ids {
+			if ends[i] != first[i] {
+				moved = append(moved, fmt.Sprintf("partition %d %d→%d", id, first[i], ends[i]))
+			}
+		}
+		a.Findings = append(a.Findings, fmt.Sprintf("final audit: the topic did not settle: its end offsets were still moving %s after producing stopped, never unchanged for timeouts.settle (%s): %s; what was there at the end was read",
+			a.SettleTime.Round(time.Millisecond), o.Settle, strings.Join(moved, ", ")))
 	}
 	var starts []int64
 	if ends != nil {

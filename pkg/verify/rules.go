@@ -55,7 +55,7 @@ func Allowed(mode Mode, rf int, leaderHit bool) Allowance {
 	switch {
 	case mode.Idempotent:
 		why = append(why, "idempotent: the broker drops retried batches it already has, so no duplicates")
-	case mode.Retries > 0:
+	case mode.Retries > 0 && mode.Acks != "0": // without an answer there is nothing to retry on
 		a.Duplicates, a.Reorder = true, true
 		why = append(why, fmt.Sprintf("retries=%d without idempotence: a retried batch whose first attempt was written is written twice, and may land after later batches", mode.Retries))
 	default:

@@ -249,6 +249,13 @@ func lossCause(cov *Coverage, off int64) (cause, detail string) {
 	switch {
 	case cov == nil:
 		return CauseUnreadable, "the partition was not read"
+	}
+	for _, s := range cov.Skipped { // what the reader saw happen is more precise than the final offsets
+		if off >= s.From && off < s.To {
+			return s.Cause, s.Detail
+		}
+	}
+	switch {
 	case off < cov.LogStart:
 		return CauseBelowLogStart, fmt.Sprintf("the log starts at %d: deleted or truncated", cov.LogStart)
 	case off >= cov.End:
@@ -257,11 +264,6 @@ func lossCause(cov *Coverage, off int64) (cause, detail string) {
 			d += "; " + cov.Beyond.String()
 		}
 		return CauseAboveHighWatermark, d
-	}
-	for _, s := range cov.Skipped {
-		if off >= s.From && off < s.To {
-			return s.Cause, s.Detail
-		}
 	}
 	if !cov.Done && off >= cov.Next {
 		return CauseUnreadable, fmt.Sprintf("the read stopped at offset %d of %d: %s", cov.Next, cov.End, cov.Stopped)
