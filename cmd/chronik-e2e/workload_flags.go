@@ -20,6 +20,8 @@ func addWorkloadFlags(cmd *cobra.Command, o *RunOptions) {
 	f.Int(profile.FlagKeys, 0, "distinct message keys (workload.keys)")
 	f.Duration(profile.FlagReadyTimeout, 0, "how long to wait for the cluster to be ready, e.g. 2m (timeouts.cluster_ready)")
 	f.Duration(profile.FlagScenarioTimeout, 0, "deadline of each scenario, e.g. 5m (timeouts.scenario)")
+	f.Duration(profile.FlagSettle, 0, "how long a topic's end offsets must stay still before the final audit, e.g. 2s (timeouts.settle)")
+	f.Bool(profile.FlagConcurrentConsume, false, "read while producing and report end-to-end latency (workload.concurrent_consume)")
 	f.StringArrayVar(&o.Overrides.Thresholds, profile.FlagThreshold, nil, "a threshold every run must meet, e.g. 'produce.p99_ms < 50' (repeatable; added to the profile's; chronik-e2e metrics lists the metrics)")
 	f.StringArrayVar(&o.TagArgs, "tag", nil, "label the run key=value, recorded in every report format (repeatable), e.g. --tag version=v2.11.0-rc1")
 }
@@ -41,11 +43,16 @@ func readWorkloadFlags(cmd *cobra.Command, o *RunOptions) error {
 	for name, dst := range map[string]**time.Duration{
 		profile.FlagReadyTimeout:    &o.Overrides.ReadyTimeout,
 		profile.FlagScenarioTimeout: &o.Overrides.ScenarioTimeout,
+		profile.FlagSettle:          &o.Overrides.Settle,
 	} {
 		if cmd.Flags().Changed(name) {
 			v, _ := cmd.Flags().GetDuration(name)
 			*dst = &v
 		}
+	}
+	if cmd.Flags().Changed(profile.FlagConcurrentConsume) {
+		v, _ := cmd.Flags().GetBool(profile.FlagConcurrentConsume)
+		o.Overrides.ConcurrentConsume = &v
 	}
 	for _, kv := range o.TagArgs {
 		k, v, ok := strings.Cut(kv, "=")

@@ -25,6 +25,8 @@ const (
 	FlagReadyTimeout      = "ready-timeout"
 	FlagScenarioTimeout   = "scenario-timeout"
 	FlagThreshold         = "threshold"
+	FlagSettle            = "settle"
+	FlagConcurrentConsume = "concurrent-consume"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -47,6 +49,8 @@ type Overrides struct {
 	Keys              *int           // --keys: workload.keys
 	ReadyTimeout      *time.Duration // --ready-timeout: timeouts.cluster_ready
 	ScenarioTimeout   *time.Duration // --scenario-timeout: timeouts.scenario
+	Settle            *time.Duration // --settle: timeouts.settle
+	ConcurrentConsume *bool          // --concurrent-consume: workload.concurrent_consume
 	Thresholds        []string       // --threshold: added to the profile's thresholds
 	TopicDelete       string         // --topic-delete: topic.delete
 	ExistingTopic     string         // --existing-topic: topic.name, with topic.existing
@@ -109,6 +113,14 @@ func (p *Profile) Apply(o Overrides) {
 	if o.ScenarioTimeout != nil {
 		p.Timeouts.Scenario.Duration = *o.ScenarioTimeout
 		p.setBy(FlagScenarioTimeout, "timeouts.scenario")
+	}
+	if o.Settle != nil {
+		p.Timeouts.Settle.Duration = *o.Settle
+		p.setBy(FlagSettle, "timeouts.settle")
+	}
+	if o.ConcurrentConsume != nil {
+		p.Workload.ConcurrentConsume = *o.ConcurrentConsume
+		p.setBy(FlagConcurrentConsume, "workload.concurrent_consume")
 	}
 	for _, th := range o.Thresholds {
 		p.setBy(FlagThreshold, fmt.Sprintf("thresholds[%d]", len(p.Thresholds)))
