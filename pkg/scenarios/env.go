@@ -12,6 +12,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -46,6 +47,9 @@ type Env struct {
 	// Records receives every lost, duplicated, misplaced and unacknowledged
 	// record consume finds (the artifacts' ledger CSV); nil means none.
 	Records RecordSink
+	// Panics recovers the panics of the run's goroutines: start each with
+	// Panics.Go, so that a bug ends the run with verdict ERROR, not a crash.
+	Panics *safe.Recorder
 
 	// TopicReady is set once the topic exists and every partition has a leader.
 	TopicReady bool
