@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 // InternalErrorText is what every report says of an internal error.
@@ -68,9 +70,37 @@ func StackTop(stack string, frames int) []string {
 		if i >= 2*frames {
 			break
 		}
-		out = append(out, stackOffset.ReplaceAllString(strings.TrimSpace(l), ""))
+		if strings.HasPrefix(l, "\t") { // file:line +offset
+			out = append(out, stackOffset.ReplaceAllString(strings.TrimSpace(l), ""))
+		} else {
+			out = append(out, withoutArgs(l))
+		}
 	}
 	return out
+}
+
+// withoutArgs shortens a stack's function line "pkg.(*T).F(0x1, {0x2, 0x3})"
+// to "pkg.(*T).F(...)": the argument words mean nothing to a reader.
+func withoutArgs(fn string) string {
+	if !strings.HasSuffix(fn, ")") {
+		return fn
+	}
+	depth := 0
+	for i := len(fn) - 1; i >= 0; i-- {
+		switch fn[i] {
+		case ')', '}':
+			depth++
+		case '(', '{':
+			depth--
+		}
+		if depth == 0 && i < len(fn)-2 {
+			return fn[:i] + "(...)"
+		}
+		if depth == 0 {
+			return fn // no arguments
+		}
+	}
+	return fn
 }
 
 // internalErrors writes the section of the terminal report that names each
@@ -79,8 +109,8 @@ func (p *printer) internalErrors(r *Report) {
 	if !r.Errored() {
 		return
 	}
-	p.blank()
-	p.line(p.st.fail.Render("Internal errors") + "  " + InternalErrorText + "; the JSON report has each full stack")
+	p.section("Internal errors")
+	p.wrapped("  ", "", "This is a bug in chronik-e2e: please report it with the full stacks, which the JSON report holds.", lipgloss.Style{})
 	for _, e := range r.InternalErrors {
 		p.wrapped("  ", p.st.fail.Render("✗ "), e.Title(), p.st.bad)
 		for i, l := range StackTop(e.Stack, 5) {
