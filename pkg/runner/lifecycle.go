@@ -109,13 +109,19 @@ func (l *Lifecycle) WorkDir() string {
 
 // Close calls BeforeClose, then stops a cluster StartCluster started and
 // removes its work dir unless keep is set. It returns whether it removed one.
+// The cluster is stopped even when BeforeClose panics.
 func (l *Lifecycle) Close(keep bool) (removed bool) {
+	if l.owned {
+		defer func() { removed = l.stop(keep) }()
+	}
 	if l.opts.BeforeClose != nil {
 		l.opts.BeforeClose(l.Cluster)
 	}
-	if !l.owned {
-		return false
-	}
+	return false
+}
+
+// stop stops the cluster and removes its work dir unless keep is set.
+func (l *Lifecycle) stop(keep bool) (removed bool) {
 	_ = l.Cluster.Close()
 	w, ok := l.Cluster.(cluster.WorkDirOwner)
 	if !ok || keep {

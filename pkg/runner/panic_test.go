@@ -9,10 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/artifacts"
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 )
 
@@ -122,4 +127,32 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestPanicInRunnerEndsWithError: a panic in the runner's own code (here in
+// BeforeClose, as a bug collecting node logs would) still returns the report,
+// with verdict ERROR and the stack, and the cluster the runner started is
+// stopped all the same.
+func TestPanicInRunnerEndsWithError(t *testing.T) {
+	p := smallProfile(t, 1, 1, 1, func(p *profile.Profile) { p.Scenarios = []string{"topic-create"} })
+	var c cluster.Cluster
+	rep, err := runner.Run(context.Background(), runner.Options{Profile: p, BeforeClose: func(cl cluster.Cluster) {
+		c = cl
+		panicInGoroutine()
+	}})
+	if err != nil || rep == nil {
+		t.Fatalf("Run = %v, %v; want the report", rep, err)
+	}
+	if rep.Verdict != report.VerdictError || len(rep.InternalErrors) != 1 || rep.InternalErrors[0].Where != "runner" ||
+		!strings.Contains(rep.InternalErrors[0].Stack, "panic_test.go") {
+		t.Errorf("verdict %q, internal errors %+v", rep.Verdict, rep.InternalErrors)
+	}
+	if !section(t, rep, "topic-create").Passed {
+		t.Errorf("topic-create did not pass: %s", describe(rep))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := cluster.WaitReady(ctx, c.Bootstrap(), 1, sarama.NewConfig()); err == nil {
+		t.Errorf("the cluster still answers after the run")
+	}
 }

@@ -48,8 +48,10 @@ type Options struct {
 
 // Run runs the profile and returns its report. The error is non-nil only when
 // the run could not start (exit 2 or 3); failed scenarios are in the report.
-// When ctx is cancelled (Ctrl-C) the report so far is returned, marked interrupted.
-func Run(ctx context.Context, opts Options) (*report.Report, error) {
+// When ctx is cancelled (Ctrl-C) the report so far is returned, marked
+// interrupted. A panic in the run (a bug in chronik-e2e) stops it: the
+// report so far is returned with verdict ERROR and the stack.
+func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	p := opts.Profile
 	names := opts.Scenarios
 	if len(names) == 0 {
@@ -80,6 +82,21 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		ScenarioTimeout: p.Timeouts.Scenario.String(),
 		Producers:       p.Workload.Producers, Rate: p.Workload.Rate, ConcurrentConsume: p.Workload.ConcurrentConsume,
 	}
+
+	// A node that exits, or a panic in any goroutine of the run, stops the
+	// run at once: runCtx ends with the cause.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	panics := safe.NewRecorder(func(p *safe.PanicError) { stopRun(&internalFailure{p}) })
+	defer func() {
+		// A panic of the runner's own code, recovered below once every
+		// deferred close has run: the report so far, with verdict ERROR.
+		if len(recordPanics(rep, panics.Panics(), "")) > 0 {
+			rep.Finish(time.Now())
+			res, err = rep, nil
+		}
+	}()
+	defer panics.Recover("runner")
 
 	// An embedded cluster keeps its data on disk only when a scenario of
 	// the plan faults nodes (and may so restart the whole cluster).
@@ -117,12 +134,8 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	env.Progress = opts.Progress
 	env.Records = opts.Records
 
-	// A node that exits, or a panic in any goroutine of the run, stops the
-	// run at once: runCtx ends with the cause.
-	runCtx, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	env.Panics = safe.NewRecorder(func(p *safe.PanicError) { stopRun(&internalFailure{p}) })
-	defer watchCluster(c, stopRun, env.Panics)()
+	env.Panics = panics
+	defer watchCluster(c, stopRun, panics)()
 	for i, s := range plan {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
@@ -138,7 +151,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 	}
-	recordPanics(rep, env.Panics.Panics(), "") // those no scenario saw
+	recordPanics(rep, panics.Panics(), "") // those no scenario saw
 	describe(c, rep)
 	rep.Finish(time.Now())
 	return rep, nil
