@@ -4,7 +4,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // gcHeadroom is about how much garbage the heap may hold beyond what is live
@@ -23,7 +23,7 @@ func tuneGC(messages int) {
 	if os.Getenv("GOGC") != "" {
 		return
 	}
-	ledger := int64(messages) * int64(workload.BytesPerMessage())
+	ledger := int64(messages) * int64(verify.BytesPerMessage())
 	if ledger <= gcHeadroom {
 		return
 	}

@@ -54,7 +54,9 @@ type Cluster struct {
 	Bootstrap []string `yaml:"bootstrap"`
 	// Ports fixes the embedded brokers' ports, one per node; empty: free ports.
 	Ports []int `yaml:"ports"`
-	// KafkaVersion is the protocol version the client speaks, e.g. "3.6.0".
+	// KafkaVersion is the protocol version the client speaks: a Kafka
+	// release ("3.6.0", "2.8", "0.11.0"), or "auto" to choose the newest the
+	// brokers accept (see kafka.Resolve).
 	KafkaVersion string `yaml:"kafka_version"`
 	// Spawn says how to start and watch the broker processes of spawn mode.
 	Spawn Spawn `yaml:"spawn"`
@@ -88,6 +90,9 @@ type Workload struct {
 type Timeouts struct {
 	ClusterReady Duration `yaml:"cluster_ready"`
 	Scenario     Duration `yaml:"scenario"`
+	// Settle is how long a topic's end offsets must stay unchanged before
+	// the final audit reads what appeared after producing stopped.
+	Settle Duration `yaml:"settle"`
 }
 
 // DefaultSource is the Source of the profile returned by Default.
@@ -102,7 +107,7 @@ func Default() *Profile {
 			Mode:         ModeEmbedded,
 			Nodes:        3,
 			Bootstrap:    []string{},
-			KafkaVersion: "3.6.0",
+			KafkaVersion: "auto",
 			Spawn:        defaultSpawn(),
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
@@ -116,6 +121,7 @@ func Default() *Profile {
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},
 			Scenario:     Duration{120 * time.Second},
+			Settle:       Duration{2 * time.Second},
 		},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Baseline:  DefaultBaseline(),

@@ -71,10 +71,10 @@ func TestDefault(t *testing.T) {
 	p := Default()
 	want := &Profile{
 		Name:      "default",
-		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0", Spawn: defaultSpawn()},
+		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "auto", Spawn: defaultSpawn()},
 		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
-		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}},
+		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Faults:    DefaultFaults(),
 		Baseline:  DefaultBaseline(),
@@ -150,11 +150,20 @@ func TestValidateRules(t *testing.T) {
 		{"bootstrap port 0", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:0"} }, "cluster.bootstrap[0]", "port 0 is not in 1..65535"},
 		{"bootstrap port too big", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:65536"} }, "cluster.bootstrap[0]", "port 65536 is not in 1..65535"},
 		{"embedded with bootstrap", func(p *Profile) { p.Cluster.Bootstrap = []string{"a:1"} }, "cluster.bootstrap", "bootstrap is only for attach mode"},
+		{"version auto", func(p *Profile) { p.Cluster.KafkaVersion = "auto" }, "", ""},
+		{"version three parts", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.0" }, "", ""},
 		{"version two parts", func(p *Profile) { p.Cluster.KafkaVersion = "3.6" }, "", ""},
+		{"version 2.8", func(p *Profile) { p.Cluster.KafkaVersion = "2.8" }, "", ""},
+		{"version before 1.0, three parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.11.0" }, "", ""},
+		{"version before 1.0, four parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.11.0.0" }, "", ""},
 		{"version four parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.10.2.1" }, "", ""},
-		{"version one part", func(p *Profile) { p.Cluster.KafkaVersion = "3" }, "cluster.kafka_version", `"3" is not a version like 3.6.0`},
-		{"version five parts", func(p *Profile) { p.Cluster.KafkaVersion = "1.2.3.4.5" }, "cluster.kafka_version", "is not a version"},
-		{"version word", func(p *Profile) { p.Cluster.KafkaVersion = "latest" }, "cluster.kafka_version", "is not a version"},
+		{"version one part", func(p *Profile) { p.Cluster.KafkaVersion = "3" }, "cluster.kafka_version", `"3" is not a version: use auto, or a Kafka release such as 3.6.0, 3.6, 2.8, 0.11.0 or 0.11.0.0`},
+		{"version four parts after 1.0", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.0.0" }, "cluster.kafka_version", `"3.6.0.0" is not a version: use auto`},
+		{"version five parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.1.2.3.4" }, "cluster.kafka_version", "is not a version: use auto"},
+		{"version word", func(p *Profile) { p.Cluster.KafkaVersion = "latest" }, "cluster.kafka_version", `"latest" is not a version: use auto, or`},
+		{"version empty", func(p *Profile) { p.Cluster.KafkaVersion = "" }, "cluster.kafka_version", `"" is not a version: use auto`},
+		{"version unknown release", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.9" }, "cluster.kafka_version", `"3.6.9" is not a Kafka release the client knows (0.8.2.0 to `},
+		{"version newer than known", func(p *Profile) { p.Cluster.KafkaVersion = "99.0" }, "cluster.kafka_version", `"99.0" is not a Kafka release the client knows`},
 		{"topic name legal", func(p *Profile) { p.Topic.Name = "e2e-3x3_a.b" }, "", ""},
 		{"topic name 249", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 249) }, "", ""},
 		{"topic name 250", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 250) }, "topic.name", "is 250 characters long; the limit is 249"},
@@ -198,6 +207,23 @@ func TestValidateRules(t *testing.T) {
 			tt.change(p)
 			wantProblem(t, p.Validate(known), tt.wantKey, tt.wantMsg)
 		})
+	}
+}
+
+// TestKafkaVersionForms: every accepted form of cluster.kafka_version parses
+// from YAML; a bad one is reported with its key, its line and the forms.
+func TestKafkaVersionForms(t *testing.T) {
+	for _, v := range []string{"auto", "0.11.0", "0.11.0.0", "2.8", "3.6.0", `"3.6"`} {
+		p := mustParse(t, "v.yaml", "name: v\ncluster:\n  kafka_version: "+v+"\n")
+		if err := p.Validate(known); err != nil {
+			t.Errorf("kafka_version %s: %v", v, err)
+		}
+	}
+	p := mustParse(t, "v.yaml", "name: v\ncluster:\n  nodes: 3\n  kafka_version: 3.6.0.0\n")
+	err := p.Validate(known)
+	want := `v.yaml:4: cluster.kafka_version: "3.6.0.0" is not a version: use auto, or a Kafka release such as 3.6.0, 3.6, 2.8, 0.11.0 or 0.11.0.0`
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %s", err, want)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 )
 
 // Limits checked by Validate.
@@ -61,10 +62,7 @@ func (e *ValidationError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-var (
-	versionRE   = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
-	topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
-)
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 // Validate checks every value before anything connects and reports all
 // problems at once as a *ValidationError wrapped in exitcode.UsageError
@@ -104,8 +102,8 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	case c.Mode == ModeEmbedded && len(c.Bootstrap) > 0:
 		v.add("cluster.bootstrap", "bootstrap is only for attach mode (cluster.mode is embedded)")
 	}
-	if !versionRE.MatchString(c.KafkaVersion) {
-		v.add("cluster.kafka_version", "%q is not a version like 3.6.0", c.KafkaVersion)
+	if _, _, err := kafka.ParseVersion(c.KafkaVersion); err != nil {
+		v.add("cluster.kafka_version", "%v", err)
 	}
 
 	t := p.Topic
@@ -162,6 +160,9 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 	if d := p.Timeouts.Scenario; d.Duration <= 0 {
 		v.add("timeouts.scenario", "must be more than 0, not %s", d)
+	}
+	if d := p.Timeouts.Settle; d.Duration < 0 || d.Duration >= p.Timeouts.Scenario.Duration && p.Timeouts.Scenario.Duration > 0 {
+		v.add("timeouts.settle", "must be at least 0 and less than timeouts.scenario (%s), not %s", p.Timeouts.Scenario, d)
 	}
 
 	knownList := strings.Join(knownScenarios, ", ")

@@ -47,6 +47,8 @@ type Report struct {
 	// Faults holds what the fault scenarios did and saw (timeline,
 	// unavailability windows, delivery per mode, guarantees); nil when none ran.
 	Faults *Faults `json:"faults,omitempty"`
+	// Audit is what the consume scenario's final audit found; nil when it did not run.
+	Audit *Audit `json:"audit,omitempty"`
 	// Verdict is PASSED, FAILED, ERROR (an internal error, a bug in
 	// chronik-e2e, stopped the run: exit status 5) or INTERRUPTED; Passed is
 	// true only with PASSED. Reports written before it was added have none.
@@ -80,6 +82,12 @@ type Cluster struct {
 	Mode      string   `json:"mode"`
 	Bootstrap []string `json:"bootstrap"`
 	Brokers   []Broker `json:"brokers"`
+	// KafkaVersion is the protocol version the run spoke ("3.6.0");
+	// KafkaVersionWhy says where it came from: the profile, or for
+	// cluster.kafka_version auto what the brokers advertise and why no newer
+	// version fits.
+	KafkaVersion    string `json:"kafka_version,omitempty"`
+	KafkaVersionWhy string `json:"kafka_version_why,omitempty"`
 	// The rest is for clusters of processes the runner started (spawn mode); see nodes.go.
 	// WorkDir holds the nodes' files, data and logs; WorkDirRemoved is set when it was removed after a pass.
 	WorkDir        string        `json:"work_dir,omitempty"`
@@ -143,6 +151,9 @@ type Counts struct {
 	Misplaced int64 `json:"misplaced"`
 	// UnackedRead counts records whose produce failed or was never answered but that were read back.
 	UnackedRead int64 `json:"unacked_read"`
+	// LostByCause counts the lost records per cause; Losses groups them by partition and cause.
+	LostByCause map[string]int64 `json:"lost_by_cause,omitempty"`
+	Losses      []Loss           `json:"losses,omitempty"`
 }
 
 // Throughput is messages per second of the produce and consume phases.

@@ -124,6 +124,9 @@ func (p *printer) header(r *Report) {
 		bs = append(bs, fmt.Sprintf("%d %s", b.ID, b.Addr))
 	}
 	field("Brokers", " · ", bs...)
+	if c.KafkaVersion != "" { // wrapped at words: the reason for auto is long
+		field("Protocol", " ", append([]string{c.KafkaVersion, "·"}, strings.Fields(c.KafkaVersionWhy)...)...)
+	}
 
 	cf := r.Config
 	lines = append(lines, "")
@@ -238,6 +241,8 @@ func (p *printer) summary(r *Report) {
 	p.line(p.st.heading.Render("SUMMARY"))
 	p.line(strings.Repeat("═", lineWidth))
 	p.delivery(r.Delivery)
+	p.losses(r.Delivery.Losses)
+	p.audit(r.Audit)
 	if r.Produced || r.Consumed {
 		p.throughput(r)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -454,12 +455,12 @@ func TestReorderedRecords(t *testing.T) {
 		keys := env.Profile.Workload.Keys
 		latest := make([]int, keys) // per key: the highest sequence acked on partition 0
 		for seq := range env.Ledger.Len() {
-			if p, _ := env.Ledger.Position(seq); p == 0 && env.Ledger.State(seq) == workload.Acked {
+			if p, _ := env.Ledger.Position(seq); p == 0 && env.Ledger.State(seq) == verify.Acked {
 				latest[seq%keys] = seq
 			}
 		}
 		for seq := range env.Ledger.Len() {
-			if env.Ledger.State(seq) == workload.Failed && latest[seq%keys] > seq {
+			if env.Ledger.State(seq) == verify.Failed && latest[seq%keys] > seq {
 				expected++
 			}
 		}
@@ -569,21 +570,9 @@ func TestUnderReplicated(t *testing.T) {
 			t.Parallel()
 			c := startEmbedded(t, 3)
 			onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
-				cl, err := secondClient(env)
+				snap, err := metadataSnapshot(ctx, env)
 				if err != nil {
 					return err
-				}
-				defer cl.Close()
-				req := kmsg.NewPtrMetadataRequest()
-				rt := kmsg.NewMetadataRequestTopic()
-				rt.Topic = kmsg.StringPtr(env.Topic)
-				req.Topics = append(req.Topics, rt)
-				snap, err := req.RequestWith(ctx, cl)
-				if err != nil {
-					return fmt.Errorf("metadata: %w", err)
-				}
-				if len(snap.Topics) != 1 || len(snap.Topics[0].Partitions) != 3 {
-					return fmt.Errorf("metadata: want 1 topic of 3 partitions, got %+v", snap.Topics)
 				}
 				for i := range snap.Topics[0].Partitions {
 					if p := &snap.Topics[0].Partitions[i]; p.Partition == 1 {

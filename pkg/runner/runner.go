@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
@@ -126,7 +128,18 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	rep.Cluster.Brokers = brokers
 	status("cluster ready: %d broker(s) at %s", len(brokers), strings.Join(c.Bootstrap(), ","))
 
-	env, err := scenarios.NewEnv(p, c, rep, topic, runID)
+	cfg, _ := kafka.Config(p.Cluster.KafkaVersion) // checked above
+	version, err := resolveVersion(ctx, p, brokers, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(rep), nil
+		}
+		return nil, err
+	}
+	rep.Cluster.KafkaVersion, rep.Cluster.KafkaVersionWhy = version.Version.String(), version.Why
+	status("protocol %s (%s)", version.Version, version.Why)
+
+	env, err := scenarios.NewEnv(p, c, rep, topic, runID, version.Version)
 	if err != nil {
 		return nil, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect")
 	}
@@ -155,6 +168,23 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	describe(c, rep)
 	rep.Finish(time.Now())
 	return rep, nil
+}
+
+// resolveVersion decides the protocol version of the run from
+// cluster.kafka_version, asking the ready brokers for auto; a cluster whose
+// brokers do not answer, or whose requests no version fits, is exit 3.
+func resolveVersion(ctx context.Context, p *profile.Profile, brokers []report.Broker, cfg *sarama.Config) (kafka.Choice, error) {
+	addrs := make(map[int32]string, len(brokers))
+	for _, b := range brokers {
+		addrs[b.ID] = b.Addr
+	}
+	rctx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
+	defer cancel()
+	choice, err := kafka.Resolve(rctx, p.Cluster.KafkaVersion, addrs, cfg)
+	if err != nil {
+		return choice, exitcode.ClusterError(err, "set cluster.kafka_version to the Kafka release the cluster implements")
+	}
+	return choice, nil
 }
 
 // runOne runs one scenario under its deadline and records its verdict.

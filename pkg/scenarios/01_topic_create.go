@@ -1,7 +1,9 @@
 package scenarios
 
 // topic-create creates the run's topic and polls metadata until every
-// partition has a leader.
+// partition has a leader. Transient errors (NOT_CONTROLLER while a Raft
+// cluster settles, REQUEST_TIMED_OUT, ...) are retried until the deadline,
+// each retry a note; see retry.go.
 //
 // Measures: the time the CreateTopics request took, and the time until
 // metadata showed a leader for every partition.
@@ -33,13 +35,13 @@ func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
 	start := time.Now()
-	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(env.Topic, detail, false) })
+	err := createTopic(ctx, env, step, env.Topic, detail)
 	created := time.Since(start)
 	switch {
 	case errors.Is(err, sarama.ErrTopicAlreadyExists):
 		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, or leave it empty for a fresh name per run", env.Topic)
 	case err != nil:
-		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", env.Topic, t.Partitions, t.ReplicationFactor, err)
+		return err
 	}
 	step.Metric("create_s", created.Seconds())
 
@@ -123,8 +125,19 @@ func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
-// stopped says why ctx ended: the scenario's deadline passed, or the run was interrupted.
+// waitEnded is the cause of a context that bounds one wait inside a
+// scenario (context.WithTimeoutCause); stopped says it.
+type waitEnded string
+
+func (w waitEnded) Error() string { return string(w) }
+
+// stopped says why ctx ended: a wait's own bound (waitEnded), the scenario's
+// deadline, or the run was interrupted.
 func stopped(ctx context.Context) string {
+	var w waitEnded
+	if errors.As(context.Cause(ctx), &w) {
+		return w.Error()
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the scenario deadline passed"
 	}

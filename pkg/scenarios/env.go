@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -13,7 +12,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // Progress shows how far a long phase got; it is a no-op off a terminal.
@@ -42,34 +41,33 @@ type Env struct {
 	// Topic is the topic the scenarios use; RunID marks this run's payloads.
 	Topic string
 	RunID uint64
+	// Version is the protocol version the run speaks (cluster.kafka_version, resolved).
+	Version sarama.KafkaVersion
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
 	// Records receives every lost, duplicated, misplaced and unacknowledged
 	// record consume finds (the artifacts' ledger CSV); nil means none.
 	Records RecordSink
-	// Panics recovers the panics of the run's goroutines: start each with
-	// Panics.Go, so that a bug ends the run with verdict ERROR, not a crash.
+	// Panics receives the panic of any goroutine a scenario starts (always
+	// through Panics.Go): the run then ends as an internal error.
 	Panics *safe.Recorder
 
 	// TopicReady is set once the topic exists and every partition has a leader.
 	TopicReady bool
 	// Ledger is the produce ledger, set once produce has run.
-	Ledger *workload.Ledger
+	Ledger *verify.Ledger
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
 
 	// liveRead is the read that produce ran alongside itself
 	// (workload.concurrent_consume), for consume to account.
-	liveRead *reading
+	liveRead *verify.Reading
 }
 
-// NewEnv connects the shared client to c and returns an Env for p.
-func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64) (*Env, error) {
-	cfg, err := kafka.Config(p.Cluster.KafkaVersion)
-	if err != nil {
-		return nil, err
-	}
-	client, err := sarama.NewClient(c.Bootstrap(), cfg)
+// NewEnv connects the shared client to c and returns an Env for p that
+// speaks protocol version v (cluster.kafka_version, resolved).
+func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64, v sarama.KafkaVersion) (*Env, error) {
+	client, err := sarama.NewClient(c.Bootstrap(), kafka.ConfigFor(v))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %v: %w", c.Bootstrap(), err)
 	}
@@ -78,27 +76,21 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 		client.Close()
 		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
 	}
-	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID}, nil
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, Version: v}, nil
 }
 
 // Close closes the shared client.
 func (e *Env) Close() {
 	if e.liveRead != nil {
-		closeWithin(context.Background(), 5*time.Second, e.liveRead.close)
+		closeWithin(context.Background(), 5*time.Second, e.liveRead.Close)
 	}
 	if e.Client != nil {
 		closeWithin(context.Background(), 5*time.Second, func() { _ = e.Client.Close() })
 	}
 }
 
-// Config returns a fresh client config for the profile's protocol version.
-func (e *Env) Config() *sarama.Config {
-	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
-	if err != nil {
-		panic(err) // the profile's version was validated before the run
-	}
-	return cfg
-}
+// Config returns a fresh client config for the run's protocol version.
+func (e *Env) Config() *sarama.Config { return kafka.ConfigFor(e.Version) }
 
 func (e *Env) progress(label string, total int64) Progress {
 	if e.Progress == nil {
@@ -125,20 +117,6 @@ func (e *Env) leaderOf(p int32) int32 {
 		return -1
 	}
 	return b.ID()
-}
-
-// partitionIDs returns the topic's partitions from fresh metadata.
-func (e *Env) partitionIDs() ([]int32, error) {
-	if err := e.Client.RefreshMetadata(e.Topic); err != nil {
-		return nil, fmt.Errorf("metadata for topic %s: %w", e.Topic, err)
-	}
-	ps, err := e.Client.Partitions(e.Topic)
-	if err != nil {
-		return nil, fmt.Errorf("partitions of topic %s: %w", e.Topic, err)
-	}
-	ps = append([]int32(nil), ps...)
-	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-	return ps, nil
 }
 
 // closeWithin runs fn and waits for it at most d and no longer than ctx
