@@ -29,6 +29,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	mdDelivery(&b, r)
 	mdFindings(&b, r.Scenarios)
+	mdInternalErrors(&b, r.InternalErrors)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -39,6 +40,8 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 	var b strings.Builder
 	word := "PASSED"
 	switch {
+	case rep.Errored():
+		word = "ERROR, " + InternalErrorText
 	case rep.Interrupted:
 		word = "INTERRUPTED"
 	case !rep.Passed:
@@ -86,6 +89,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 		if len(r.Scenarios) > 0 && !r.ChecksPassed() {
 			fmt.Fprintf(&b, "\n### Run %d\n", i+1)
 			mdFindings(&b, r.Scenarios)
+			mdInternalErrors(&b, r.InternalErrors)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -127,9 +131,11 @@ func verdictEmoji(passed, interrupted bool) string {
 	return "❌"
 }
 
-// verdictWord is PASSED, FAILED or INTERRUPTED, saying when only the gate failed.
+// verdictWord is PASSED, FAILED, ERROR or INTERRUPTED, saying when only the gate failed.
 func verdictWord(r *Report) string {
 	switch {
+	case r.Errored():
+		return "ERROR (" + InternalErrorText + ")"
 	case r.Interrupted:
 		return "INTERRUPTED"
 	case r.Passed:
@@ -148,6 +154,8 @@ func mdScenarios(b *strings.Builder, ss []*Scenario) {
 	for _, s := range ss {
 		mark, word := "✅", "passed"
 		switch {
+		case s.InternalError:
+			mark, word = "❌", "**error**"
 		case s.NotApplicable:
 			mark, word = "➖", "not applicable"
 		case s.Skipped:
@@ -251,4 +259,16 @@ func mdFindings(b *strings.Builder, ss []*Scenario) {
 func mdCell(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// mdInternalErrors lists the internal errors, each with its stack folded away.
+func mdInternalErrors(b *strings.Builder, es []InternalError) {
+	if len(es) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### Internal errors\n\n%s: please report it with these stacks.\n", InternalErrorText)
+	for _, e := range es {
+		fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n```\n%s\n```\n\n</details>\n",
+			mdCell(e.Title()), strings.TrimRight(e.Stack, "\n"))
+	}
 }
