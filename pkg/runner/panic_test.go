@@ -19,6 +19,8 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 // TestPanicEndsRunWithError: a panic in a goroutine a scenario started with
@@ -155,4 +157,43 @@ func TestPanicInRunnerEndsWithError(t *testing.T) {
 	if _, err := cluster.WaitReady(ctx, c.Bootstrap(), 1, sarama.NewConfig()); err == nil {
 		t.Errorf("the cluster still answers after the run")
 	}
+}
+
+// TestReaderPanicEndsRunWithError: a panic inside one of the partition
+// readers of pkg/verify (here: a reading handed no ledger, so recording the
+// first record dereferences nil) is caught in the reader's goroutine and
+// ends the run with verdict ERROR naming the reader, not a crashed process.
+func TestReaderPanicEndsRunWithError(t *testing.T) {
+	c := startEmbedded(t, 1)
+	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
+		client, err := sarama.NewClient(env.Cluster.Bootstrap(), env.Config())
+		if err != nil {
+			return err
+		}
+		consumer, err := sarama.NewConsumerFromClient(client)
+		if err != nil {
+			client.Close()
+			return err
+		}
+		rd := verify.StartReading(ctx, verify.ReadOptions{
+			Client: client, Consumer: consumer, Topic: env.Topic, Partitions: []int32{0}, Starts: []int64{0},
+			Expect: verify.Expect{RunID: env.RunID, N: env.Profile.Workload.Messages, Keys: workload.Keys(env.Profile.Workload.Keys)},
+			Ledger: nil, Findings: verify.NewFindings(), Panics: env.Panics,
+		})
+		defer rd.Close()
+		rd.SetEnds([]int64{1})
+		rd.Wait(ctx)
+		<-ctx.Done() // the panic cancels the scenario
+		return context.Cause(ctx)
+	})
+	rep := run(t, smallProfile(t, 1, 1, 1, func(p *profile.Profile) {
+		p.Scenarios = []string{"topic-create", "produce", hookName, "consume"}
+	}), c)
+	if rep.Verdict != report.VerdictError || len(rep.InternalErrors) != 1 {
+		t.Fatalf("verdict %q, internal errors %+v; want ERROR with one", rep.Verdict, rep.InternalErrors)
+	}
+	if ie := rep.InternalErrors[0]; !strings.HasPrefix(ie.Where, "reader of "+rep.Config.Topic+" partition 0") || !strings.Contains(ie.Stack, "verify.(*Checker).Check") {
+		t.Errorf("internal error %+v, want the reader of partition 0 with the checker in its stack", ie)
+	}
+	wantError(t, section(t, rep, "consume"), "not run: an internal error stopped the run")
 }
