@@ -211,11 +211,7 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 		if dir != nil {
 			errs = append(errs, dir.WriteRun(r))
 		}
-		verdict := "PASSED"
-		if !r.Passed {
-			verdict = "FAILED"
-		}
-		status("run %d of %d: %s in %.2fs", i, n, verdict, r.DurationS)
+		status("run %d of %d: %s in %.2fs", i, n, r.Verdict, r.DurationS)
 		if r.Interrupted {
 			rep.Interrupted = true
 			break
@@ -233,6 +229,9 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	errs = append(errs, g.writeFiles(nil, rep)...)
 	if err := usageErr(errors.Join(errs...)); err != nil {
 		return err
+	}
+	if rep.Errored() {
+		return internalFailed()
 	}
 	return verdictError(rep.Passed, rep.GateFailed())
 }
@@ -261,6 +260,12 @@ func verdictError(passed, gateOnly bool) error {
 		return &exitcode.Error{Code: exitcode.Thresholds, Err: &runFailedError{}}
 	}
 	return &runFailedError{}
+}
+
+// internalFailed is the error of a run that an internal error stopped
+// (exit 5): the report already showed it, with its stack.
+func internalFailed() error {
+	return &exitcode.Error{Code: exitcode.Internal, Err: &runFailedError{}}
 }
 
 // usageErr marks a failure to write a report as bad usage (exit 2), as a

@@ -150,6 +150,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err := g.write(rep); err != nil {
 		return err
 	}
+	if rep.Errored() {
+		return internalFailed()
+	}
 	return verdictError(rep.Passed, rep.GateFailed())
 }
 

@@ -158,6 +158,8 @@ func junitRun(r *Report, name string) junitSuite {
 	for _, sc := range r.Scenarios {
 		tc := junitTestcase{Name: sc.Name, Classname: class, Time: junitTime(sc.DurationS)}
 		switch {
+		case sc.InternalError:
+			tc.Error = &junitMessage{Type: "internal-error", Message: sc.Error, Text: junitStacks(r.InternalErrors, sc.Name)}
 		case sc.NotApplicable:
 			tc.Skipped = &junitMessage{Type: "not-applicable", Message: sc.Error}
 		case sc.Skipped:
@@ -175,6 +177,10 @@ func junitRun(r *Report, name string) junitSuite {
 		}
 		tc.SystemOut = strings.Join(sc.Notes, "\n")
 		s.Cases = append(s.Cases, tc)
+	}
+	if text := junitStacks(r.InternalErrors, ""); text != "" { // outside any scenario
+		s.Cases = append(s.Cases, junitTestcase{Name: "run", Classname: class, Time: "0",
+			Error: &junitMessage{Type: "internal-error", Message: InternalErrorText, Text: text}})
 	}
 	if r.Interrupted {
 		s.Cases = append(s.Cases, junitTestcase{Name: "run", Classname: class, Time: "0",
@@ -252,4 +258,16 @@ func junitTimestamp(rep *Repeat) string {
 		return ""
 	}
 	return rep.StartedAt.UTC().Format("2006-01-02T15:04:05")
+}
+
+// junitStacks is the title and stack of each internal error of scenario
+// (of none: "").
+func junitStacks(es []InternalError, scenario string) string {
+	var parts []string
+	for _, e := range es {
+		if e.Scenario == scenario {
+			parts = append(parts, e.Title()+"\n"+e.Stack)
+		}
+	}
+	return strings.Join(parts, "\n")
 }

@@ -32,6 +32,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	mdDelivery(&b, r)
 	mdFindings(&b, r.Scenarios)
+	mdInternalErrors(&b, r.InternalErrors)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -42,6 +43,8 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 	var b strings.Builder
 	word := "PASSED"
 	switch {
+	case rep.Errored():
+		word = "ERROR, " + InternalErrorText
 	case rep.Interrupted:
 		word = "INTERRUPTED"
 	case !rep.Passed:
@@ -89,6 +92,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 		if len(r.Scenarios) > 0 && !r.ChecksPassed() {
 			fmt.Fprintf(&b, "\n### Run %d\n", i+1)
 			mdFindings(&b, r.Scenarios)
+			mdInternalErrors(&b, r.InternalErrors)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -130,9 +134,11 @@ func verdictEmoji(passed, interrupted bool) string {
 	return "❌"
 }
 
-// verdictWord is PASSED, FAILED or INTERRUPTED, saying when only the gate failed.
+// verdictWord is PASSED, FAILED, ERROR or INTERRUPTED, saying when only the gate failed.
 func verdictWord(r *Report) string {
 	switch {
+	case r.Errored():
+		return "ERROR (" + InternalErrorText + ")"
 	case r.Interrupted:
 		return "INTERRUPTED"
 	case r.Passed:
@@ -151,6 +157,8 @@ func mdScenarios(b *strings.Builder, ss []*Scenario) {
 	for _, s := range ss {
 		mark, word := "✅", "passed"
 		switch {
+		case s.InternalError:
+			mark, word = "❌", "**error**"
 		case s.NotApplicable:
 			mark, word = "➖", "not applicable"
 		case s.Skipped:
@@ -273,4 +281,16 @@ func mdAbout(r *Report) string {
 		parts = append(parts, "`"+t+"`")
 	}
 	return strings.Join(parts, " · ")
+}
+
+// mdInternalErrors lists the internal errors, each with its stack folded away.
+func mdInternalErrors(b *strings.Builder, es []InternalError) {
+	if len(es) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### Internal errors\n\n%s: please report it with these stacks.\n", InternalErrorText)
+	for _, e := range es {
+		fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n```\n%s\n```\n\n</details>\n",
+			mdCell(e.Title()), strings.TrimRight(e.Stack, "\n"))
+	}
 }

@@ -10,6 +10,14 @@ import (
 // SchemaVersion is the version of the JSON report; it changes on a breaking change.
 const SchemaVersion = 1
 
+// Verdicts of a run (Report.Verdict).
+const (
+	VerdictPassed      = "PASSED"
+	VerdictFailed      = "FAILED"
+	VerdictError       = "ERROR" // an internal error: a bug in chronik-e2e
+	VerdictInterrupted = "INTERRUPTED"
+)
+
 // Report is everything one run found, in the shape of the JSON report.
 type Report struct {
 	SchemaVersion int    `json:"schema_version"`
@@ -55,6 +63,14 @@ type Report struct {
 	Faults *Faults `json:"faults,omitempty"`
 	// Audit is what the consume scenario's final audit found; nil when it did not run.
 	Audit *Audit `json:"audit,omitempty"`
+	// Verdict is PASSED, FAILED, ERROR (an internal error, a bug in
+	// chronik-e2e, stopped the run: exit status 5) or INTERRUPTED; Passed is
+	// true only with PASSED. Reports written before it was added have none.
+	Verdict string `json:"verdict,omitempty" jsonschema:"enum=PASSED,enum=FAILED,enum=ERROR,enum=INTERRUPTED"`
+	// InternalErrors are the panics recovered during the run, each a bug in
+	// chronik-e2e, not a finding about the cluster; any one makes the
+	// verdict ERROR.
+	InternalErrors []InternalError `json:"internal_errors,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.
@@ -127,6 +143,9 @@ type Scenario struct {
 	// nor fails the run. A scenario skipped because what it needed failed
 	// is not this: it fails the run.
 	NotApplicable bool `json:"not_applicable,omitempty"`
+	// InternalError marks a scenario stopped by an internal error (see the
+	// report's internal_errors): its verdict is ERROR, not FAILED.
+	InternalError bool `json:"internal_error,omitempty"`
 }
 
 // Delivery accounts for every message of the run.
@@ -218,11 +237,12 @@ func (r *Report) Scenario(name string) *Scenario {
 	return nil
 }
 
-// Finish computes the verdict: passed only when at least one scenario passed
-// and every other one was not applicable to the cluster.
+// Finish computes the verdict: passed only when at least one scenario passed,
+// every other one was not applicable to the cluster, and chronik-e2e had no
+// internal error.
 func (r *Report) Finish(end time.Time) {
 	r.DurationS = end.Sub(r.StartedAt).Seconds()
-	r.Passed = !r.Interrupted && !r.Cluster.Fails()
+	r.Passed = !r.Interrupted && !r.Cluster.Fails() && !r.Errored()
 	passed := 0
 	for _, s := range r.Scenarios {
 		switch {
@@ -234,6 +254,22 @@ func (r *Report) Finish(end time.Time) {
 	}
 	if passed == 0 { // nothing was checked
 		r.Passed = false
+	}
+	r.UpdateVerdict()
+}
+
+// UpdateVerdict sets Verdict from InternalErrors, Interrupted and Passed.
+// Finish calls it; so must whoever changes Passed afterwards (the gate).
+func (r *Report) UpdateVerdict() {
+	switch {
+	case r.Errored():
+		r.Verdict = VerdictError
+	case r.Interrupted:
+		r.Verdict = VerdictInterrupted
+	case r.Passed:
+		r.Verdict = VerdictPassed
+	default:
+		r.Verdict = VerdictFailed
 	}
 }
 

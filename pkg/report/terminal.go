@@ -50,6 +50,7 @@ func renderReport(w io.Writer, r *Report, rd *lipgloss.Renderer, compact bool) e
 	p.scenarios(r)
 	p.faults(r.Faults)
 	p.summary(r)
+	p.internalErrors(r)
 	p.verdict(r)
 	_, err := io.WriteString(w, p.b.String())
 	return err
@@ -236,6 +237,8 @@ func (p *printer) grid(cells []string, indent string) {
 
 func (p *printer) status(s *Scenario) string {
 	switch {
+	case s.InternalError:
+		return p.st.fail.Render("ERROR")
 	case s.NotApplicable:
 		return p.st.skip.Render("NOT APPLICABLE")
 	case s.Skipped:
@@ -579,6 +582,8 @@ func (p *printer) results(ss []*Scenario) {
 func (p *printer) result(s *Scenario, nw int) string {
 	mark, word := p.st.pass.Render("✓"), "PASSED"
 	switch {
+	case s.InternalError:
+		mark, word = p.st.fail.Render("✗"), "ERROR"
 	case s.NotApplicable:
 		mark, word = p.st.skip.Render("○"), "N/A"
 	case s.Skipped:
@@ -652,6 +657,9 @@ func (p *printer) verdict(r *Report) {
 	var text string
 	var st lipgloss.Style
 	switch {
+	case r.Errored():
+		p.banner("✗ ERROR  "+InternalErrorText, p.st.fail)
+		return
 	case r.Interrupted:
 		text, st = fmt.Sprintf("■ INTERRUPTED (%d/%d scenarios passed)", passed, n), p.st.skip
 	case n == 0:
@@ -678,6 +686,11 @@ func (p *printer) verdict(r *Report) {
 	if r.DurationS > 0 {
 		text += " in " + seconds(r.DurationS)
 	}
+	p.banner(text, st)
+}
+
+// banner writes the verdict text between two rules, centred, in style st.
+func (p *printer) banner(text string, st lipgloss.Style) {
 	rule := st.Render(strings.Repeat("═", lineWidth))
 	p.blank()
 	p.line(rule)

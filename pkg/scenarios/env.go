@@ -153,17 +153,3 @@ func (e *Env) leaderOf(p int32) int32 {
 	}
 	return b.ID()
 }
-
-// closeWithin runs fn and waits for it at most d and no longer than ctx
-// lives, so that closing a client stuck on an unanswering broker neither
-// hangs the run nor stretches a scenario past its deadline; fn then ends on
-// its own.
-func closeWithin(ctx context.Context, d time.Duration, fn func()) {
-	done := make(chan struct{})
-	go func() { fn(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}

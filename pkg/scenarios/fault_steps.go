@@ -145,21 +145,6 @@ func (k *faultKit) settle(ctx context.Context) error {
 	return sleepCtx(ctx, k.cfg.Settle.Duration)
 }
 
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopped by %s", stopped(ctx))
-	}
-}
-
 // awaitWhole waits, up to faults.recovery_timeout, until metadata lists
 // every node and every partition has a leader and its full in-sync replica
 // set, and records the time as metric; it fails the scenario and returns

@@ -275,6 +275,10 @@ func decodeOf(exp Expect, key, value []byte) (bool, error) {
 // fetchVersion is the Fetch request version sarama's consumer uses for v.
 func fetchVersion(v sarama.KafkaVersion) int16 {
 	switch {
+	case v.IsAtLeast(sarama.V2_7_0_0):
+		return 12
+	case v.IsAtLeast(sarama.V2_3_0_0):
+		return 11
 	case v.IsAtLeast(sarama.V2_1_0_0):
 		return 10
 	case v.IsAtLeast(sarama.V2_0_0_0):
