@@ -135,8 +135,8 @@ func (p *printer) header(r *Report) {
 		bs = append(bs, fmt.Sprintf("%d %s", b.ID, b.Addr))
 	}
 	field("Brokers", " · ", bs...)
-	if c.KafkaVersion != "" { // wrapped at words: the reason for auto is long
-		field("Protocol", " ", append([]string{c.KafkaVersion, "·"}, strings.Fields(c.KafkaVersionWhy)...)...)
+	if c.KafkaVersion != "" { // wrapped at words
+		field("Protocol", " ", append([]string{c.KafkaVersion, "·"}, strings.Fields(protocolWhy(c.KafkaVersionWhy))...)...)
 	}
 
 	cf := r.Config
@@ -899,4 +899,14 @@ func shortDigest(d string) string {
 		return d[:len("sha256:")+12]
 	}
 	return d
+}
+
+// protocolWhy shortens the reason for an auto-chosen protocol version to its
+// conclusion for the header ("auto: chose 3.6.0 (3.7.0 would send Fetch
+// v16)"); the brokers' version ranges stay in the JSON report.
+func protocolWhy(why string) string {
+	if i := strings.LastIndex(why, "; chose "); strings.HasPrefix(why, "auto:") && i >= 0 {
+		return "auto: every broker's ApiVersions checked;" + why[i+1:]
+	}
+	return why
 }
