@@ -236,6 +236,7 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 	k.mu.Lock()
 	k.marks = append(k.marks, faultMark{label: label, at: start})
 	k.mu.Unlock()
+	k.env.status("  %s: %s (%s) …", k.name, label, n.Addr)
 	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
 		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
@@ -280,6 +281,8 @@ func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
 	if err := createTopic(ctx, env, k.step, k.topic, detail); err != nil {
 		return err
 	}
+	// Deleted with the run's topic (topic.delete).
+	env.noteTopic(k.topic)
 	if k.watch != nil { // the scenario's previous topic
 		k.watch.stop()
 	}
