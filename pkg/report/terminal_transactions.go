@@ -2,13 +2,20 @@ package report
 
 import "fmt"
 
-// transactions writes the Transactions section: how the transactions ended,
-// each partition's offsets as the two reads saw them, and every anomaly.
-func (p *printer) transactions(t *Transactions) {
-	if t == nil {
-		return
+// transactions writes a Transactions section per transactional scenario.
+func (p *printer) transactions(ts []*Transactions) {
+	for _, t := range ts {
+		p.transaction(t)
 	}
-	p.section("Transactions")
+}
+
+// transaction writes one Transactions section: how the transactions ended,
+// each partition's offsets as the two reads saw them, and every anomaly.
+func (p *printer) transaction(t *Transactions) {
+	p.section("Transactions (" + t.Scenario + ")")
+	if t.Faults != "" {
+		p.wrapped("  ", "", "faults: "+t.Faults, p.st.faint)
+	}
 	p.line(fmt.Sprintf("  %d producers, %s transactions: %s committed, %s aborted, %s unknown; %s records (seed %d)",
 		t.Producers, commas(int64(t.Begun)), commas(int64(t.Committed)), commas(int64(t.Aborted)), commas(int64(t.Unknown)), commas(t.Records), t.Seed))
 	for _, tp := range t.Partitions {

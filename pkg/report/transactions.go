@@ -3,7 +3,11 @@ package report
 // Transactions is what the transactions scenario wrote and what its two
 // reads (read_committed and read_uncommitted) found.
 type Transactions struct {
-	Topic string `json:"topic"`
+	// Scenario names the scenario (transactions, transactions-failover).
+	Scenario string `json:"scenario"`
+	Topic    string `json:"topic"`
+	// Faults are the faults injected while the transactions ran ("" none), e.g. "kill node 1, start node 1".
+	Faults string `json:"faults,omitempty"`
 	// Producers is how many transactional producers wrote; Seed seeded their
 	// choices of partitions and aborts.
 	Producers int   `json:"producers"`

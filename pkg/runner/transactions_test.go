@@ -38,12 +38,21 @@ func txnProfile(t *testing.T, hook bool, edit func(*profile.Profile)) *profile.P
 	})
 }
 
+// txnOf returns the report's only transactions section, failing the test without one.
+func txnOf(t *testing.T, rep *report.Report) *report.Transactions {
+	t.Helper()
+	if len(rep.Transactions) != 1 {
+		t.Fatalf("%d transactions sections, want 1", len(rep.Transactions))
+	}
+	return rep.Transactions[0]
+}
+
 // anomaly returns the report's count of the named anomaly.
 func anomaly(rep *report.Report, name string) int64 {
-	if rep.Transactions == nil {
+	if len(rep.Transactions) != 1 {
 		return -1
 	}
-	for _, a := range rep.Transactions.Anomalies {
+	for _, a := range rep.Transactions[0].Anomalies {
 		if a.Name == name {
 			return a.Count
 		}
@@ -60,10 +69,7 @@ func TestTransactionsHealthy(t *testing.T) {
 	for i := range 5 {
 		rep := run(t, txnProfile(t, false, nil), c)
 		verdicts(t, rep, map[string]bool{"transactions": true})
-		tx := rep.Transactions
-		if tx == nil {
-			t.Fatalf("run %d: no transactions section", i)
-		}
+		tx := txnOf(t, rep)
 		if tx.Begun != 30 || tx.Committed+tx.Aborted != 30 || tx.Committed == 0 || tx.Aborted == 0 {
 			t.Errorf("run %d: begun %d, committed %d, aborted %d; want 30 ending both ways", i, tx.Begun, tx.Committed, tx.Aborted)
 		}
@@ -111,7 +117,7 @@ func TestTxnAbortWrittenAsCommit(t *testing.T) {
 	rewriteEndTxn(c.Kfake(), func(commit bool) bool { return !commit })
 	rep := run(t, txnProfile(t, false, nil), c)
 	verdicts(t, rep, map[string]bool{"transactions": false})
-	tx := rep.Transactions
+	tx := txnOf(t, rep)
 	if want := int64(tx.Aborted * 6); tx.Aborted == 0 || anomaly(rep, verify.AnomalyAbortedRead) != want {
 		t.Errorf("aborted_read = %d, want %d (every record of the %d aborted transactions)", anomaly(rep, verify.AnomalyAbortedRead), want, tx.Aborted)
 	}
@@ -132,7 +138,7 @@ func TestTxnCommitWrittenAsAbort(t *testing.T) {
 	rewriteEndTxn(c.Kfake(), func(commit bool) bool { return commit })
 	rep := run(t, txnProfile(t, false, nil), c)
 	verdicts(t, rep, map[string]bool{"transactions": false})
-	tx := rep.Transactions
+	tx := txnOf(t, rep)
 	if want := int64(tx.Committed * 6); tx.Committed == 0 || anomaly(rep, verify.AnomalyLost) != want {
 		t.Errorf("lost = %d, want %d (every record of the %d committed transactions, to read_committed)", anomaly(rep, verify.AnomalyLost), want, tx.Committed)
 	}
@@ -172,7 +178,7 @@ func TestTxnStuckLSO(t *testing.T) {
 		t.Errorf("stuck_lso = %d, want at least 1", n)
 	}
 	stuck := 0
-	for _, p := range rep.Transactions.Partitions {
+	for _, p := range txnOf(t, rep).Partitions {
 		if p.LastStableOffset < p.HighWatermark {
 			stuck++
 		}

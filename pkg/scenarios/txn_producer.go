@@ -24,6 +24,7 @@ import (
 // txnPlan is what one transactional producer writes: its id and, per
 // transaction, the partitions of its records and whether it aborts.
 type txnPlan struct {
+	index int
 	id    string
 	txns  [][]int32 // per transaction: the partition of each record
 	abort []bool
@@ -35,7 +36,7 @@ type txnPlan struct {
 func planTxns(rng *mrand.Rand, prefix string, producers, count, size, partitions int, abortRatio float64) []txnPlan {
 	plans := make([]txnPlan, producers)
 	for i := range plans {
-		pl := txnPlan{id: fmt.Sprintf("%s-%d", prefix, i)}
+		pl := txnPlan{index: i, id: fmt.Sprintf("%s-%d", prefix, i)}
 		for range count {
 			span := min(partitions, 2+rng.IntN(3))
 			parts := rng.Perm(partitions)[:span]
@@ -60,8 +61,17 @@ type txnWriter struct {
 	keys       [][]byte
 	valueBytes int
 
+	hooks txnHooks
+
 	mu       sync.Mutex
 	failures verify.Examples // what went wrong, per transaction
+}
+
+// txnHooks run inside a producer's loop, from its goroutine: beforeEnd
+// once a transaction's records are acknowledged and before it is committed
+// or aborted, afterEnd once it has ended. Nil hooks do nothing.
+type txnHooks struct {
+	beforeEnd, afterEnd func(ctx context.Context, producer, n int)
 }
 
 // txnConfig is a transactional producer's config: idempotent, acks=all,
@@ -153,7 +163,13 @@ func (w *txnWriter) run(ctx context.Context, pl txnPlan) error {
 		if sendErr != nil {
 			w.fail(t, "produce", sendErr)
 		}
+		if w.hooks.beforeEnd != nil {
+			w.hooks.beforeEnd(ctx, pl.index, n)
+		}
 		w.end(sp, t, abort)
+		if w.hooks.afterEnd != nil {
+			w.hooks.afterEnd(ctx, pl.index, n)
+		}
 	}
 	return nil
 }
