@@ -438,3 +438,29 @@ func TestTxnInconsistentOffsets(t *testing.T) {
 	}
 	wantFinding(t, section(t, rep, "transactions"), "inconsistent_offsets: partition 1 offset ", ": read_committed read ", ", read_uncommitted read sequence ")
 }
+
+// TestTransactionsFailover: the transaction coordinator killed
+// mid-transaction on a healthy embedded cluster (data on disk, as for
+// every fault scenario): the scenario passes, five runs in a row, and the
+// kill and the start are on the timeline.
+func TestTransactionsFailover(t *testing.T) {
+	t.Parallel()
+	for i := range 5 {
+		p := txnProfile(t, false, func(p *profile.Profile) {
+			p.Scenarios = []string{"transactions-failover"}
+			p.Faults.Settle.Duration = 0
+		})
+		rep := run(t, p, nil)
+		verdicts(t, rep, map[string]bool{"transactions-failover": true})
+		tx := txnOf(t, rep)
+		if !strings.Contains(tx.Faults, "kill node ") || !strings.Contains(tx.Faults, "start node ") {
+			t.Errorf("run %d: faults %q, want a kill and a start", i, tx.Faults)
+		}
+		if tx.Begun != 30 || tx.Committed+tx.Aborted+tx.Unknown != 30 {
+			t.Errorf("run %d: begun %d, committed %d, aborted %d, unknown %d", i, tx.Begun, tx.Committed, tx.Aborted, tx.Unknown)
+		}
+		if len(notesWith(section(t, rep, "transactions-failover"), "its coordinator node ", " killed before it ended")) != 1 {
+			t.Errorf("run %d: no note names the killed coordinator", i)
+		}
+	}
+}

@@ -37,7 +37,7 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 	w := &txnWriter{env: env, topic: k.topic, ledger: verify.NewLedger(n), txns: verify.NewTxns(),
 		keys: workload.Keys(env.Profile.Workload.Keys), valueBytes: env.Profile.Workload.ValueBytes,
 		failures: verify.Examples{Kind: "producer"}, hooks: hooks}
-	plans := planTxns(mrand.New(mrand.NewPCG(uint64(seed), 12)), fmt.Sprintf("chronik-e2e-%08x", uint32(env.RunID)),
+	plans := planTxns(mrand.New(mrand.NewPCG(uint64(seed), 12)), txnIDs(env),
 		cfg.Producers, cfg.Count, cfg.Size, env.Profile.Topic.Partitions, cfg.AbortRatio)
 	start := time.Now()
 	if err := w.write(ctx, plans); err != nil {
@@ -84,6 +84,9 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 	}
 	return nil
 }
+
+// txnIDs is the prefix of the run's transactional ids: producer i's is PREFIX-i.
+func txnIDs(env *Env) string { return fmt.Sprintf("chronik-e2e-%08x", uint32(env.RunID)) }
 
 // judgeTxns reads the topic at both isolation levels and collects the anomalies.
 func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Transactions) (*verify.Anomalies, error) {
