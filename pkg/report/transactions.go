@@ -32,8 +32,8 @@ type Transactions struct {
 	Failures []string `json:"failures,omitempty"`
 }
 
-// TxnAnomaly is one kind of anomaly: lost, duplicate, aborted_read,
-// partial_transaction, inconsistent_offsets, stuck_lso, misplaced,
+// TxnAnomaly is one kind of anomaly: stuck_lso, lost, duplicate,
+// aborted_read, precommitted_read, partial_transaction, inconsistent_offsets, misplaced,
 // unexpected, unread, or aborted_not_returned (reported, never failed).
 type TxnAnomaly struct {
 	Name string `json:"name"`

@@ -251,25 +251,48 @@ const proxyRack = "chronik-e2e-tamper"
 // before it goes back: a broker whose fetch answers differ from its log.
 func tamperFetch(t *testing.T, c *cluster.Embedded, iso int8, edit func(sp *kmsg.FetchResponseTopicPartition)) {
 	t.Helper()
-	kc := c.Kfake()
-	// Fetch v12 at most: topics by name, as sarama sends them.
+	tamperFetchWith(t, c, fetchTamper{iso: iso, as: iso, edit: edit})
+}
+
+// fetchTamper says which fetches tamperFetchWith answers and how.
+type fetchTamper struct {
+	iso, as   int8                                       // the isolation level of the fetches tampered with, and the one they are answered at
+	onRequest func(req *kmsg.FetchRequest)               // sees each tampered fetch before it is answered; nil: none
+	edit      func(sp *kmsg.FetchResponseTopicPartition) // nil: none
+}
+
+// newProxy returns a second client whose requests are the versions sarama
+// sends (Fetch v12 at most: topics by name), closed when the test ends.
+func newProxy(t *testing.T, c *cluster.Embedded) *kgo.Client {
+	t.Helper()
 	proxy, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.MaxVersions(kversion.V2_7_0()))
 	if err != nil {
 		t.Fatalf("proxy client: %v", err)
 	}
 	t.Cleanup(proxy.Close)
+	return proxy
+}
+
+// tamperFetchWith is tamperFetch with more say.
+func tamperFetchWith(t *testing.T, c *cluster.Embedded, ft fetchTamper) {
+	t.Helper()
+	kc := c.Kfake()
+	proxy := newProxy(t, c)
 	kc.ControlKey(int16(kmsg.Fetch), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.FetchRequest)
-		if req.IsolationLevel != iso || req.Rack == proxyRack || len(req.Topics) != 1 || !isTxnTopic(req.Topics[0].Topic) {
+		if req.IsolationLevel != ft.iso || req.Rack == proxyRack || len(req.Topics) != 1 || !isTxnTopic(req.Topics[0].Topic) {
 			return nil, nil, false
+		}
+		if ft.onRequest != nil {
+			ft.onRequest(req)
 		}
 		node := kc.CurrentNode()
 		var kresp kmsg.Response
 		var err error
 		kc.SleepControl(func() {
 			cp := *req
-			cp.Rack = proxyRack
+			cp.Rack, cp.IsolationLevel = proxyRack, ft.as
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			kresp, err = proxy.Broker(int(node)).Request(ctx, &cp)
@@ -281,7 +304,9 @@ func tamperFetch(t *testing.T, c *cluster.Embedded, iso int8, edit func(sp *kmsg
 		resp.SetVersion(req.Version)
 		for i := range resp.Topics {
 			for j := range resp.Topics[i].Partitions {
-				edit(&resp.Topics[i].Partitions[j])
+				if ft.edit != nil {
+					ft.edit(&resp.Topics[i].Partitions[j])
+				}
 			}
 		}
 		return resp, nil, true
@@ -359,23 +384,26 @@ func committedData(bs []batch, i int) bool {
 }
 
 // TestTxnPartialTransaction: read_committed answers for partition 0 leave
-// out one batch of a committed transaction (once): the transaction is
-// partly visible, and its records there are lost.
+// out one batch of a committed transaction (the first one seen, in every
+// answer after): the transaction is partly visible, and its records there
+// are lost.
 func TestTxnPartialTransaction(t *testing.T) {
 	t.Parallel()
 	c := startEmbedded(t, 3)
 	var mu sync.Mutex
-	dropped := 0
+	dropped, at := 0, int64(-1)
 	tamperFetch(t, c, 1, func(sp *kmsg.FetchResponseTopicPartition) {
 		mu.Lock()
 		defer mu.Unlock()
-		if sp.Partition != 0 || dropped > 0 {
+		if sp.Partition != 0 {
 			return
 		}
 		bs := splitBatches(sp.RecordBatches)
 		for i, b := range bs {
-			if committedData(bs, i) {
-				dropped = int(b.lastDelta()) + 1
+			if at < 0 && committedData(bs, i) {
+				dropped, at = int(b.lastDelta())+1, b.firstOffset()
+			}
+			if b.firstOffset() == at {
 				sp.RecordBatches = joinBatches(append(bs[:i:i], bs[i+1:]...))
 				return
 			}
@@ -463,4 +491,83 @@ func TestTransactionsFailover(t *testing.T) {
 			t.Errorf("run %d: no note names the killed coordinator", i)
 		}
 	}
+}
+
+// proxyTimeout marks the produce requests a tampering control sends itself.
+const proxyTimeout = 12345
+
+// TestTxnPrecommittedRead: read_committed fetches are answered as
+// read_uncommitted, and the first transactional produce is answered only
+// once the reader running alongside the producers has read past it: the
+// reader gets records of a transaction its producer has not yet asked to
+// commit, a precommitted read.
+func TestTxnPrecommittedRead(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	kc := c.Kfake()
+	var mu sync.Mutex
+	want := map[int32]int64{} // the held produce: partition -> base offset
+	read := make(chan struct{})
+	var readOnce sync.Once
+	tamperFetchWith(t, c, fetchTamper{iso: 1, as: 0, onRequest: func(req *kmsg.FetchRequest) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rp := range req.Topics[0].Partitions {
+			if base, ok := want[rp.Partition]; ok && rp.FetchOffset > base {
+				readOnce.Do(func() { close(read) })
+			}
+		}
+	}})
+	proxy := newProxy(t, c)
+	var held sync.Once
+	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		req := kreq.(*kmsg.ProduceRequest)
+		if req.TimeoutMillis == proxyTimeout || req.TransactionID == nil || len(req.Topics) != 1 || !isTxnTopic(req.Topics[0].Topic) {
+			return nil, nil, false
+		}
+		hold := false
+		held.Do(func() { hold = true })
+		if !hold {
+			return nil, nil, false
+		}
+		node := kc.CurrentNode()
+		var kresp kmsg.Response
+		var err error
+		kc.SleepControl(func() {
+			cp := *req
+			cp.TimeoutMillis = proxyTimeout
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if kresp, err = proxy.Broker(int(node)).Request(ctx, &cp); err != nil {
+				return
+			}
+			mu.Lock()
+			for _, rt := range kresp.(*kmsg.ProduceResponse).Topics {
+				for _, rp := range rt.Partitions {
+					want[rp.Partition] = rp.BaseOffset
+				}
+			}
+			mu.Unlock()
+			select { // the reader alongside has read past the records
+			case <-read:
+			case <-ctx.Done():
+			}
+		})
+		if err != nil {
+			t.Errorf("proxy the held produce: %v", err)
+			return nil, nil, false
+		}
+		kresp.SetVersion(req.Version)
+		return kresp, nil, true
+	})
+	rep := run(t, txnProfile(t, false, nil), c)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	if !closed(read) {
+		t.Fatal("the reader alongside the producers never read past the held produce")
+	}
+	if n := anomaly(rep, verify.AnomalyPrecommitted); n < 1 {
+		t.Errorf("precommitted_read = %d, want at least 1", n)
+	}
+	wantFinding(t, section(t, rep, "transactions"), "precommitted_read: read_committed alongside the producers: partition ", "of transaction chronik-e2e-", "#0 returned before its producer asked to commit it")
 }

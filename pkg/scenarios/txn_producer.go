@@ -178,6 +178,7 @@ func (w *txnWriter) run(ctx context.Context, pl txnPlan) error {
 // followed by a successful abort is aborted; a failed abort, or a failed
 // commit whose abort fails too, is unknown.
 func (w *txnWriter) end(sp sarama.SyncProducer, t *verify.Txn, abort bool) {
+	w.txns.Ending(t)
 	if !abort {
 		err := sp.CommitTxn()
 		if err == nil {

@@ -7,7 +7,9 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -39,8 +41,14 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 		failures: verify.Examples{Kind: "producer"}, hooks: hooks}
 	plans := planTxns(mrand.New(mrand.NewPCG(uint64(seed), 12)), txnIDs(env),
 		cfg.Producers, cfg.Count, cfg.Size, env.Profile.Topic.Partitions, cfg.AbortRatio)
+	watch, err := watchPrecommitted(ctx, k, w)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	if err := w.write(ctx, plans); err != nil {
+	err = w.write(ctx, plans)
+	precommitted := watch.stop()
+	if err != nil {
 		return err
 	}
 	k.step.Metric("transactions_per_sec", float64(cfg.Producers*cfg.Count)/time.Since(start).Seconds())
@@ -57,6 +65,7 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 	if err != nil {
 		return err
 	}
+	an.Merge(verify.AnomalyPrecommitted, precommitted)
 	counts := w.txns.Counts()
 	rep.Begun, rep.Records = len(w.txns.List()), int64(w.txns.Sequences())
 	rep.Committed, rep.Aborted, rep.Unknown = counts[verify.TxnCommitted], counts[verify.TxnAborted], counts[verify.TxnUnknown]
@@ -151,4 +160,65 @@ func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Trans
 			LastStableOffset: c.LSO, Committed: c.Records, Uncommitted: u.Records, Filtered: c.Filtered, Markers: c.Markers})
 	}
 	return an, nil
+}
+
+// precommitWatch reads the topic read_committed while the producers write:
+// a record it gets before its producer asked to commit the transaction is
+// a precommitted read.
+type precommitWatch struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	found  verify.Examples
+}
+
+// watchPrecommitted starts the read alongside the producers, from every
+// partition's log start.
+func watchPrecommitted(ctx context.Context, k *faultKit, w *txnWriter) (*precommitWatch, error) {
+	env := k.env
+	ids, err := within(ctx, func() ([]int32, error) { return partitionIDs(env.Client, k.topic) })
+	if err != nil {
+		return nil, err
+	}
+	starts, err := offsetsOf(ctx, env.Client, k.topic, ids, sarama.OffsetOldest)
+	if err != nil {
+		return nil, err
+	}
+	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(env.Cluster.Bootstrap(), env.Config()) })
+	if err != nil {
+		return nil, fmt.Errorf("connect the read_committed reader alongside the producers to %v: %w", env.Cluster.Bootstrap(), err)
+	}
+	ends := make([]int64, len(ids))
+	for i := range ends {
+		ends[i] = math.MaxInt64
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	pw := &precommitWatch{cancel: cancel, done: make(chan struct{}), found: verify.Examples{Kind: verify.AnomalyPrecommitted}}
+	opts := verify.IsolatedOptions{Client: client, Topic: k.topic, Partitions: ids, Starts: starts, Ends: ends, Committed: true, Panics: env.Panics,
+		OnRecord: func(p int32, off int64, key, value []byte) {
+			pl, err := workload.Decode(value, key)
+			if err != nil || pl.RunID != env.RunID || pl.Seq >= uint64(w.ledger.Len()) {
+				return // the reads after the producers judge it
+			}
+			if t, pre := w.txns.Precommitted(int(pl.Seq)); pre {
+				pw.mu.Lock()
+				pw.found.Add("read_committed alongside the producers: partition %d offset %d: sequence %d of transaction %s returned before its producer asked to commit it", p, off, pl.Seq, t.Name())
+				pw.mu.Unlock()
+			}
+		}}
+	env.Panics.Go("read_committed reader alongside the transactional producers", func() {
+		defer close(pw.done)
+		defer closeWithin(context.WithoutCancel(ctx), 5*time.Second, func() { _ = client.Close() })
+		verify.ReadIsolated(wctx, opts)
+	})
+	return pw, nil
+}
+
+// stop stops the read and returns the precommitted reads it found.
+func (pw *precommitWatch) stop() *verify.Examples {
+	pw.cancel()
+	<-pw.done
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	return &pw.found
 }

@@ -47,6 +47,8 @@ type Txn struct {
 	First, Len int
 	Outcome    Outcome
 	Why        string // why the outcome is unknown
+
+	ending bool // its producer has asked to commit or abort it
 }
 
 // Name names the transaction in findings: "txn-id#3".
@@ -78,6 +80,26 @@ func (ts *Txns) End(t *Txn, o Outcome, why string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t.Outcome, t.Why = o, why
+}
+
+// Ending records that t's producer is about to ask to commit or abort it:
+// from now on its records may become visible to read_committed.
+func (ts *Txns) Ending(t *Txn) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t.ending = true
+}
+
+// Precommitted reports whether seq belongs to a transaction whose producer
+// has not yet asked to commit or abort it, and returns the transaction.
+func (ts *Txns) Precommitted(seq int) (*Txn, bool) {
+	t := ts.Of(seq)
+	if t == nil {
+		return nil, false
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return t, !t.ending
 }
 
 // Of returns the transaction holding seq, or nil.

@@ -44,9 +44,13 @@ type IsolatedOptions struct {
 	Findings  *Findings
 	// Index, when set, records what the read found at each offset.
 	Index *OffsetIndex
+	// OnRecord, when set, receives every record delivered instead of the
+	// record check and the ledger: a read alongside the producers, whose
+	// ends are not known, reads until ctx ends (set Ends to MaxInt64).
+	OnRecord func(p int32, off int64, key, value []byte)
 	// Stall is how long a partition may give nothing new before the read of
 	// it stops: for read_committed, a last stable offset that long below the
-	// end is stuck.
+	// end is stuck. 0: no limit (until ctx ends).
 	Stall  time.Duration
 	Panics *safe.Recorder
 }
@@ -125,7 +129,7 @@ func readIsolated(ctx context.Context, o IsolatedOptions, ip *IsolatedPartition)
 			ip.Stopped = fmt.Sprintf("stopped at offset %d of %d: the deadline passed", ip.Next, ip.End)
 			return
 		}
-		if time.Since(progress) > o.Stall {
+		if o.Stall > 0 && time.Since(progress) > o.Stall {
 			switch {
 			case o.Committed && ip.LSO >= 0 && ip.LSO <= ip.Next && ip.HWM >= ip.End:
 				ip.Stuck = true
@@ -179,6 +183,10 @@ func readBatch(o IsolatedOptions, ip *IsolatedPartition, f *abortFilter, check *
 			return
 		}
 		ip.Records++
+		if o.OnRecord != nil {
+			o.OnRecord(ip.Partition, off, key, value)
+			return
+		}
 		check.Check(Record{Partition: ip.Partition, Offset: off, Key: key, Value: value}, time.Time{}, false)
 		if o.Index != nil {
 			o.Index.put(ip.Partition, off, key, value, o.Expect)

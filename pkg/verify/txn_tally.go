@@ -22,6 +22,9 @@ const (
 	AnomalyPartial = "partial_transaction"
 	// AnomalyInconsistent: two reads returned different records at one offset.
 	AnomalyInconsistent = "inconsistent_offsets"
+	// AnomalyPrecommitted: read_committed, read alongside the producers,
+	// returned a record before its producer had asked to commit it.
+	AnomalyPrecommitted = "precommitted_read"
 	// AnomalyStuckLSO: the last stable offset stayed below the high watermark after every transaction ended.
 	AnomalyStuckLSO = "stuck_lso"
 	// AnomalyMisplaced: a record was read at another partition or offset than acknowledged.
@@ -37,7 +40,7 @@ const (
 )
 
 // anomalyOrder is the order anomalies are reported in.
-var anomalyOrder = []string{AnomalyStuckLSO, AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPartial, AnomalyInconsistent,
+var anomalyOrder = []string{AnomalyStuckLSO, AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPrecommitted, AnomalyPartial, AnomalyInconsistent,
 	AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
 
 // AnomalyFails reports whether an anomaly fails the run.
