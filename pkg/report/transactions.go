@@ -33,7 +33,7 @@ type Transactions struct {
 }
 
 // TxnAnomaly is one kind of anomaly: stuck_lso, lost, duplicate,
-// aborted_read, precommitted_read, partial_transaction, inconsistent_offsets, misplaced,
+// aborted_read, precommitted_read, partial_transaction, inconsistent_offsets, end_moved, misplaced,
 // unexpected, unread, or aborted_not_returned (reported, never failed).
 type TxnAnomaly struct {
 	Name string `json:"name"`

@@ -571,3 +571,70 @@ func TestTxnPrecommittedRead(t *testing.T) {
 	}
 	wantFinding(t, section(t, rep, "transactions"), "precommitted_read: read_committed alongside the producers: partition ", "of transaction chronik-e2e-", "#0 returned before its producer asked to commit it")
 }
+
+// TestTxnAbortedListMissing: read_committed answers leave out the aborted
+// transactions they cover, so a client cannot filter them: aborted reads.
+func TestTxnAbortedListMissing(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	tamperFetch(t, c, 1, func(sp *kmsg.FetchResponseTopicPartition) { sp.AbortedTransactions = nil })
+	rep := run(t, txnProfile(t, false, nil), c)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	tx := txnOf(t, rep)
+	if want := int64(tx.Aborted * 6); anomaly(rep, verify.AnomalyAbortedRead) != want {
+		t.Errorf("aborted_read = %d, want %d", anomaly(rep, verify.AnomalyAbortedRead), want)
+	}
+	if n := anomaly(rep, verify.AnomalyLost); n != 0 {
+		t.Errorf("lost = %d, want 0", n)
+	}
+	wantFinding(t, section(t, rep, "transactions"), "aborted_read: read_committed: sequence ", "of aborted transaction chronik-e2e-")
+}
+
+// TestTxnEndMoves: a second client writes a record to partition 2 when
+// the scenario lists the end offsets again after its reads, after every
+// transaction ended: the high watermark moved while the topic was read.
+func TestTxnEndMoves(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	kc := c.Kfake()
+	var mu sync.Mutex
+	latest := 0
+	kc.ControlKey(int16(kmsg.ListOffsets), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		for _, rt := range kreq.(*kmsg.ListOffsetsRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if !isTxnTopic(rt.Topic) || rp.Partition != 2 || rp.Timestamp != -1 {
+					continue
+				}
+				mu.Lock()
+				latest++
+				second := latest == 2 // the first lists the ends to read to; the second comes after the reads
+				mu.Unlock()
+				if !second {
+					continue
+				}
+				topic := rt.Topic
+				kc.SleepControl(func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.MaxVersions(kversion.V3_6_0()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+					if err != nil {
+						t.Errorf("second client: %v", err)
+						return
+					}
+					defer cl.Close()
+					if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 2, Value: []byte("late")}).FirstErr(); err != nil {
+						t.Errorf("write the late record: %v", err)
+					}
+				})
+			}
+		}
+		return nil, nil, false
+	})
+	rep := run(t, txnProfile(t, false, nil), c)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	if n := anomaly(rep, verify.AnomalyEndMoved); n != 1 {
+		t.Errorf("end_moved = %d, want 1", n)
+	}
+	wantFinding(t, section(t, rep, "transactions"), "end_moved: partition 2: the high watermark moved from ", "after every transaction had ended")
+}

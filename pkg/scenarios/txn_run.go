@@ -154,6 +154,17 @@ func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Trans
 	}
 	inc := verify.Inconsistent(idx[0], idx[1], "read_committed", "read_uncommitted", w.txns)
 	an.Merge(verify.AnomalyInconsistent, &inc)
+	// Nothing may change once every transaction has ended: the ends again.
+	again, err := offsetsOf(ctx, env.Client, k.topic, ids, sarama.OffsetNewest)
+	if err != nil {
+		return nil, fmt.Errorf("list the end offsets again after the reads: %w", err)
+	}
+	for i, id := range ids {
+		if again[i] != ends[i] {
+			an.Add(verify.AnomalyEndMoved, "partition %d: the high watermark moved from %d to %d while it was read, after every transaction had ended: records appeared or vanished, and what lies past %d was not read",
+				id, ends[i], again[i], ends[i])
+		}
+	}
 	for i, id := range ids {
 		c, u := reads[0][i], reads[1][i]
 		rep.Partitions = append(rep.Partitions, report.TxnPartition{Partition: id, LogStart: starts[i], HighWatermark: ends[i],

@@ -142,7 +142,7 @@ func readIsolated(ctx context.Context, o IsolatedOptions, ip *IsolatedPartition)
 		block, err := fetchOnce(ctx, o, ip.Partition, ip.Next)
 		if err != nil {
 			ip.FetchErrors[ErrorName(err, "")]++
-			_ = o.Client.RefreshMetadata(o.Topic)
+			refreshWithin(ctx, o.Client, o.Topic)
 			_ = sleep(ctx, fetchPause)
 			continue
 		}
@@ -159,6 +159,20 @@ func readIsolated(ctx context.Context, o IsolatedOptions, ip *IsolatedPartition)
 		if ip.Next > before {
 			progress = time.Now()
 		}
+	}
+}
+
+// refreshWithin refreshes the client's metadata of topic, waiting no longer
+// than ctx lives (the refresh then ends on its own).
+func refreshWithin(ctx context.Context, client sarama.Client, topic string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = client.RefreshMetadata(topic)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 

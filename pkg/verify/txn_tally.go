@@ -27,6 +27,8 @@ const (
 	AnomalyPrecommitted = "precommitted_read"
 	// AnomalyStuckLSO: the last stable offset stayed below the high watermark after every transaction ended.
 	AnomalyStuckLSO = "stuck_lso"
+	// AnomalyEndMoved: a high watermark changed while the topic was read, after every transaction had ended.
+	AnomalyEndMoved = "end_moved"
 	// AnomalyMisplaced: a record was read at another partition or offset than acknowledged.
 	AnomalyMisplaced = "misplaced"
 	// AnomalyUnexpected: a record that is not one of the run's, or one never sent.
@@ -41,7 +43,7 @@ const (
 
 // anomalyOrder is the order anomalies are reported in.
 var anomalyOrder = []string{AnomalyStuckLSO, AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPrecommitted, AnomalyPartial, AnomalyInconsistent,
-	AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
+	AnomalyEndMoved, AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
 
 // AnomalyFails reports whether an anomaly fails the run.
 func AnomalyFails(kind string) bool { return kind != AnomalyAbortedHidden }
