@@ -117,7 +117,7 @@ func (w *txnWriter) run(ctx context.Context, pl txnPlan) error {
 	if err != nil {
 		return fmt.Errorf("start transactional producer %s against %v: %w", pl.id, w.env.Cluster.Bootstrap(), err)
 	}
-	defer closeWithin(context.WithoutCancel(ctx), 5*time.Second, func() { _ = sp.Close(); _ = client.Close() })
+	defer closeWithin(ctx, 5*time.Second, func() { _ = sp.Close(); _ = client.Close() })
 	answers := verify.NewAnswers(w.ledger, "all")
 	start := time.Now()
 	stamp := workload.StampOf(start)

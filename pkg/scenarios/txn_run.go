@@ -116,7 +116,7 @@ func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Trans
 	if err != nil {
 		return nil, fmt.Errorf("connect the transactional readers to %v: %w", env.Cluster.Bootstrap(), err)
 	}
-	defer closeWithin(context.WithoutCancel(ctx), 5*time.Second, func() { _ = client.Close() })
+	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
 
 	stall := max(5*env.Profile.Timeouts.Settle.Duration, 2*time.Second)
 	exp := verify.Expect{RunID: env.RunID, N: w.ledger.Len(), Keys: w.keys}
@@ -219,7 +219,7 @@ func watchPrecommitted(ctx context.Context, k *faultKit, w *txnWriter) (*precomm
 		}}
 	env.Panics.Go("read_committed reader alongside the transactional producers", func() {
 		defer close(pw.done)
-		defer closeWithin(context.WithoutCancel(ctx), 5*time.Second, func() { _ = client.Close() })
+		defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
 		verify.ReadIsolated(wctx, opts)
 	})
 	return pw, nil
