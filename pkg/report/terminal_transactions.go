@@ -16,8 +16,12 @@ func (p *printer) transaction(t *Transactions) {
 	if t.Faults != "" {
 		p.wrapped("  ", "", "faults: "+t.Faults, p.st.faint)
 	}
-	p.line(fmt.Sprintf("  %d producers, %s transactions: %s committed, %s aborted, %s unknown; %s records (seed %d)",
-		t.Producers, commas(int64(t.Begun)), commas(int64(t.Committed)), commas(int64(t.Aborted)), commas(int64(t.Unknown)), commas(t.Records), t.Seed))
+	seed := ""
+	if t.Seed != 0 {
+		seed = fmt.Sprintf(" (seed %d)", t.Seed)
+	}
+	p.line(fmt.Sprintf("  %d producers, %s transactions: %s committed, %s aborted, %s unknown; %s records%s",
+		t.Producers, commas(int64(t.Begun)), commas(int64(t.Committed)), commas(int64(t.Aborted)), commas(int64(t.Unknown)), commas(t.Records), seed))
 	for _, tp := range t.Partitions {
 		lso := "none"
 		if tp.LastStableOffset >= 0 {

@@ -251,7 +251,7 @@ const proxyRack = "chronik-e2e-tamper"
 // before it goes back: a broker whose fetch answers differ from its log.
 func tamperFetch(t *testing.T, c *cluster.Embedded, iso int8, edit func(sp *kmsg.FetchResponseTopicPartition)) {
 	t.Helper()
-	tamperFetchWith(t, c, fetchTamper{iso: iso, as: iso, edit: edit})
+	tamperFetchWith(t, c, fetchTamper{iso: iso, as: iso, edit: edit, topic: isTxnTopic})
 }
 
 // fetchTamper says which fetches tamperFetchWith answers and how.
@@ -259,6 +259,7 @@ type fetchTamper struct {
 	iso, as   int8                                       // the isolation level of the fetches tampered with, and the one they are answered at
 	onRequest func(req *kmsg.FetchRequest)               // sees each tampered fetch before it is answered; nil: none
 	edit      func(sp *kmsg.FetchResponseTopicPartition) // nil: none
+	topic     func(string) bool                          // the topics tampered with
 }
 
 // newProxy returns a second client whose requests are the versions sarama
@@ -281,7 +282,7 @@ func tamperFetchWith(t *testing.T, c *cluster.Embedded, ft fetchTamper) {
 	kc.ControlKey(int16(kmsg.Fetch), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.FetchRequest)
-		if req.IsolationLevel != ft.iso || req.Rack == proxyRack || len(req.Topics) != 1 || !isTxnTopic(req.Topics[0].Topic) {
+		if req.IsolationLevel != ft.iso || req.Rack == proxyRack || len(req.Topics) != 1 || !ft.topic(req.Topics[0].Topic) {
 			return nil, nil, false
 		}
 		if ft.onRequest != nil {
@@ -509,7 +510,7 @@ func TestTxnPrecommittedRead(t *testing.T) {
 	want := map[int32]int64{} // the held produce: partition -> base offset
 	read := make(chan struct{})
 	var readOnce sync.Once
-	tamperFetchWith(t, c, fetchTamper{iso: 1, as: 0, onRequest: func(req *kmsg.FetchRequest) {
+	tamperFetchWith(t, c, fetchTamper{iso: 1, as: 0, topic: isTxnTopic, onRequest: func(req *kmsg.FetchRequest) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, rp := range req.Topics[0].Partitions {
@@ -637,4 +638,85 @@ func TestTxnEndMoves(t *testing.T) {
 		t.Errorf("end_moved = %d, want 1", n)
 	}
 	wantFinding(t, section(t, rep, "transactions"), "end_moved: partition 2: the high watermark moved from ", "after every transaction had ended")
+}
+
+// TestExactlyOnce: consume-transform-produce on a healthy embedded cluster,
+// one processor killed mid-transaction and another joining in its slot:
+// every input record is in the output once, in order, and the group's
+// offsets are at the input's ends; three runs in a row.
+func TestExactlyOnce(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	for i := range 3 {
+		p := txnProfile(t, false, func(p *profile.Profile) {
+			p.Scenarios = []string{"exactly-once"}
+			p.Faults.SessionTimeout.Duration = 2 * time.Second
+			p.Transactions.Count = 40
+		})
+		rep := run(t, p, c)
+		verdicts(t, rep, map[string]bool{"exactly-once": true})
+		tx := txnOf(t, rep)
+		if tx.Records != 240 || tx.Committed == 0 || len(tx.Anomalies) != 0 {
+			t.Errorf("run %d: records %d, committed %d, anomalies %+v", i, tx.Records, tx.Committed, tx.Anomalies)
+		}
+		var out int64
+		for _, p := range tx.Partitions {
+			out += p.Committed
+		}
+		if out != 240 {
+			t.Errorf("run %d: %d output records read_committed, want 240", i, out)
+		}
+	}
+}
+
+// TestExactlyOnceReordered: read_committed answers of output partition 1
+// swap two committed batches of the same size (once): the output holds the
+// input's records out of order.
+func TestExactlyOnceReordered(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	var mu sync.Mutex
+	swapped := false
+	tamperFetchWith(t, c, fetchTamper{iso: 1, as: 1, topic: func(s string) bool { return strings.HasSuffix(s, "-eos-out") },
+		edit: func(sp *kmsg.FetchResponseTopicPartition) {
+			mu.Lock()
+			defer mu.Unlock()
+			if sp.Partition != 1 || swapped {
+				return
+			}
+			bs := splitBatches(sp.RecordBatches)
+			for i := range bs {
+				for j := i + 1; j < len(bs); j++ {
+					if committedData(bs, i) && committedData(bs, j) && bs[i].lastDelta() == bs[j].lastDelta() {
+						a, b := bs[i], bs[j]
+						ao, bo := a.firstOffset(), b.firstOffset()
+						a.setFirstOffset(bo)
+						b.setFirstOffset(ao)
+						bs[i], bs[j] = b, a
+						sp.RecordBatches = joinBatches(bs)
+						swapped = true
+						return
+					}
+				}
+			}
+		}})
+	p := txnProfile(t, false, func(p *profile.Profile) {
+		p.Scenarios = []string{"exactly-once"}
+		p.Faults.SessionTimeout.Duration = 2 * time.Second
+		p.Transactions.Count = 40
+	})
+	rep := run(t, p, c)
+	verdicts(t, rep, map[string]bool{"exactly-once": false})
+	if !swapped {
+		t.Fatal("no two output batches were swapped")
+	}
+	if n := anomaly(rep, verify.AnomalyReordered); n < 1 {
+		t.Errorf("reordered = %d, want at least 1", n)
+	}
+	for _, name := range []string{verify.AnomalyLost, verify.AnomalyDuplicate} {
+		if n := anomaly(rep, name); n != 0 {
+			t.Errorf("%s = %d, want 0", name, n)
+		}
+	}
+	wantFinding(t, section(t, rep, "exactly-once"), "reordered: output partition 1: sequence ", " after sequence ")
 }

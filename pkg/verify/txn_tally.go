@@ -27,6 +27,14 @@ const (
 	AnomalyPrecommitted = "precommitted_read"
 	// AnomalyStuckLSO: the last stable offset stayed below the high watermark after every transaction ended.
 	AnomalyStuckLSO = "stuck_lso"
+	// AnomalyPollSkip: a consumer's poll skipped offsets without a rebalance between.
+	AnomalyPollSkip = "poll_skip"
+	// AnomalyNonMonotonic: a consumer's poll went back over offsets without a rebalance between.
+	AnomalyNonMonotonic = "non_monotonic_poll"
+	// AnomalyReordered: an output partition holds records in another order than its input partition.
+	AnomalyReordered = "reordered"
+	// AnomalyUncommittedOffsets: the group's committed offsets are not the input's end offsets.
+	AnomalyUncommittedOffsets = "committed_offsets"
 	// AnomalyEndMoved: a high watermark changed while the topic was read, after every transaction had ended.
 	AnomalyEndMoved = "end_moved"
 	// AnomalyMisplaced: a record was read at another partition or offset than acknowledged.
@@ -43,7 +51,7 @@ const (
 
 // anomalyOrder is the order anomalies are reported in.
 var anomalyOrder = []string{AnomalyStuckLSO, AnomalyLost, AnomalyDuplicate, AnomalyAbortedRead, AnomalyPrecommitted, AnomalyPartial, AnomalyInconsistent,
-	AnomalyEndMoved, AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
+	AnomalyEndMoved, AnomalyPollSkip, AnomalyNonMonotonic, AnomalyReordered, AnomalyUncommittedOffsets, AnomalyMisplaced, AnomalyUnexpected, AnomalyUnread, AnomalyAbortedHidden}
 
 // AnomalyFails reports whether an anomaly fails the run.
 func AnomalyFails(kind string) bool { return kind != AnomalyAbortedHidden }
@@ -210,5 +218,46 @@ func StuckLSO(parts []*IsolatedPartition, stall time.Duration, l *Ledger, txns *
 		}
 		a.Add(AnomalyStuckLSO, "partition %d: the last stable offset stayed at %d below the high watermark %d for %s after every transaction had ended: read_committed readers cannot read offsets %d..%d%s",
 			ip.Partition, ip.LSO, ip.End, stall, ip.LSO, ip.End-1, what)
+	}
+}
+
+// TallyCopies walks input records 0..n-1 of a consume-transform-produce
+// run, whose copies were read from the output into l (records sent, read
+// where found): each must be read once, in partition seq % partitions.
+func TallyCopies(l *Ledger, n, partitions int, a *Anomalies) {
+	for seq := range n {
+		reads, _ := l.Reads(seq)
+		p, off := l.Position(seq)
+		switch {
+		case reads == 0:
+			a.Add(AnomalyLost, "input sequence %d (input partition %d) is not in the output", seq, seq%partitions)
+		case reads > 1:
+			a.Add(AnomalyDuplicate, "input sequence %d is in the output %d times (first at partition %d offset %d)", seq, reads, p, off)
+		}
+		if reads > 0 && int(p) != seq%partitions {
+			a.Add(AnomalyMisplaced, "input sequence %d of input partition %d is in output partition %d (offset %d)", seq, seq%partitions, p, off)
+		}
+	}
+}
+
+// InOrder checks that each partition of x holds the run's sequences in
+// increasing order, as its input partition did.
+func InOrder(x *OffsetIndex, partitions []int32, a *Anomalies) {
+	for _, p := range partitions {
+		ip := x.parts[p]
+		if ip == nil {
+			continue
+		}
+		last, lastOff := int64(-1), int64(-1)
+		for i, e := range ip.entries {
+			if e.hash == 0 || e.seq < 0 {
+				continue
+			}
+			off := ip.start + int64(i)
+			if e.seq < last {
+				a.Add(AnomalyReordered, "output partition %d: sequence %d at offset %d after sequence %d at offset %d", p, e.seq, off, last, lastOff)
+			}
+			last, lastOff = max(last, e.seq), off
+		}
 	}
 }
