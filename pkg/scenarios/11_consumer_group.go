@@ -56,6 +56,7 @@ func consumerGroup(ctx context.Context, k *faultKit) error {
 	g := &group{k: k, s: s, name: fmt.Sprintf("chronik-e2e-%s-%08x", k.topic, uint32(env.RunID)), members: map[int]*member{}, high: map[int32]int64{},
 		found: verify.NewFindings()}
 	g.check = verify.NewUnorderedChecker(s.exp, s.ledger, g.found)
+	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
 	n := k.cfg.Consumers
 	start := time.Now()

@@ -71,6 +71,7 @@ type Env struct {
 	// extraTopics are the topics scenarios created besides Topic (noteTopic).
 	topicsMu    sync.Mutex
 	extraTopics []string
+	groups      []string // consumer groups scenarios made (noteGroup)
 
 	// security is how every client of the run reaches the cluster (TLS, SASL).
 	security kafka.Security
