@@ -73,6 +73,7 @@ func exactlyOnce(ctx context.Context, k *faultKit) error {
 	g := &eosGroup{env: env, k: k, in: in, out: out, name: fmt.Sprintf("chronik-e2e-eos-%08x", uint32(env.RunID)),
 		batch: cfg.Size, sessionTimeout: k.cfg.SessionTimeout.Duration, prefix: txnIDs(env),
 		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies()}
+	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
 	parts := env.Profile.Topic.Partitions
 	if parts < 2 {
