@@ -671,7 +671,9 @@ func TestExactlyOnce(t *testing.T) {
 
 // TestExactlyOnceReordered: read_committed answers of output partition 1
 // swap two committed batches of the same size (once): the output holds the
-// input's records out of order.
+// input's records out of order. (When the swapped-back batch comes in a
+// later, untampered answer, the read also misses a record: lost is not
+// checked here.)
 func TestExactlyOnceReordered(t *testing.T) {
 	t.Parallel()
 	c := startEmbedded(t, 3)
@@ -713,10 +715,8 @@ func TestExactlyOnceReordered(t *testing.T) {
 	if n := anomaly(rep, verify.AnomalyReordered); n < 1 {
 		t.Errorf("reordered = %d, want at least 1", n)
 	}
-	for _, name := range []string{verify.AnomalyLost, verify.AnomalyDuplicate} {
-		if n := anomaly(rep, name); n != 0 {
-			t.Errorf("%s = %d, want 0", name, n)
-		}
+	if n := anomaly(rep, verify.AnomalyDuplicate); n != 0 {
+		t.Errorf("duplicate = %d, want 0", n)
 	}
 	wantFinding(t, section(t, rep, "exactly-once"), "reordered: output partition 1: sequence ", " after sequence ")
 }

@@ -5,11 +5,11 @@ package scenarios
 // in one consumer group, each consuming the input and, in transactions of
 // up to transactions.size records, writing every record to the same
 // partition of an output topic and committing its input offsets with the
-// transaction (consume-transform-produce, AddOffsetsToTxn). Processor 0
-// is killed in its third transaction: it leaves it open, its records
-// written, and stops without committing; once the others have committed
-// two thirds of the input, a new processor joins in its slot, with its
-// transactional id, which aborts the open transaction.
+// transaction (consume-transform-produce, AddOffsetsToTxn). The processor
+// that writes the third transaction of all is killed in it: it leaves it
+// open, its records written, and stops without committing; once the others
+// have committed two thirds of the input, a new processor joins in its
+// slot, with its transactional id, which aborts the open transaction.
 //
 // Measures: transactions committed and aborted; poll anomalies.
 // Fails: on an input record missing from the output read_committed (lost)
@@ -72,7 +72,7 @@ func exactlyOnce(ctx context.Context, k *faultKit) error {
 
 	g := &eosGroup{env: env, k: k, in: in, out: out, name: fmt.Sprintf("chronik-e2e-eos-%08x", uint32(env.RunID)),
 		batch: cfg.Size, sessionTimeout: k.cfg.SessionTimeout.Duration, prefix: txnIDs(env),
-		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies()}
+		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies(), killAt: 3, killed: make(chan struct{})}
 	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
 	parts := env.Profile.Topic.Partitions
@@ -82,29 +82,25 @@ func exactlyOnce(ctx context.Context, k *faultKit) error {
 	procs := min(max(cfg.Producers, 2), parts) // every processor has a partition
 	total := int64(n)
 	for slot := range procs {
-		killAfter := 0
-		if slot == 0 {
-			killAfter = 2
-		}
-		if err := g.start(ctx, slot, killAfter); err != nil {
+		if err := g.start(ctx, slot); err != nil {
 			return err
 		}
 	}
-	killed, err := g.awaitKilled(ctx, 0, ids, total)
+	victim, killed, err := g.awaitKilled(ctx, ids, total)
 	switch {
 	case err != nil:
 		return err
 	case !killed:
-		k.step.Failf("processor 0 was not killed: the input was all committed before its third transaction; raise transactions.count (%d) so that every processor has more transactions to write", cfg.Count)
+		k.step.Failf("no processor was killed: the input was all committed before transaction %d; raise transactions.count (%d)", g.killAt, cfg.Count)
 	default:
-		k.step.Notef("processor 0 killed in its third transaction: its records written, its transaction left open, nothing committed")
+		k.step.Notef("processor %d killed in transaction %d (of all processors'): its records written, its transaction left open, nothing committed", victim, g.killAt)
 		if _, err := g.awaitCommitted(ctx, ids, func(sum int64) bool { return sum >= 2*total/3 }); err != nil {
 			return err
 		}
-		if err := g.start(ctx, 0, 0); err != nil {
+		if err := g.start(ctx, victim); err != nil {
 			return err
 		}
-		k.step.Notef("processor 0 joined again with its transactional id, fencing the killed one's open transaction")
+		k.step.Notef("processor %d joined again with its transactional id, fencing the killed one's open transaction", victim)
 	}
 	committed, err := g.awaitCommitted(ctx, ids, func(sum int64) bool { return sum >= total })
 	if err != nil {

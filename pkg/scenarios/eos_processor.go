@@ -35,6 +35,13 @@ type eosGroup struct {
 	aborted   int64 // transactions aborted after an error
 	errs      map[string]int64
 	polls     *verify.Anomalies // poll skips and non-monotonic polls
+	begun     int               // transactions begun, by every processor
+	// killAt is the transaction (counted over every processor) whose
+	// processor is killed in it; victim is that processor's slot, killed is
+	// closed once it has been.
+	killAt int
+	victim int
+	killed chan struct{}
 }
 
 // processor is one member of the group with its transactional producer.
@@ -45,22 +52,14 @@ type processor struct {
 	sp     sarama.SyncProducer
 	cancel context.CancelFunc
 	done   chan struct{}
-	// killAfter, when above 0, kills the processor at its transaction
-	// number killAfter+1: it leaves it open and stops; killed is closed
-	// once it has.
-	killAfter int
-	killed    chan struct{}
-
 	// mu serializes the transactions of the processor's claims, which
 	// sarama consumes in a goroutine each, through its one producer.
 	mu   sync.Mutex
-	txns int
 	dead bool // killed: it writes nothing more
 }
 
-// start starts a processor in slot (its transactional id PREFIX-eos-slot);
-// with killAfter above 0 it kills itself mid-transaction after that many.
-func (g *eosGroup) start(ctx context.Context, slot, killAfter int) error {
+// start starts a processor in slot (its transactional id PREFIX-eos-slot).
+func (g *eosGroup) start(ctx context.Context, slot int) error {
 	env := g.env
 	pcfg := env.Config()
 	pcfg.Producer.Transaction.ID = fmt.Sprintf("%s-eos-%d", g.prefix, slot)
@@ -92,8 +91,7 @@ func (g *eosGroup) start(ctx context.Context, slot, killAfter int) error {
 		return fmt.Errorf("start consumer of processor %d in group %s: %w", slot, g.name, err)
 	}
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p := &processor{slot: slot, cg: cg, client: client, sp: sp, cancel: cancel, done: make(chan struct{}),
-		killAfter: killAfter, killed: make(chan struct{})}
+	p := &processor{slot: slot, cg: cg, client: client, sp: sp, cancel: cancel, done: make(chan struct{})}
 	g.mu.Lock()
 	g.procs[slot] = p
 	g.mu.Unlock()
@@ -135,13 +133,10 @@ func (g *eosGroup) stop(p *processor) {
 	closeWithin(context.Background(), 5*time.Second, func() { _ = p.sp.Close(); _ = p.client.Close() })
 }
 
-// awaitKilled waits until the processor in slot has killed itself, then
-// closes it without committing; false when the input was all committed
-// first (the processor never reached the transaction to be killed in).
-func (g *eosGroup) awaitKilled(ctx context.Context, slot int, ids []int32, total int64) (bool, error) {
-	g.mu.Lock()
-	p := g.procs[slot]
-	g.mu.Unlock()
+// awaitKilled waits until the processor of transaction killAt has been
+// killed in it, closes it and returns its slot; false when the input was
+// all committed first.
+func (g *eosGroup) awaitKilled(ctx context.Context, ids []int32, total int64) (int, bool, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	allDone := make(chan struct{})
@@ -151,17 +146,19 @@ func (g *eosGroup) awaitKilled(ctx context.Context, slot int, ids []int32, total
 		}
 	})
 	select {
-	case <-p.killed:
+	case <-g.killed:
 	case <-allDone:
-		return false, nil
+		return 0, false, nil
 	case <-ctx.Done():
-		return false, fmt.Errorf("processor %d did not reach its transaction %d to be killed in: %s", slot, p.killAfter+1, stopped(ctx))
+		return 0, false, fmt.Errorf("no processor reached transaction %d to be killed in: %s", g.killAt, stopped(ctx))
 	}
 	g.mu.Lock()
+	slot := g.victim
+	p := g.procs[slot]
 	delete(g.procs, slot)
 	g.mu.Unlock()
 	g.stop(p)
-	return true, nil
+	return slot, true, nil
 }
 
 // closeAll stops every processor.
@@ -250,10 +247,17 @@ func (h *eosHandler) transact(claim sarama.ConsumerGroupClaim, batch []*sarama.C
 		out[i] = &sarama.ProducerMessage{Topic: g.out, Partition: m.Partition, Key: sarama.ByteEncoder(m.Key), Value: sarama.ByteEncoder(m.Value)}
 	}
 	err := p.sp.SendMessages(out)
-	if p.txns++; p.killAfter > 0 && p.txns == p.killAfter+1 {
+	g.mu.Lock()
+	g.begun++
+	victim := g.begun == g.killAt
+	if victim {
+		g.victim = p.slot
+	}
+	g.mu.Unlock()
+	if victim {
 		// Killed mid-transaction: its records written, nothing committed.
 		p.dead = true
-		close(p.killed)
+		close(g.killed)
 		return nil
 	}
 	if err == nil {
