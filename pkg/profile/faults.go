@@ -27,6 +27,9 @@ type Faults struct {
 	ElectionTimeout Duration `yaml:"election_timeout"`
 	// RecoveryTimeout is how long a restarted node may take to be back in every ISR.
 	RecoveryTimeout Duration `yaml:"recovery_timeout"`
+	// ISRTimeout is how long a node killed, stopped or paused may still be
+	// listed in a partition's in-sync replicas before the ISR counts as lying.
+	ISRTimeout Duration `yaml:"isr_timeout"`
 	// Consumers is how many consumers the consumer-group scenario starts.
 	Consumers int `yaml:"consumers"`
 	// SessionTimeout is the consumer group's session timeout.
@@ -70,6 +73,7 @@ func DefaultFaults() Faults {
 		Settle:          Duration{time.Second},
 		ElectionTimeout: Duration{30 * time.Second},
 		RecoveryTimeout: Duration{60 * time.Second},
+		ISRTimeout:      Duration{30 * time.Second},
 		Consumers:       3,
 		SessionTimeout:  Duration{10 * time.Second},
 		Hooks:           Hooks{Timeout: Duration{time.Minute}},
@@ -134,6 +138,7 @@ func (p *Profile) validateFaults(v *validator) {
 	for _, x := range []timing{
 		{"faults.warmup", f.Warmup, true}, {"faults.settle", f.Settle, true},
 		{"faults.election_timeout", f.ElectionTimeout, false}, {"faults.recovery_timeout", f.RecoveryTimeout, false},
+		{"faults.isr_timeout", f.ISRTimeout, false},
 		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false},
 	} {
 		switch {
