@@ -42,12 +42,15 @@ type Faults struct {
 // {{.Port}}, {{.Op}}) that control one node of an attached cluster; empty:
 // not available.
 type Hooks struct {
-	Kill    string   `yaml:"kill"`
-	Stop    string   `yaml:"stop"`
-	Start   string   `yaml:"start"`
-	Pause   string   `yaml:"pause"`
-	Resume  string   `yaml:"resume"`
-	Timeout Duration `yaml:"timeout"`
+	Kill   string `yaml:"kill"`
+	Stop   string `yaml:"stop"`
+	Start  string `yaml:"start"`
+	Pause  string `yaml:"pause"`
+	Resume string `yaml:"resume"`
+	// Placement prints which partitions of {{.Topic}} node {{.ID}}
+	// physically holds (see README: replica placement); not a node operation.
+	Placement string   `yaml:"placement"`
+	Timeout   Duration `yaml:"timeout"`
 }
 
 // HookCommand is one hook: the operation's name and its command template.
@@ -117,6 +120,7 @@ type hookData struct {
 	ID               int32
 	Addr, Host, Port string
 	Op               string
+	Topic            string
 }
 
 // validateFaults checks the faults section.
@@ -158,6 +162,15 @@ func (p *Profile) validateFaults(v *validator) {
 		}
 		if err != nil {
 			v.add("faults.hooks."+h.Op, "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Op}}): %v", err)
+		}
+	}
+	if h := f.Hooks.Placement; strings.TrimSpace(h) != "" {
+		t, err := template.New("placement").Option("missingkey=error").Parse(h)
+		if err == nil {
+			err = t.Execute(new(bytes.Buffer), hookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: "placement", Topic: "example"})
+		}
+		if err != nil {
+			v.add("faults.hooks.placement", "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Topic}}): %v", err)
 		}
 	}
 }

@@ -186,7 +186,7 @@ func TestSpawnUnknownKey(t *testing.T) {
 	_, err := Parse("x.yaml", []byte("cluster:\n  mode: spawn\n  spawn:\n    comand: [x]\n    stop: {signal: TERM, grase: 1s}\n"))
 	msg := err.Error()
 	for _, want := range []string{
-		`x.yaml:4: unknown key "comand" in cluster.spawn (known: command, env, files, ports, port_bases, kafka_port, ready, stop, logs, work_dir)`,
+		`x.yaml:4: unknown key "comand" in cluster.spawn (known: command, env, files, ports, port_bases, kafka_port, ready, stop, logs, work_dir, placement)`,
 		`x.yaml:5: unknown key "grase" in cluster.spawn.stop (known: signal, grace)`,
 	} {
 		if !strings.Contains(msg, want) {

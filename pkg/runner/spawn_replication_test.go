@@ -3,7 +3,10 @@
 package runner_test
 
 import (
+	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +76,84 @@ func TestSpawnedISRNeverShrinks(t *testing.T) {
 	}
 	if r := faultRun(t, rep, "leader-failover", "acks=all"); !r.Passed || r.Lost != 0 {
 		t.Errorf("run %+v: the data is whole, only the ISR lies", r)
+	}
+}
+
+// withPlacement gives the spawned test nodes of b a placement hook: this
+// test binary asks the backend what the node holds.
+func withPlacement(b *testbroker.Backend) func(*profile.Profile) {
+	return func(p *profile.Profile) {
+		p.Cluster.Spawn.Placement = fmt.Sprintf("%s=1 '%s' -test.run='^TestHelperBroker$' -- placement --backend %s --index {{.Index}} --topic {{.Topic}}",
+			testbroker.HelperEnv, os.Args[0], b.URL())
+	}
+}
+
+// TestSpawnedReplicationHealthy: on spawned nodes that replicate every
+// write and report an honest ISR, the replication scenario passes at every
+// acks level: every replica holds every record before the kill and after
+// the restart, the ISR shrinks and grows back, the survivors serve it all.
+func TestSpawnedReplicationHealthy(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationHealthy))
+	rep := run(t, spawnProfile(t, b, withPlacement(b), "replication"), nil)
+	verdicts(t, rep, map[string]bool{"replication": true})
+	s := section(t, rep, "replication")
+	for _, acks := range []string{"0", "1", "all"} {
+		r := faultRun(t, rep, "replication", "acks="+acks+", read from survivors")
+		if !r.Passed || r.Sent == 0 || r.Lost != 0 {
+			t.Errorf("run acks=%s: %+v", acks, r)
+		}
+		for _, when := range []string{"after producing", "after node 0 restarted"} {
+			if got := notesWith(s, "replica placement acks="+acks+", "+when+": node ", " holds partitions 0 ("); len(got) != 3 {
+				t.Errorf("acks=%s %s: placement notes %q, want one per node", acks, when, got)
+			}
+		}
+	}
+	isr := isrOf(rep, "replication")
+	if len(isr) != 3 {
+		t.Fatalf("ISR entries %+v, want one per acks level", isr)
+	}
+	for _, n := range isr {
+		if n.Verdict != report.ISRShrank || n.RestoreS < 0 {
+			t.Errorf("ISR entry %+v: want shrunk and restored", n)
+		}
+	}
+}
+
+// TestSpawnedReplicationLeaderOnly: Chronik's #29 on spawned nodes: acks=1
+// and acks=all writes stay on their leader while metadata lists every
+// replica in sync. The placement check names the followers that lack the
+// partitions; the read after the leader's kill finds the acknowledged
+// records gone; acks=0, which replicates, passes both.
+func TestSpawnedReplicationLeaderOnly(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationLeaderOnly))
+	rep := run(t, spawnProfile(t, b, func(p *profile.Profile) {
+		withPlacement(b)(p)
+		p.Faults.RecoveryTimeout.Duration = 2 * time.Second // placement never converges
+		p.Faults.ISRTimeout.Duration = time.Second
+	}, "replication"), nil)
+	verdicts(t, rep, map[string]bool{"replication": false})
+	s := section(t, rep, "replication")
+	for _, acks := range []string{"1", "all"} {
+		// Node 1 leads partition 1 and is a replica of 0 and 2 (the assignment is p, p+1, p+2).
+		wantFinding(t, s, "replica placement acks="+acks+", after producing: node 1 holds none of partitions 0, 2 of ", "though metadata lists it as their replica")
+		r := faultRun(t, rep, "replication", "acks="+acks+", read from survivors")
+		if r.Passed || r.Lost == 0 || r.LossAllowed {
+			t.Errorf("run acks=%s %+v: want acknowledged records lost, not allowed", acks, r)
+		}
+		wantFinding(t, s, "acks="+acks+", read from survivors: ", " lost record(s)")
+	}
+	if got := findingsWith(s, "acks=0"); len(got) != 0 {
+		t.Errorf("acks=0 replicates: findings %q", got)
+	}
+	if r := faultRun(t, rep, "replication", "acks=0, read from survivors"); !r.Passed {
+		t.Errorf("run acks=0 %+v: want passed", r)
+	}
+	// The lie: the killed leader is still listed in sync.
+	wantFinding(t, s, "ISR over-reports health: node 0 killed ")
+	wantEvents(t, b, "leader-only replication: node 0 went down holding ")
+	if t.Failed() {
+		t.Logf("findings:\n%s", strings.Join(s.Findings, "\n"))
 	}
 }

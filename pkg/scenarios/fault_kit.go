@@ -114,7 +114,8 @@ type faultKit struct {
 	down     map[int32]bool // nodes this scenario took down and has not started again
 	cleanups []func()       // run by done, last first
 
-	isrNoted bool // the ISR check's not-applicable note was given
+	isrNoted       bool // the ISR check's not-applicable note was given
+	placementNoted bool // the placement check's
 
 	mu    sync.Mutex
 	marks []faultMark // the faults this scenario injected, in order
