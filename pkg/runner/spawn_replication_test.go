@@ -99,7 +99,7 @@ func TestSpawnedReplicationHealthy(t *testing.T) {
 	verdicts(t, rep, map[string]bool{"replication": true})
 	s := section(t, rep, "replication")
 	for _, acks := range []string{"0", "1", "all"} {
-		r := faultRun(t, rep, "replication", "acks="+acks+", read from survivors")
+		r := faultRun(t, rep, "replication", "acks="+acks+", survivors")
 		if !r.Passed || r.Sent == 0 || r.Lost != 0 {
 			t.Errorf("run acks=%s: %+v", acks, r)
 		}
@@ -137,17 +137,17 @@ func TestSpawnedReplicationLeaderOnly(t *testing.T) {
 	s := section(t, rep, "replication")
 	for _, acks := range []string{"1", "all"} {
 		// Node 1 leads partition 1 and is a replica of 0 and 2 (the assignment is p, p+1, p+2).
-		wantFinding(t, s, "replica placement acks="+acks+", after producing: node 1 holds none of partitions 0, 2 of ", "though metadata lists it as their replica")
-		r := faultRun(t, rep, "replication", "acks="+acks+", read from survivors")
+		wantFinding(t, s, "replica placement acks="+acks+", after producing: node 1 holds none of partitions 0, 2 of ", "though metadata lists it as a replica")
+		r := faultRun(t, rep, "replication", "acks="+acks+", survivors")
 		if r.Passed || r.Lost == 0 || r.LossAllowed {
 			t.Errorf("run acks=%s %+v: want acknowledged records lost, not allowed", acks, r)
 		}
-		wantFinding(t, s, "acks="+acks+", read from survivors: ", " lost record(s)")
+		wantFinding(t, s, "acks="+acks+", survivors: ", " lost record(s)")
 	}
 	if got := findingsWith(s, "acks=0"); len(got) != 0 {
 		t.Errorf("acks=0 replicates: findings %q", got)
 	}
-	if r := faultRun(t, rep, "replication", "acks=0, read from survivors"); !r.Passed {
+	if r := faultRun(t, rep, "replication", "acks=0, survivors"); !r.Passed {
 		t.Errorf("run acks=0 %+v: want passed", r)
 	}
 	// The lie: the killed leader is still listed in sync.

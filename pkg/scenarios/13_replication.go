@@ -91,7 +91,7 @@ func (k *faultKit) replicate(ctx context.Context, acks string) error {
 	// Producing stopped and the topic settled before the kill: every
 	// acknowledged record had time to reach every replica, so none may be
 	// lost, at acks=1 too.
-	if err := k.finish(ctx, s, judged{leaderHit: false, prefix: "acks_" + acks + "_", label: mode + ", read from survivors"}); err != nil {
+	if err := k.finish(ctx, s, judged{leaderHit: false, prefix: "acks_" + acks + "_", label: mode + ", survivors"}); err != nil {
 		return err
 	}
 	started, err := k.do(ctx, cluster.OpStart, target)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 )
 
@@ -110,7 +112,7 @@ func (k *faultKit) checkPlacement(ctx context.Context, when string) error {
 		}
 		return nil
 	}
-	hwms, err := k.highWatermarks(ctx)
+	sizes, err := k.logSizes(ctx)
 	if err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func (k *faultKit) checkPlacement(ctx context.Context, when string) error {
 	start := time.Now()
 	for {
 		snap := k.watch.snapshot()
-		held, gaps, failed := k.placementOnce(ctx, pl, snap, hwms)
+		held, gaps, failed := k.placementOnce(ctx, pl, snap, sizes)
 		if len(failed) > 0 {
 			for _, f := range failed {
 				k.step.Failf("replica placement %s: %s", when, f)
@@ -137,8 +139,8 @@ func (k *faultKit) checkPlacement(ctx context.Context, when string) error {
 			}
 			for _, g := range gaps {
 				if len(g.missing) > 0 {
-					k.step.Failf("replica placement %s: node %d holds none of partitions %s of %s, though metadata lists it as their replica: the data is on fewer nodes than the replication factor promises (after waiting %s)",
-						when, g.node, ints(g.missing), k.topic, timeout)
+					k.step.Failf("replica placement %s: node %d holds none of %s of %s, though metadata lists it as a replica: the data is on fewer nodes than the replication factor promises (after waiting %s)",
+						when, g.node, partitionsNamed(g.missing), k.topic, timeout)
 				}
 				for _, s := range g.short {
 					k.step.Failf("replica placement %s: node %d holds only %s of %s (after waiting %s)", when, g.node, s, k.topic, timeout)
@@ -153,6 +155,36 @@ func (k *faultKit) checkPlacement(ctx context.Context, when string) error {
 			return err
 		}
 	}
+}
+
+// partitionsNamed says "partition 0" or "partitions 0, 2".
+func partitionsNamed(ids []int32) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("partition %d", ids[0])
+	}
+	return "partitions " + ints(ids)
+}
+
+// logSizes returns how many records each partition of the kit's topic has:
+// its end offset less its log start.
+func (k *faultKit) logSizes(ctx context.Context) (map[int32]int64, error) {
+	ids := make([]int32, k.env.Profile.Topic.Partitions)
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	starts, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetOldest)
+	if err != nil {
+		return nil, fmt.Errorf("the log starts of %s: %w", k.topic, err)
+	}
+	ends, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetNewest)
+	if err != nil {
+		return nil, fmt.Errorf("the end offsets of %s: %w", k.topic, err)
+	}
+	sizes := map[int32]int64{}
+	for i, p := range ids {
+		sizes[p] = ends[i] - starts[i]
+	}
+	return sizes, nil
 }
 
 // placementOnce asks every replica once; failed lists hooks that failed.
@@ -193,7 +225,7 @@ func (k *faultKit) placementOnce(ctx context.Context, pl cluster.Placer, snap sn
 			case !ok:
 				g.missing = append(g.missing, p)
 			case n >= 0 && n < hwms[p]:
-				g.short = append(g.short, fmt.Sprintf("%d of partition %d's %d records", n, p, hwms[p]))
+				g.short = append(g.short, fmt.Sprintf("%d of the %d records of partition %d", n, hwms[p], p))
 			}
 		}
 		if len(g.missing)+len(g.short) > 0 {

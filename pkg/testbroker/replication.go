@@ -81,7 +81,7 @@ type replState struct {
 	front []*front
 
 	mu   sync.Mutex
-	down []bool           // per broker: down (killed or stopped)
+	down []bool              // per broker: down (killed or stopped)
 	rf   map[string]int      // per topic: its replication factor, from CreateTopics
 	ids  map[[16]byte]string // topic names by id, from Metadata answers (Produce v13 names topics by id)
 	data map[string]*held    // per topic
