@@ -15,17 +15,6 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/testbroker"
 )
 
-// isrOf returns the report's ISR entries of scenario.
-func isrOf(rep *report.Report, scenario string) []report.NodeISR {
-	var out []report.NodeISR
-	for _, n := range rep.Faults.ISR {
-		if n.Scenario == scenario {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // TestSpawnedISRHonest: on spawned nodes whose metadata drops a dead node
 // from the in-sync replicas (and keeps it among the replicas), the ISR
 // check judges the killed leader: it shrank, and grew back after the

@@ -140,3 +140,19 @@ func TestBackendReplicationModes(t *testing.T) {
 		})
 	}
 }
+
+// The placement command prints a node's placement answer; a backend
+// without a replication mode has none, and the command says why.
+func TestPlacementCommand(t *testing.T) {
+	b, cl, _ := replicationCluster(t, ReplicationHealthy)
+	produceEach(t, cl, "t", 2)
+	var out, errOut strings.Builder
+	if code := Placement([]string{"--backend", b.URL(), "--index", "1", "--topic", "t"}, &out, &errOut); code != 0 || out.String() != "0 records=2\n1 records=2\n2 records=2\n" {
+		t.Errorf("placement = %d, %q, %q", code, out.String(), errOut.String())
+	}
+	kb := startBackend(t, 1)
+	out.Reset()
+	if code := Placement([]string{"--backend", kb.URL(), "--index", "0", "--topic", "t"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "501 Not Implemented: this backend has no replication mode") {
+		t.Errorf("placement on kfake = %d, %q", code, errOut.String())
+	}
+}
