@@ -93,8 +93,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestEmbeddedConfigs(t *testing.T) {
-	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "failover", "scale"}) {
-		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 failover scale]", got)
+	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "failover", "replication", "scale"}) {
+		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 failover replication scale]", got)
 	}
 	tests := []struct {
 		ref      string
@@ -484,7 +484,7 @@ func TestLoadUnknown(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, scale`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, replication, scale`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
