@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 //
 // Besides testscript's own commands, the scripts have:
 //
-//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] NODES
+//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] [-tls DIR [-mtls]] [-sasl MECHANISM:USER:PASSWORD] NODES
 //	    start an embedded cluster of NODES brokers in the test process, and
 //	    set $NAME (default BOOTSTRAP) to its comma-separated addresses; each
 //	    -fault answers every matching request with the Kafka error ERROR
@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 //	    DURATION late (e.g. -delay produce:100ms, a slower cluster);
 //	    -max-version accepts only the request versions of that Kafka
 //	    release (e.g. -max-version 2.8.0, an older broker); the cluster
-//	    stops when the script ends
+//	    stops when the script ends; -tls DIR serves TLS with a
+//	    certificate of a CA generated for the test, -sasl requires SASL
+//	    with USER a superuser (secure_script_test.go)
 //	kfake-held
 //	    wait until the cluster of the last kfake holds a request
 //	expect-exit CODE PROGRAM [ARGS...]
@@ -123,8 +125,11 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		opts = append(opts, kfake.MaxVersions(v))
 		return nil
 	})
-	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] NODES")
-	c, err := cluster.StartEmbedded(nodes, opts...)
+	secure := secureFlags(fs, func() string { return ts.Getenv("WORK") })
+	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] [-tls DIR [-mtls]] [-sasl MECHANISM:USER:PASSWORD] NODES")
+	secOpts, err := secure()
+	ts.Check(err)
+	c, err := cluster.StartEmbedded(nodes, append(opts, secOpts...)...)
 	ts.Check(err)
 	ts.Defer(func() { _ = c.Close() })
 	if len(faults) > 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
@@ -56,6 +57,12 @@ func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Confi
 		for _, addr := range addrs {
 			got, err := probe(ctx, addr, cfg)
 			lastErr[addr] = err
+			if why := kafka.AuthFailure(err); why != "" {
+				// Asking again cannot mend a rejected password or an
+				// untrusted certificate: say so now, not at the deadline.
+				return nil, exitcode.ClusterError(fmt.Errorf("%s: %s: %w", addr, why, err),
+					"check cluster.tls and cluster.sasl (or --tls, --tls-ca, --sasl-*, -X) against the cluster's listener")
+			}
 			if err == nil {
 				brokers = got
 				if len(got) == nodes {
@@ -102,6 +109,10 @@ func probe(ctx context.Context, addr string, cfg *sarama.Config) ([]report.Broke
 		// which a broker that accepts but never answers holds until the
 		// client's read timeout.
 		defer b.Close()
+		if ok, err := b.Connected(); !ok && err != nil { // waits for the dial, TLS and SASL
+			ch <- answer{nil, kafka.ConnectError(cfg, err)}
+			return
+		}
 		resp, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, nil))
 		ch <- answer{resp, err}
 	}()

@@ -34,8 +34,13 @@ type Profile struct {
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
 
-	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
+	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
+	// Digest is "sha256:<hex>" of the profile's YAML as read; empty for Default().
+	Digest string `yaml:"-"`
+	// Shadows names the built-in profile ("builtin:3x3.yaml") that the local
+	// file read instead has the name of; empty when none.
+	Shadows string `yaml:"-"`
 
 	// lines maps a dotted key ("topic.partitions", "scenarios[1]") to its
 	// line in the YAML; nil when the profile did not come from YAML.
@@ -60,6 +65,9 @@ type Cluster struct {
 	KafkaVersion string `yaml:"kafka_version"`
 	// Spawn says how to start and watch the broker processes of spawn mode.
 	Spawn Spawn `yaml:"spawn"`
+	// TLS and SASL say how to reach a secured cluster; see security.go.
+	TLS  TLS  `yaml:"tls"`
+	SASL SASL `yaml:"sasl"`
 }
 
 // Topic is the topic the scenarios create and use.
@@ -67,6 +75,14 @@ type Topic struct {
 	Name              string `yaml:"name"`
 	Partitions        int    `yaml:"partitions"`
 	ReplicationFactor int    `yaml:"replication_factor"`
+	// Delete says when the runner deletes the topic it created: on-pass,
+	// always or never; empty: on-pass in attach and spawn mode, never in
+	// embedded mode (the cluster goes away with the run). See topic.go.
+	Delete string `yaml:"delete"`
+	// Existing runs against the topic Name that exists already: the runner
+	// checks its shape, reads from its end offsets at the start, and never
+	// deletes it.
+	Existing bool `yaml:"existing"`
 }
 
 // Workload is what the produce and consume scenarios send and read.

@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -280,7 +282,7 @@ colour: blue
 `))
 	problems := problemsOf(t, err)
 	want := []string{
-		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor)`,
+		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
 		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
 		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults)`,
 	}
@@ -303,7 +305,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"duration word", "timeouts:\n  cluster_ready: soon\n", `x.yaml:2: timeouts.cluster_ready: must be a duration like 60s or 2m, not "soon"`},
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
-		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor), not "5"`},
+		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor, delete, existing), not "5"`},
 		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
@@ -455,9 +457,8 @@ func TestLoadLookup(t *testing.T) {
 		{root, "configs/3x3.yaml", "configs/3x3.yaml", "3x3"},
 		{root, "3x3", filepath.Join("configs", "3x3.yaml"), "3x3"},
 		{root, "3x3.yaml", filepath.Join("configs", "3x3.yaml"), "3x3"},
-		{empty, "3x3", "embedded:3x3.yaml", "3x3"},
-		{empty, "3x9.yaml", "embedded:3x9.yaml", "3x9"},
-		{empty, "configs/3x3.yaml", "embedded:3x3.yaml", "3x3"},
+		{empty, "3x3", "builtin:3x3.yaml", "3x3"},
+		{empty, "3x9.yaml", "builtin:3x9.yaml", "3x9"},
 		{local, "mine", filepath.Join("configs", "mine.yaml"), "mine"},
 		{local, "3x3", filepath.Join("configs", "3x3.yaml"), "local-3x3"},
 		{local, "plain", "plain", "plain"},
@@ -478,13 +479,51 @@ func TestLoadLookup(t *testing.T) {
 	}
 }
 
+// A name with a slash is a path: it never falls back to a built-in profile.
+func TestLoadPathNeverBuiltin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load("configs/3x3.yaml")
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
+	}
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, failover, scale)"
+	if err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// A local file named like a built-in profile says which one it shadows.
+func TestLoadShadows(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll("configs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("configs", "3x3.yaml"), []byte("name: mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load("3x3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Shadows != "builtin:3x3.yaml" {
+		t.Errorf("Shadows = %q, want builtin:3x3.yaml", p.Shadows)
+	}
+	if p.Digest != "sha256:"+fmt.Sprintf("%x", sha256.Sum256([]byte("name: mine\n"))) {
+		t.Errorf("Digest = %q", p.Digest)
+	}
+	b, err := Load("builtin-free")
+	if err == nil || b != nil {
+		t.Errorf("Load of an unknown name = %v, %v", b, err)
+	}
+}
+
 func TestLoadUnknown(t *testing.T) {
 	t.Chdir(t.TempDir())
 	_, err := Load("nope")
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, replication, scale`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, failover, replication, scale (chronik-e2e profiles lists them)`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

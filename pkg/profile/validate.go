@@ -185,6 +185,8 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 	p.validateGate(v)
 	p.validateFaults(v)
+	p.validateSecurity(v)
+	p.validateTopic(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {
@@ -192,7 +194,12 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 	// In file order; values set by flags (no line) come first.
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
-	return exitcode.UsageError(&ValidationError{Source: p.Source, Problems: problems})
+	err := &exitcode.Error{Code: exitcode.Usage, Err: &ValidationError{Source: p.Source, Problems: problems}}
+	citesFile := slices.ContainsFunc(problems, func(pr Problem) bool { return pr.Line > 0 && pr.Flag == "" })
+	if name, ok := strings.CutPrefix(p.Source, BuiltinPrefix); ok && citesFile {
+		err.Hint = fmt.Sprintf("%s is compiled into chronik-e2e: chronik-e2e profile show %s prints it", p.Source, strings.TrimSuffix(name, ".yaml"))
+	}
+	return err
 }
 
 // validator collects problems, each with the line or flag of its key.
@@ -210,6 +217,9 @@ func (v *validator) add(key, format string, args ...any) {
 // that set it. A list item ("scenarios[1]") falls back to its list's line.
 func (p *Profile) origin(key string) (line int, flag string) {
 	base, _, _ := strings.Cut(key, "[")
+	if f := p.flags[key]; f != "" { // a list item a flag added (--threshold)
+		return 0, f
+	}
 	if f := p.flags[base]; f != "" {
 		return 0, f
 	}

@@ -81,6 +81,7 @@ func (p *printer) isr(rows []NodeISR) {
 	}
 	p.section("In-sync replicas (does metadata tell the truth about a node that is down?)")
 	p.line(p.st.label.Render(fmt.Sprintf("  %-16s %-14s %9s %9s  %s", "scenario", "fault", "shrank", "restored", "verdict")))
+	said := map[string]bool{} // details printed already: a reason shared by every row is said once
 	for _, r := range rows {
 		st := lipgloss.Style{}
 		switch r.Verdict {
@@ -93,7 +94,8 @@ func (p *printer) isr(rows []NodeISR) {
 		}
 		row := fmt.Sprintf("  %-16s %-14s %9s %9s  ", trunc(r.Scenario, 16), trunc(r.Fault, 14), secondsOrDash(r.ShrinkS), secondsOrDash(r.RestoreS))
 		p.line(row, st.Render(r.Verdict))
-		if r.Verdict != ISRShrank && r.Detail != "" {
+		if r.Verdict != ISRShrank && r.Detail != "" && !said[r.Detail] {
+			said[r.Detail] = true
 			p.wrapped("      ", "", r.Detail, p.st.faint)
 		}
 	}

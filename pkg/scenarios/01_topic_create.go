@@ -32,6 +32,9 @@ func (topicCreate) Summary() string {
 }
 
 func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
+	if env.Profile.Topic.Existing {
+		return useExistingTopic(ctx, env, step) // existing.go
+	}
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
 	start := time.Now()
@@ -39,7 +42,7 @@ func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
 	created := time.Since(start)
 	switch {
 	case errors.Is(err, sarama.ErrTopicAlreadyExists):
-		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, or leave it empty for a fresh name per run", env.Topic)
+		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, leave it empty for a fresh name per run, or run against it with --existing-topic %s (topic.existing: true)", env.Topic, env.Topic)
 	case err != nil:
 		return err
 	}

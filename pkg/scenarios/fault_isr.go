@@ -186,6 +186,7 @@ func (k *faultKit) awaitISRShrink(ctx context.Context, id int32) error {
 		return nil
 	}
 	if left := k.cfg.ISRTimeout.Duration - time.Since(w.at); left > 0 {
+		k.env.status("  %s: waiting up to %s for the in-sync replicas to drop node %d (faults.isr_timeout) …", k.name, left.Round(time.Millisecond), id)
 		_, err := k.watch.waitFor(ctx, left, func(s snapshot) bool {
 			if !s.at.After(w.at) {
 				return false

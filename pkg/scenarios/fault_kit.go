@@ -248,6 +248,7 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 	case cluster.OpStart, cluster.OpResume:
 		k.isrUp(n.ID, start)
 	}
+	k.env.status("  %s: %s (%s) …", k.name, label, n.Addr)
 	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
 		if isr != nil {
@@ -295,6 +296,8 @@ func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
 	if err := createTopic(ctx, env, k.step, k.topic, detail); err != nil {
 		return err
 	}
+	// Deleted with the run's topic (topic.delete).
+	env.noteTopic(k.topic)
 	if k.watch != nil { // the scenario's previous topic
 		k.watch.stop()
 	}

@@ -118,6 +118,7 @@ func (k *faultKit) checkPlacement(ctx context.Context, when string) error {
 	}
 	timeout := k.cfg.RecoveryTimeout.Duration
 	deadline := time.Now().Add(timeout)
+	k.env.status("  %s: asking every replica what it holds of %s (%s), up to %s …", k.name, k.topic, when, timeout)
 	start := time.Now()
 	for {
 		snap := k.watch.snapshot()
