@@ -486,7 +486,7 @@ func TestLoadPathNeverBuiltin(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
 	}
-	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, failover, scale)"
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, failover, replication, scale)"
 	if err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
