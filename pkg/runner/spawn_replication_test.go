@@ -119,7 +119,6 @@ func TestSpawnedReplicationLeaderOnly(t *testing.T) {
 	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationLeaderOnly))
 	rep := run(t, spawnProfile(t, b, func(p *profile.Profile) {
 		withPlacement(b)(p)
-		p.Faults.RecoveryTimeout.Duration = 2 * time.Second // placement never converges
 		p.Faults.ISRTimeout.Duration = time.Second
 	}, "replication"), nil)
 	verdicts(t, rep, map[string]bool{"replication": false})
