@@ -29,6 +29,7 @@ func TestReplicationOnEmbedded(t *testing.T) {
 	for _, want := range []string{
 		"replica placement: not applicable: the embedded cluster (kfake) keeps one copy of the data for every broker",
 		"ISR honesty: not applicable: the embedded cluster (kfake) lists as replicas",
+		"reads through every replica acks=all, after producing: node(s) 0, 1, 2 do not serve fetches from followers (",
 	} {
 		if got := notesWith(s, want); len(got) != 1 {
 			t.Errorf("notes with %q: %q, want one", want, got)

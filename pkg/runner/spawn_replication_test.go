@@ -98,6 +98,14 @@ func TestSpawnedReplicationHealthy(t *testing.T) {
 			}
 		}
 	}
+	// The backend serves followers' fetches (KIP-392): every follower was
+	// read and matched its leader.
+	if n := s.Metrics["replica_reads"]; n != 6 {
+		t.Errorf("replica_reads = %v, want 6 (3 partitions × 2 followers, at the last acks level)", n)
+	}
+	if got := notesWith(s, "do not serve fetches from followers"); len(got) != 0 {
+		t.Errorf("notes %q: every follower serves", got)
+	}
 	isr := isrOf(rep, "replication")
 	if len(isr) != 3 {
 		t.Fatalf("ISR entries %+v, want one per acks level", isr)
@@ -131,6 +139,8 @@ func TestSpawnedReplicationLeaderOnly(t *testing.T) {
 			t.Errorf("run acks=%s %+v: want acknowledged records lost, not allowed", acks, r)
 		}
 		wantFinding(t, s, "acks="+acks+", survivors: ", " lost record(s)")
+		// Read through node 1, a follower of partition 0, the records are not there.
+		wantFinding(t, s, "reads through every replica acks="+acks+", after producing: node 1, a follower of partition 0, lacks ", "record(s) that leader node 0 serves: offsets 0-")
 	}
 	if got := findingsWith(s, "acks=0"); len(got) != 0 {
 		t.Errorf("acks=0 replicates: findings %q", got)

@@ -4,14 +4,17 @@ package scenarios
 // that what metadata says about replication is true. For acks=0, acks=1
 // and acks=all in turn, on a fresh topic each: produce for faults.warmup,
 // stop and let the topic settle, ask every node what it physically holds
-// (the placement hook), kill the node leading the most partitions, require
+// (the placement hook), read every partition from every replica where the
+// brokers serve followers' fetches (KIP-392) and compare them with the
+// leader, kill the node leading the most partitions, require
 // its in-sync replica sets to drop it within faults.isr_timeout, read
 // everything back from the survivors, start it again, require it back in
 // every in-sync replica set and holding everything again.
 //
 // Measures: per mode, the ISR shrink and restore times (report: faults.isr),
 // the time for placement to converge, delivery counts.
-// Fails: on a replica that holds fewer partitions or records than metadata
+// Fails: on a follower that serves fewer or other records than its leader;
+// on a replica that holds fewer partitions or records than metadata
 // says it replicates (Chronik's #29: acks=1 and acks=all replicated nothing
 // while metadata listed isr=[1,2,3]); on a killed node still in sync
 // faults.isr_timeout later; on any acknowledged record the survivors cannot
@@ -22,9 +25,9 @@ package scenarios
 // replication factor below 2. Placement is not applicable without a
 // placement hook, ISR honesty on the embedded cluster (its replicas follow
 // the live brokers): the report says so.
-// Cannot detect: a replica that holds the partition but with different
-// records (placement counts, it does not compare), or a lag that heals
-// within the settle time.
+// Cannot detect: a replica that holds different records when the brokers
+// do not serve followers' fetches (the report says the reads came from
+// leaders only), or a lag that heals within the settle time.
 
 import (
 	"context"
@@ -72,6 +75,9 @@ func (k *faultKit) replicate(ctx context.Context, acks string) error {
 	if err := k.checkPlacement(ctx, mode+", after producing"); err != nil {
 		return err
 	}
+	if err := k.readReplicas(ctx, mode+", after producing"); err != nil {
+		return err
+	}
 	target, why, err := k.pickTarget(false)
 	if err != nil {
 		return err
@@ -93,9 +99,6 @@ func (k *faultKit) replicate(ctx context.Context, acks string) error {
 	// lost, at acks=1 too.
 	if err := k.finish(ctx, s, judged{leaderHit: false, prefix: "acks_" + acks + "_", label: mode + ", survivors"}); err != nil {
 		return err
-	}
-	if acks == "0" {
-		k.step.Notef("reads came from partition leaders only: reading every replica (follower fetch) is not implemented, so a follower holding different records at the same offsets goes unseen")
 	}
 	started, err := k.do(ctx, cluster.OpStart, target)
 	if err != nil {

@@ -35,3 +35,23 @@ func TestParsePlacement(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// A follower compared with its leader: the offsets it lacks and those
+// where it holds another record, as ranges.
+func TestCompareReplica(t *testing.T) {
+	leader := replicaRecords{0: 1, 1: 2, 2: 3, 3: 4, 5: 6}
+	follower := replicaRecords{0: 1, 1: 9, 3: 4, 7: 8} // 7: beyond the leader's, not judged
+	missing, differ := compareReplica(leader, follower)
+	if got := offsetRanges(missing); got != "2, 5" {
+		t.Errorf("missing %s, want 2, 5", got)
+	}
+	if got := offsetRanges(differ); got != "1" {
+		t.Errorf("differ %s, want 1", got)
+	}
+	if got := offsetRanges([]int64{0, 1, 2, 4, 6, 7}); got != "0-2, 4, 6-7" {
+		t.Errorf("offsetRanges = %q", got)
+	}
+	if recordHash([]byte("k"), []byte("v")) == recordHash([]byte("kv"), nil) {
+		t.Errorf("a key and value hash like their concatenation")
+	}
+}

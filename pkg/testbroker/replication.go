@@ -76,9 +76,10 @@ func WithReplication(r Replication) BackendOption { return func(b *Backend) { b.
 // replState is what the fronts know of replication, under its own lock (a
 // node operation holds the backend's for long).
 type replState struct {
-	mode  Replication
-	n     int
-	front []*front
+	mode     Replication
+	n        int
+	front    []*front
+	embedded *cluster.Embedded // to let every replica serve fetches (kfake's SetFollowers)
 
 	mu   sync.Mutex
 	down []bool              // per broker: down (killed or stopped)
@@ -125,6 +126,7 @@ func replicas(p int32, n, rf int) []int32 {
 func (b *Backend) startFronts() error {
 	r := &b.repl
 	r.n = len(b.sessions)
+	r.embedded = b.embedded
 	r.down = make([]bool, r.n)
 	r.rf, r.ids, r.data = map[string]int{}, map[[16]byte]string{}, map[string]*held{}
 	if r.mode == ReplicationKfake {
@@ -377,6 +379,7 @@ func (f *front) serve() {
 type pendingReq struct {
 	key, version int16
 	produce      *kmsg.ProduceRequest
+	create       *kmsg.CreateTopicsRequest
 }
 
 // forward carries one connection to the broker and back, frame by frame.
@@ -488,6 +491,14 @@ func (f *front) request(frame []byte) (int32, pendingReq, bool) {
 				f.r.rf[t.Topic] = int(t.ReplicationFactor)
 			}
 			f.r.mu.Unlock()
+			return corr, pendingReq{key: key, version: version, create: req}, true
+		}
+	case kmsg.Fetch.Int16():
+		// A consumer's fetch with a rack id (KIP-392) may be served by a
+		// follower: its answer shows what the follower holds.
+		req := kmsg.NewPtrFetchRequest()
+		if f.r.mode == ReplicationLeaderOnly && requestBody(frame, req, version) == nil && req.Rack != "" {
+			return corr, pendingReq{key: key, version: version}, true
 		}
 	}
 	return 0, pendingReq{}, false
@@ -540,10 +551,15 @@ func skipTags(b []byte) ([]byte, error) {
 // Produce answer counted.
 func (f *front) answer(req pendingReq, frame []byte) []byte {
 	var resp kmsg.Response
-	if req.key == kmsg.Metadata.Int16() {
+	switch req.key {
+	case kmsg.Metadata.Int16():
 		resp = kmsg.NewPtrMetadataResponse()
-	} else {
+	case kmsg.Produce.Int16():
 		resp = kmsg.NewPtrProduceResponse()
+	case kmsg.CreateTopics.Int16():
+		resp = kmsg.NewPtrCreateTopicsResponse()
+	default:
+		resp = kmsg.NewPtrFetchResponse()
 	}
 	resp.SetVersion(req.version)
 	header := 8 // size, correlation id
@@ -565,8 +581,70 @@ func (f *front) answer(req pendingReq, frame []byte) []byte {
 		return out
 	case *kmsg.ProduceResponse:
 		f.produced(req.produce, r)
+	case *kmsg.CreateTopicsResponse:
+		f.r.serveFollowers(req.create, r)
+	case *kmsg.FetchResponse:
+		if f.r.strip(r, f.index) {
+			out := r.AppendTo(append([]byte(nil), frame[:header]...))
+			binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+			return out
+		}
 	}
 	return frame
+}
+
+// serveFollowers lets every replica of the topics created serve fetches,
+// as a cluster serving KIP-392 follower fetching does.
+func (r *replState) serveFollowers(req *kmsg.CreateTopicsRequest, resp *kmsg.CreateTopicsResponse) {
+	kc := r.embedded.Kfake()
+	if kc == nil {
+		return
+	}
+	for _, t := range resp.Topics {
+		if t.ErrorCode != 0 {
+			continue
+		}
+		n := t.NumPartitions
+		if n <= 0 {
+			for _, rt := range req.Topics {
+				if rt.Topic == t.Topic {
+					n = rt.NumPartitions
+				}
+			}
+		}
+		r.mu.Lock()
+		rf := r.rfOf(t.Topic)
+		r.mu.Unlock()
+		for p := range n {
+			kc.SetFollowers(t.Topic, p, replicas(p, r.n, rf))
+		}
+	}
+}
+
+// strip empties, in a fetch answer of broker i, the partitions whose
+// records i does not hold (leader-only mode); it reports whether it did.
+func (r *replState) strip(resp *kmsg.FetchResponse, i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stripped := false
+	for ti := range resp.Topics {
+		t := &resp.Topics[ti]
+		h := r.data[t.Topic]
+		if h == nil {
+			h = r.data[r.ids[t.TopicID]]
+		}
+		if h == nil {
+			continue
+		}
+		for pi := range t.Partitions {
+			p := &t.Partitions[pi]
+			if lacks := h.lacks[p.Partition]; lacks != nil && lacks[i] > 0 && len(p.RecordBatches) > 0 {
+				p.RecordBatches = []byte{} // empty, not null: sarama reads a null as a bad length
+				stripped = true
+			}
+		}
+	}
+	return stripped
 }
 
 // produced counts the records of req that resp acknowledged (resp nil: acks=0).
