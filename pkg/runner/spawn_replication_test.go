@@ -3,7 +3,9 @@
 package runner_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"slices"
 	"strings"
@@ -153,5 +155,52 @@ func TestSpawnedReplicationLeaderOnly(t *testing.T) {
 	wantEvents(t, b, "leader-only replication: node 0 went down holding ")
 	if t.Failed() {
 		t.Logf("findings:\n%s", strings.Join(s.Findings, "\n"))
+	}
+}
+
+// flipLastValueByte changes the last byte of the last record's value in
+// batches (uncompressed record batches, the last record without headers)
+// and recomputes that batch's CRC: a record other than the one written,
+// at the same offset, that a client still decodes.
+func flipLastValueByte(batches []byte) []byte {
+	out := append([]byte(nil), batches...)
+	last := -1
+	for at := 0; at+61 <= len(out); {
+		length := int(binary.BigEndian.Uint32(out[at+8 : at+12]))
+		if at+12+length > len(out) {
+			break
+		}
+		last, at = at, at+12+length
+	}
+	if last < 0 {
+		return batches
+	}
+	end := last + 12 + int(binary.BigEndian.Uint32(out[last+8:last+12]))
+	out[end-2] ^= 0x01 // before the record's header count (0)
+	crc := crc32.Checksum(out[last+21:end], crc32.MakeTable(crc32.Castagnoli))
+	binary.BigEndian.PutUint32(out[last+17:last+21], crc)
+	return out
+}
+
+// TestSpawnedReplicaReadsDiffer: a follower that serves, at one offset, a
+// record other than its leader's fails the replication scenario naming the
+// replica, the partition and the offset; nothing else fails.
+func TestSpawnedReplicaReadsDiffer(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationHealthy))
+	b.OnFollowerFetch(func(node int, topic string, p int32, batches []byte) []byte {
+		if node == 1 && p == 0 { // a follower of partition 0, led by node 0
+			return flipLastValueByte(batches)
+		}
+		return batches
+	})
+	rep := run(t, spawnProfile(t, b, withPlacement(b), "replication"), nil)
+	verdicts(t, rep, map[string]bool{"replication": false})
+	s := section(t, rep, "replication")
+	for _, acks := range []string{"0", "1", "all"} {
+		wantFinding(t, s, "reads through every replica acks="+acks+", after producing: node 1, a follower of partition 0, holds records other than leader node 0's at offsets ")
+	}
+	if len(s.Findings) != 3 {
+		t.Errorf("findings %q: want only the three replica reads'", s.Findings)
 	}
 }

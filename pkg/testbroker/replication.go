@@ -81,11 +81,12 @@ type replState struct {
 	front    []*front
 	embedded *cluster.Embedded // to let every replica serve fetches (kfake's SetFollowers)
 
-	mu   sync.Mutex
-	down []bool              // per broker: down (killed or stopped)
-	rf   map[string]int      // per topic: its replication factor, from CreateTopics
-	ids  map[[16]byte]string // topic names by id, from Metadata answers (Produce v13 names topics by id)
-	data map[string]*held    // per topic
+	mu      sync.Mutex
+	onFetch func(node int, topic string, partition int32, batches []byte) []byte
+	down    []bool              // per broker: down (killed or stopped)
+	rf      map[string]int      // per topic: its replication factor, from CreateTopics
+	ids     map[[16]byte]string // topic names by id, from Metadata answers (Produce v13 names topics by id)
+	data    map[string]*held    // per topic
 }
 
 // name returns the topic called name or with id.
@@ -497,7 +498,7 @@ func (f *front) request(frame []byte) (int32, pendingReq, bool) {
 		// A consumer's fetch with a rack id (KIP-392) may be served by a
 		// follower: its answer shows what the follower holds.
 		req := kmsg.NewPtrFetchRequest()
-		if f.r.mode == ReplicationLeaderOnly && requestBody(frame, req, version) == nil && req.Rack != "" {
+		if requestBody(frame, req, version) == nil && req.Rack != "" {
 			return corr, pendingReq{key: key, version: version}, true
 		}
 	}
@@ -621,30 +622,49 @@ func (r *replState) serveFollowers(req *kmsg.CreateTopicsRequest, resp *kmsg.Cre
 	}
 }
 
-// strip empties, in a fetch answer of broker i, the partitions whose
-// records i does not hold (leader-only mode); it reports whether it did.
+// strip empties, in the answer of broker i to a fetch with a rack id, the
+// partitions whose records i does not hold (leader-only mode), and passes
+// the rest through OnFollowerFetch; it reports whether it changed anything.
 func (r *replState) strip(resp *kmsg.FetchResponse, i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	stripped := false
+	changed := false
 	for ti := range resp.Topics {
 		t := &resp.Topics[ti]
-		h := r.data[t.Topic]
-		if h == nil {
-			h = r.data[r.ids[t.TopicID]]
+		name := t.Topic
+		if name == "" {
+			name = r.ids[t.TopicID]
 		}
-		if h == nil {
-			continue
-		}
+		h := r.data[name]
 		for pi := range t.Partitions {
 			p := &t.Partitions[pi]
-			if lacks := h.lacks[p.Partition]; lacks != nil && lacks[i] > 0 && len(p.RecordBatches) > 0 {
-				p.RecordBatches = []byte{} // empty, not null: sarama reads a null as a bad length
-				stripped = true
+			if len(p.RecordBatches) == 0 {
+				continue
+			}
+			if h != nil && r.mode == ReplicationLeaderOnly {
+				if lacks := h.lacks[p.Partition]; lacks != nil && lacks[i] > 0 {
+					p.RecordBatches = []byte{} // empty, not null: sarama reads a null as a bad length
+					changed = true
+					continue
+				}
+			}
+			if r.onFetch != nil {
+				p.RecordBatches = r.onFetch(i, name, p.Partition, p.RecordBatches)
+				changed = true
 			}
 		}
 	}
-	return stripped
+	return changed
+}
+
+// OnFollowerFetch makes the backend pass the record batches of every
+// answer to a fetch that carries a rack id (a replica read, KIP-392)
+// through fn, with the broker that answers: the way tests make a replica
+// serve records other than its leader's. It needs a replication mode.
+func (b *Backend) OnFollowerFetch(fn func(node int, topic string, partition int32, batches []byte) []byte) {
+	b.repl.mu.Lock()
+	defer b.repl.mu.Unlock()
+	b.repl.onFetch = fn
 }
 
 // produced counts the records of req that resp acknowledged (resp nil: acks=0).
