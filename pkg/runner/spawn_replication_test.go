@@ -130,6 +130,9 @@ func TestSpawnedReplicationLeaderOnly(t *testing.T) {
 	rep := run(t, spawnProfile(t, b, func(p *profile.Profile) {
 		withPlacement(b)(p)
 		p.Faults.ISRTimeout.Duration = time.Second
+		// Placement never converges: it waits faults.recovery_timeout
+		// twice per acks level, past the harness's scenario deadline.
+		p.Timeouts.Scenario.Duration = 3 * time.Minute
 	}, "replication"), nil)
 	verdicts(t, rep, map[string]bool{"replication": false})
 	s := section(t, rep, "replication")

@@ -219,7 +219,7 @@ func (k *faultKit) judgeISR(w *isrWatch) {
 		k.mu.Unlock()
 		return
 	}
-	dropped := slices.Clone(w.dropped)
+	dropped, allOut := slices.Clone(w.dropped), w.allOut
 	k.mu.Unlock()
 	s := k.watch.snapshot()
 	down := time.Since(w.at)
@@ -235,7 +235,7 @@ func (k *faultKit) judgeISR(w *isrWatch) {
 	case !s.at.After(w.at):
 		j.Verdict, j.Detail = report.ISRNotJudged, fmt.Sprintf("no node answered a metadata request in the %s node %d was down", down.Round(time.Millisecond), w.node)
 	case len(still) == 0:
-		j.Verdict, j.Detail = report.ISRShrank, fmt.Sprintf("metadata dropped node %d from every in-sync replica set %s after %s", w.node, w.allOut.Sub(w.at).Round(time.Millisecond), w.fault)
+		j.Verdict, j.Detail = report.ISRShrank, fmt.Sprintf("metadata dropped node %d from every in-sync replica set %s after %s", w.node, allOut.Sub(w.at).Round(time.Millisecond), w.fault)
 	case down >= timeout:
 		j.Verdict, j.StillInISR = report.ISROverReported, still
 		j.Detail = fmt.Sprintf("ISR over-reports health: node %d %s %s ago, still in ISR of partitions %s", w.node, pastTense(w.fault), down.Round(time.Second), ints(still))
