@@ -41,6 +41,8 @@ type isrWatch struct {
 	allOut    time.Time           // first answer listing it in no ISR
 	allBack   time.Time           // first answer after the start listing it in every ISR
 	dropped   []int32             // partitions whose replica list dropped it too
+	unlisted  bool                // an answer after the fault no longer listed it among the brokers
+	relisted  bool                // a later answer listed it again before it was started: it came back by itself
 	judged    *report.NodeISR     // the verdict, once given
 }
 
@@ -124,6 +126,13 @@ func (k *faultKit) observeISR(topic string, s snapshot) {
 		if w.member == nil || w.topic != topic || !s.at.After(w.at) || !w.allBack.IsZero() {
 			continue
 		}
+		listed := slices.Contains(s.brokers, w.node)
+		switch {
+		case !listed:
+			w.unlisted = true
+		case w.unlisted && w.started.IsZero():
+			w.relisted = true
+		}
 		in, out := 0, 0
 		for _, p := range s.parts {
 			if !slices.Contains(w.replicaOf, p.id) {
@@ -191,6 +200,12 @@ func (k *faultKit) awaitISRShrink(ctx context.Context, id int32) error {
 			if !s.at.After(w.at) {
 				return false
 			}
+			k.mu.Lock()
+			relisted := w.relisted
+			k.mu.Unlock()
+			if relisted {
+				return true // back by itself: nothing to wait for
+			}
 			for _, p := range s.parts {
 				if !slices.Contains(w.replicaOf, p.id) {
 					continue
@@ -219,7 +234,7 @@ func (k *faultKit) judgeISR(w *isrWatch) {
 		k.mu.Unlock()
 		return
 	}
-	dropped, allOut := slices.Clone(w.dropped), w.allOut
+	dropped, allOut, relisted := slices.Clone(w.dropped), w.allOut, w.relisted
 	k.mu.Unlock()
 	s := k.watch.snapshot()
 	down := time.Since(w.at)
@@ -236,6 +251,11 @@ func (k *faultKit) judgeISR(w *isrWatch) {
 		j.Verdict, j.Detail = report.ISRNotJudged, fmt.Sprintf("no node answered a metadata request in the %s node %d was down", down.Round(time.Millisecond), w.node)
 	case len(still) == 0:
 		j.Verdict, j.Detail = report.ISRShrank, fmt.Sprintf("metadata dropped node %d from every in-sync replica set %s after %s", w.node, allOut.Sub(w.at).Round(time.Millisecond), w.fault)
+	case relisted:
+		j.Verdict, j.StillInISR = report.ISRNotJudged, still
+		j.Detail = fmt.Sprintf("node %d left metadata's brokers after %s and came back by itself (a supervisor restarted it?) while still listed in sync for partitions %s: not judged",
+			w.node, w.fault, ints(still))
+		k.step.Notef("ISR honesty: %s", j.Detail)
 	case down >= timeout:
 		j.Verdict, j.StillInISR = report.ISROverReported, still
 		j.Detail = fmt.Sprintf("ISR over-reports health: node %d %s %s ago, still in ISR of partitions %s", w.node, pastTense(w.fault), down.Round(time.Second), ints(still))
