@@ -233,19 +233,15 @@ func (r *replState) produced(topic string, p int32, records int64, leader int, a
 	}
 	lacks := h.partition(p, r.n)
 	h.written[p] += records
-	rf := r.rfOf(topic)
-	for _, id := range replicas(p, r.n, rf) {
-		i := int(id)
+	assigned := replicas(p, r.n, r.rfOf(topic))
+	for i := range r.n {
 		switch {
 		case i == leader:
+		case !slices.Contains(assigned, int32(i)): // not a replica: holds none of it
+			lacks[i] += records
 		case r.down[i]:
 			lacks[i] += records
 		case r.mode == ReplicationLeaderOnly && acks != 0:
-			lacks[i] += records
-		}
-	}
-	for i := range r.n { // not a replica: holds none of it
-		if !slices.Contains(replicas(p, r.n, rf), int32(i)) {
 			lacks[i] += records
 		}
 	}
