@@ -8,8 +8,11 @@ package testbroker
 // Metadata requests (replicas: the partition's assignment, whatever is up;
 // in-sync replicas: as the mode says) and counts, per node, the records of
 // every acknowledged produce that node would physically hold. Placement
-// answers what each node holds (GET /placement). These modes stage the
-// failures; the real check is against a real broker.
+// answers what each node holds (GET /placement). Every replica serves
+// fetches that carry a rack id (KIP-392, kfake's SetFollowers); in
+// leader-only mode a follower answers them without the records it lacks,
+// and OnFollowerFetch lets a test change what a replica serves. These
+// modes stage the failures; the real check is against a real broker.
 
 import (
 	"encoding/binary"
