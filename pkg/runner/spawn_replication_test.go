@@ -40,6 +40,9 @@ func TestSpawnedISRHonest(t *testing.T) {
 			t.Errorf("partition %+v: want a shrink, then a restore", p)
 		}
 	}
+	if m, ok := section(t, rep, "leader-failover").Metrics["isr_shrink_s"]; !ok || m != n.ShrinkS {
+		t.Errorf("isr_shrink_s = %v (%v), want the shrink time %v", m, ok, n.ShrinkS)
+	}
 	got := kinds(rep, "leader-failover")
 	for _, k := range []string{report.EventISRShrunk, report.EventISRGrew} {
 		if !slices.Contains(got, k) {
