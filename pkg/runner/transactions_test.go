@@ -720,3 +720,41 @@ func TestExactlyOnceReordered(t *testing.T) {
 	}
 	wantFinding(t, section(t, rep, "exactly-once"), "reordered: output partition 1: sequence ", " after sequence ")
 }
+
+// eosProfile is txnProfile running scenario, exactly-once or its failover.
+func eosProfile(t *testing.T, scenario string) *profile.Profile {
+	t.Helper()
+	return txnProfile(t, false, func(p *profile.Profile) {
+		p.Scenarios = []string{scenario}
+		p.Faults.SessionTimeout.Duration = 2 * time.Second
+		p.Faults.Settle.Duration = 0
+		p.Transactions.Count = 40
+	})
+}
+
+// TestExactlyOnceFailover: the partition leader and the transaction
+// coordinator killed mid-transaction under consume-transform-produce on a
+// healthy embedded cluster: every input record in the output once, in
+// order, both kills and starts on the report.
+func TestExactlyOnceFailover(t *testing.T) {
+	t.Parallel()
+	c, err := cluster.StartEmbeddedDurable(3)
+	if err != nil {
+		t.Fatalf("start embedded cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for i := range 5 {
+		rep := run(t, eosProfile(t, "exactly-once-failover"), c)
+		verdicts(t, rep, map[string]bool{"exactly-once-failover": true})
+		tx := txnOf(t, rep)
+		if strings.Count(tx.Faults, "kill node ") != 2 || strings.Count(tx.Faults, "start node ") != 2 {
+			t.Errorf("run %d: faults %q, want two kills and two starts", i, tx.Faults)
+		}
+		if tx.Records != 240 || len(tx.Anomalies) != 0 {
+			t.Errorf("run %d: records %d, anomalies %+v", i, tx.Records, tx.Anomalies)
+		}
+		if n := len(notesWith(section(t, rep, "exactly-once-failover"), "its records written, node ", " killed before it committed")); n != 2 {
+			t.Errorf("run %d: %d notes name a killed node, want 2", i, n)
+		}
+	}
+}

@@ -23,10 +23,7 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"sync"
-
-	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 )
@@ -61,17 +58,11 @@ func transactionsFailover(ctx context.Context, k *faultKit) error {
 				return
 			}
 			id := txnIDs(k.env) + "-0"
-			b, err := within(ctx, func() (*sarama.Broker, error) {
-				if err := k.env.Client.RefreshTransactionCoordinator(id); err != nil {
-					return nil, err
-				}
-				return k.env.Client.TransactionCoordinator(id)
-			})
+			node, err := k.txnCoordinator(ctx, id)
 			if err != nil {
-				fail(fmt.Errorf("find the transaction coordinator of %s: %w", id, err))
+				fail(err)
 				return
 			}
-			node := k.node(b.ID())
 			k.step.Notef("transaction %s#%d: its records acknowledged, its coordinator node %d killed before it ended", id, n, node.ID)
 			at, err := k.do(ctx, cluster.OpKill, node)
 			if err != nil {

@@ -43,6 +43,12 @@ func init() {
 }
 
 func exactlyOnce(ctx context.Context, k *faultKit) error {
+	return runEOS(ctx, k, txnHooks{})
+}
+
+// runEOS runs the exactly-once scenario with hooks around the processors'
+// transactions (n counts the transactions of every processor, from 1).
+func runEOS(ctx context.Context, k *faultKit, hooks txnHooks) error {
 	env := k.env
 	if !env.Version.IsAtLeast(sarama.V0_11_0_0) {
 		return NotApplicable("exactly-once needs cluster.kafka_version 0.11 or later, not %s", env.Version)
@@ -72,7 +78,7 @@ func exactlyOnce(ctx context.Context, k *faultKit) error {
 
 	g := &eosGroup{env: env, k: k, in: in, out: out, name: fmt.Sprintf("chronik-e2e-eos-%08x", uint32(env.RunID)),
 		batch: cfg.Size, sessionTimeout: k.cfg.SessionTimeout.Duration, prefix: txnIDs(env),
-		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies(), killAt: 3, killed: make(chan struct{})}
+		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies(), killAt: 3, killed: make(chan struct{}), hooks: hooks, ctx: ctx}
 	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
 	parts := env.Profile.Topic.Partitions
@@ -118,12 +124,15 @@ func exactlyOnce(ctx context.Context, k *faultKit) error {
 	for _, kind := range g.polls.Kinds() {
 		an.Merge(kind, g.polls.Get(kind))
 	}
-	rep := &report.Transactions{Scenario: k.name, Topic: out, Producers: procs, Begun: int(g.committed + g.aborted),
+	rep := &report.Transactions{Scenario: k.name, Topic: out, Faults: k.faultsSince(time.Time{}), Producers: procs, Begun: int(g.committed + g.aborted),
 		Committed: int(g.committed), Aborted: int(g.aborted), Records: total, Anomalies: []report.TxnAnomaly{}}
 	for e, c := range g.errs {
 		rep.Failures = append(rep.Failures, fmt.Sprintf("%d × %s", c, e))
 	}
 	g.mu.Unlock()
+	if rep.Faults == "none" {
+		rep.Faults = ""
+	}
 	slices.Sort(rep.Failures)
 	if err := judgeOutput(ctx, k, g, ids, n, keys, an, rep); err != nil {
 		return err

@@ -42,6 +42,11 @@ type eosGroup struct {
 	killAt int
 	victim int
 	killed chan struct{}
+	// hooks run in a processor's transaction once its records are written
+	// (beforeEnd) and once it has ended (afterEnd), n its number over every
+	// processor's transactions.
+	hooks txnHooks
+	ctx   context.Context // the scenario's, which bounds the hooks
 }
 
 // processor is one member of the group with its transactional producer.
@@ -224,14 +229,16 @@ func (h *eosHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama
 			}
 			last = max(last, m.Offset)
 		}
-		if err := h.transact(claim, batch); err != nil {
+		if err := h.transact(sess, claim, batch); err != nil {
 			return err
 		}
 	}
 }
 
-// transact writes one batch in a transaction with its input offsets.
-func (h *eosHandler) transact(claim sarama.ConsumerGroupClaim, batch []*sarama.ConsumerMessage) error {
+// transact writes one batch in a transaction with its input offsets,
+// committed with the session's generation and member id (KIP-447), so that
+// a processor the group has moved on from cannot commit them.
+func (h *eosHandler) transact(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, batch []*sarama.ConsumerMessage) error {
 	g, p := h.g, h.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -249,7 +256,8 @@ func (h *eosHandler) transact(claim sarama.ConsumerGroupClaim, batch []*sarama.C
 	err := p.sp.SendMessages(out)
 	g.mu.Lock()
 	g.begun++
-	victim := g.begun == g.killAt
+	n := g.begun
+	victim := n == g.killAt
 	if victim {
 		g.victim = p.slot
 	}
@@ -260,9 +268,16 @@ func (h *eosHandler) transact(claim sarama.ConsumerGroupClaim, batch []*sarama.C
 		close(g.killed)
 		return nil
 	}
+	if g.hooks.beforeEnd != nil {
+		g.hooks.beforeEnd(g.ctx, p.slot, n)
+	}
+	if g.hooks.afterEnd != nil {
+		defer g.hooks.afterEnd(g.ctx, p.slot, n)
+	}
 	if err == nil {
 		next := batch[len(batch)-1].Offset + 1
-		err = p.sp.AddOffsetsToTxn(map[string][]*sarama.PartitionOffsetMetadata{g.in: {{Partition: claim.Partition(), Offset: next}}}, g.name)
+		err = p.sp.AddOffsetsToTxnWithGroupMetadata(map[string][]*sarama.PartitionOffsetMetadata{g.in: {{Partition: claim.Partition(), Offset: next}}},
+			sarama.NewConsumerGroupMetadataFromSession(sess, g.name, nil))
 	}
 	if err == nil {
 		err = p.sp.CommitTxn()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
@@ -103,6 +104,21 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 
 // txnIDs is the prefix of the run's transactional ids: producer i's is PREFIX-i.
 func txnIDs(env *Env) string { return fmt.Sprintf("chronik-e2e-%08x", uint32(env.RunID)) }
+
+// txnCoordinator returns the node that coordinates the transactions of
+// transactional id (FindCoordinator).
+func (k *faultKit) txnCoordinator(ctx context.Context, id string) (cluster.Node, error) {
+	b, err := within(ctx, func() (*sarama.Broker, error) {
+		if err := k.env.Client.RefreshTransactionCoordinator(id); err != nil {
+			return nil, err
+		}
+		return k.env.Client.TransactionCoordinator(id)
+	})
+	if err != nil {
+		return cluster.Node{}, fmt.Errorf("find the transaction coordinator of %s: %w", id, err)
+	}
+	return k.node(b.ID()), nil
+}
 
 // judgeTxns reads the topic at both isolation levels and collects the anomalies.
 func judgeTxns(ctx context.Context, k *faultKit, w *txnWriter, rep *report.Transactions) (*verify.Anomalies, error) {
