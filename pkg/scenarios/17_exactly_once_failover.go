@@ -56,7 +56,7 @@ func exactlyOnceFailover(ctx context.Context, k *faultKit) error {
 		faultErr error
 		injected int
 		killed   = map[int]cluster.Node{} // by transaction
-		one      sync.Mutex              // held from a kill until its node is back: one node down at a time
+		one      sync.Mutex               // held from a kill until its node is back: one node down at a time
 	)
 	fail := func(err error) {
 		mu.Lock()
