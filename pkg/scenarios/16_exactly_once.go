@@ -43,22 +43,23 @@ func init() {
 }
 
 func exactlyOnce(ctx context.Context, k *faultKit) error {
-	return runEOS(ctx, k, txnHooks{})
+	return runEOS(ctx, k, "eos", txnHooks{})
 }
 
 // runEOS runs the exactly-once scenario with hooks around the processors'
-// transactions (n counts the transactions of every processor, from 1).
-func runEOS(ctx context.Context, k *faultKit, hooks txnHooks) error {
+// transactions (n counts the transactions of every processor, from 1); its
+// topics, group and transactional ids are named with suffix.
+func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) error {
 	env := k.env
 	if !env.Version.IsAtLeast(sarama.V0_11_0_0) {
 		return NotApplicable("exactly-once needs cluster.kafka_version 0.11 or later, not %s", env.Version)
 	}
 	cfg := env.Profile.Transactions
-	if err := k.createTopic(ctx, "eos-in"); err != nil {
+	if err := k.createTopic(ctx, suffix+"-in"); err != nil {
 		return err
 	}
 	in := k.topic
-	if err := k.createTopic(ctx, "eos-out"); err != nil {
+	if err := k.createTopic(ctx, suffix+"-out"); err != nil {
 		return err
 	}
 	out := k.topic
@@ -76,8 +77,8 @@ func runEOS(ctx context.Context, k *faultKit, hooks txnHooks) error {
 		return err
 	}
 
-	g := &eosGroup{env: env, k: k, in: in, out: out, name: fmt.Sprintf("chronik-e2e-eos-%08x", uint32(env.RunID)),
-		batch: cfg.Size, sessionTimeout: k.cfg.SessionTimeout.Duration, prefix: txnIDs(env),
+	g := &eosGroup{env: env, k: k, in: in, out: out, name: fmt.Sprintf("chronik-e2e-%s-%08x", suffix, uint32(env.RunID)),
+		batch: cfg.Size, sessionTimeout: k.cfg.SessionTimeout.Duration, prefix: eosTxnIDs(env, suffix),
 		procs: map[int]*processor{}, errs: map[string]int64{}, polls: verify.NewAnomalies(), killAt: 3, killed: make(chan struct{}), hooks: hooks, ctx: ctx}
 	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
@@ -148,6 +149,9 @@ func runEOS(ctx context.Context, k *faultKit, hooks txnHooks) error {
 	k.step.Metric("aborted", float64(rep.Aborted))
 	return nil
 }
+
+// eosTxnIDs is the prefix of the processors' transactional ids: slot i's is PREFIX-i.
+func eosTxnIDs(env *Env, suffix string) string { return txnIDs(env) + "-" + suffix }
 
 // fillInput writes input records 0..n-1, record seq to partition seq % P,
 // idempotent, and fails unless every one is acknowledged.

@@ -50,6 +50,9 @@ func init() {
 // partitions, then the transaction coordinator.
 var eosFaultAt = [2]int{2, 6}
 
+// eosFailoverSuffix names the scenario's topics, group and transactional ids.
+const eosFailoverSuffix = "eos-failover"
+
 func exactlyOnceFailover(ctx context.Context, k *faultKit) error {
 	var (
 		mu       sync.Mutex
@@ -79,7 +82,7 @@ func exactlyOnceFailover(ctx context.Context, k *faultKit) error {
 			if n == eosFaultAt[0] {
 				node, why, err = k.pickTarget(false)
 			} else {
-				id := fmt.Sprintf("%s-eos-%d", txnIDs(k.env), slot)
+				id := fmt.Sprintf("%s-%d", eosTxnIDs(k.env, eosFailoverSuffix), slot)
 				node, err = k.txnCoordinator(ctx, id)
 				why = "it coordinates " + id + "'s transactions"
 			}
@@ -122,7 +125,7 @@ func exactlyOnceFailover(ctx context.Context, k *faultKit) error {
 			}
 		},
 	}
-	if err := runEOS(ctx, k, hooks); err != nil {
+	if err := runEOS(ctx, k, eosFailoverSuffix, hooks); err != nil {
 		return err
 	}
 	mu.Lock()

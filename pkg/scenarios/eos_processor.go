@@ -27,7 +27,7 @@ type eosGroup struct {
 	in, out, name  string
 	batch          int
 	sessionTimeout time.Duration
-	prefix         string // of the processors' transactional ids
+	prefix         string // of the processors' transactional ids (eosTxnIDs)
 
 	mu        sync.Mutex
 	procs     map[int]*processor
@@ -63,11 +63,11 @@ type processor struct {
 	dead bool // killed: it writes nothing more
 }
 
-// start starts a processor in slot (its transactional id PREFIX-eos-slot).
+// start starts a processor in slot (its transactional id PREFIX-slot).
 func (g *eosGroup) start(ctx context.Context, slot int) error {
 	env := g.env
 	pcfg := env.Config()
-	pcfg.Producer.Transaction.ID = fmt.Sprintf("%s-eos-%d", g.prefix, slot)
+	pcfg.Producer.Transaction.ID = fmt.Sprintf("%s-%d", g.prefix, slot)
 	pcfg.Producer.Idempotent = true
 	pcfg.Producer.RequiredAcks = sarama.WaitForAll
 	pcfg.Net.MaxOpenRequests = 1
