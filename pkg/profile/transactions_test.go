@@ -14,7 +14,7 @@ func TestEmbeddedTxnProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Validate(append(known, "transactions", "transactions-failover", "exactly-once")); err != nil {
+	if err := p.Validate(append(known, "transactions", "transactions-failover", "exactly-once", "exactly-once-failover")); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	want := Transactions{Producers: 3, Count: 100, Size: 10, AbortRatio: 0.3}
