@@ -247,6 +247,9 @@ func judgeOutput(ctx context.Context, k *faultKit, g *eosGroup, ids []int32, n i
 		return ctxOr(ctx)
 	}
 	verify.TallyCopies(ledger, n, len(ids), an)
+	g.mu.Lock()
+	verify.TallyOutputTxns(idx, g.txns, verify.IsolatedCoverage(parts), an)
+	g.mu.Unlock()
 	verify.InOrder(idx, ids, an)
 	for _, l := range found.Unexpected.List {
 		an.Add(verify.AnomalyUnexpected, "%s", l)

@@ -18,6 +18,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 // eosGroup is the exactly-once scenario's processors.
@@ -34,8 +35,9 @@ type eosGroup struct {
 	committed int64 // transactions committed
 	aborted   int64 // transactions aborted after an error
 	errs      map[string]int64
-	polls     *verify.Anomalies // poll skips and non-monotonic polls
-	begun     int               // transactions begun, by every processor
+	polls     *verify.Anomalies  // poll skips and non-monotonic polls
+	txns      []verify.OutputTxn // every transaction's writes and outcome
+	begun     int                // transactions begun, by every processor
 	// killAt is the transaction (counted over every processor) whose
 	// processor is killed in it; victim is that processor's slot, killed is
 	// closed once it has been.
@@ -254,6 +256,7 @@ func (h *eosHandler) transact(sess sarama.ConsumerGroupSession, claim sarama.Con
 		out[i] = &sarama.ProducerMessage{Topic: g.out, Partition: m.Partition, Key: sarama.ByteEncoder(m.Key), Value: sarama.ByteEncoder(m.Value)}
 	}
 	err := p.sp.SendMessages(out)
+	sendErr := err
 	g.mu.Lock()
 	g.begun++
 	n := g.begun
@@ -264,6 +267,8 @@ func (h *eosHandler) transact(sess sarama.ConsumerGroupSession, claim sarama.Con
 	g.mu.Unlock()
 	if victim {
 		// Killed mid-transaction: its records written, nothing committed.
+		// The processor that joins in its slot fences it, which aborts it.
+		g.record(p.slot, n, out, err, verify.TxnAborted)
 		p.dead = true
 		close(g.killed)
 		return nil
@@ -284,18 +289,53 @@ func (h *eosHandler) transact(sess sarama.ConsumerGroupSession, claim sarama.Con
 	}
 	if err != nil {
 		g.noteErr(err)
+		outcome := verify.TxnAborted
 		if aerr := p.sp.AbortTxn(); aerr != nil {
 			g.noteErr(aerr)
+			outcome = verify.TxnUnknown
 		}
+		g.record(p.slot, n, out, sendErr, outcome)
 		g.mu.Lock()
 		g.aborted++
 		g.mu.Unlock()
 		return err // a new session re-reads from the committed offsets
 	}
+	g.record(p.slot, n, out, nil, verify.TxnCommitted)
 	g.mu.Lock()
 	g.committed++
 	g.mu.Unlock()
 	return nil
+}
+
+// record adds transaction n of the processor in slot to the transactions
+// the output is judged by: the records of out acknowledged (sendErr says
+// which were not) and how it ended.
+func (g *eosGroup) record(slot, n int, out []*sarama.ProducerMessage, sendErr error, o verify.Outcome) {
+	failed := map[*sarama.ProducerMessage]bool{}
+	var pes sarama.ProducerErrors
+	if errors.As(sendErr, &pes) {
+		for _, pe := range pes {
+			failed[pe.Msg] = true
+		}
+	} else if sendErr != nil {
+		out = nil // none acknowledged
+	}
+	t := verify.OutputTxn{Name: fmt.Sprintf("%s-%d#%d", g.prefix, slot, n), Outcome: o}
+	for _, m := range out {
+		if failed[m] {
+			continue
+		}
+		seq := int64(-1)
+		key, _ := m.Key.Encode()
+		value, _ := m.Value.Encode()
+		if pl, err := workload.Decode(value, key); err == nil && pl.RunID == g.env.RunID {
+			seq = int64(pl.Seq)
+		}
+		t.Writes = append(t.Writes, verify.OutputWrite{Partition: m.Partition, Offset: m.Offset, Seq: seq})
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.txns = append(g.txns, t)
 }
 
 // poll records a poll anomaly.

@@ -368,6 +368,17 @@ func (x *OffsetIndex) put(p int32, off int64, key, value []byte, exp Expect) {
 	ip.entries[off-ip.start] = e
 }
 
+// seqAt returns the sequence of the record read at p, off (-1: not the
+// run's) and whether a record was read there.
+func (x *OffsetIndex) seqAt(p int32, off int64) (int64, bool) {
+	ip := x.parts[p]
+	if ip == nil || off < ip.start || off-ip.start >= int64(len(ip.entries)) {
+		return 0, false
+	}
+	e := ip.entries[off-ip.start]
+	return e.seq, e.hash != 0
+}
+
 // Inconsistent compares two reads' indexes and lists every offset at which
 // both read a record and the records differ; what names the reads.
 func Inconsistent(a, b *OffsetIndex, whatA, whatB string, txns *Txns) Examples {

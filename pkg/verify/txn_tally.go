@@ -261,3 +261,57 @@ func InOrder(x *OffsetIndex, partitions []int32, a *Anomalies) {
 		}
 	}
 }
+
+// OutputTxn is one transaction of a consume-transform-produce processor:
+// where its records were acknowledged in the output, and how it ended.
+type OutputTxn struct {
+	Name    string // "txn-id#n"
+	Outcome Outcome
+	Writes  []OutputWrite
+}
+
+// OutputWrite is one record an OutputTxn wrote: input sequence Seq,
+// acknowledged at Partition, Offset of the output.
+type OutputWrite struct {
+	Partition int32
+	Offset    int64
+	Seq       int64
+}
+
+// TallyOutputTxns judges read_committed's read of an output topic (what
+// it found at each offset, x; how far it got, cov) by the transactions
+// that wrote it: a record of an aborted transaction read at its offset is
+// an aborted read; a transaction some of whose records were read at their
+// offsets and others not (where the read reached, below the last stable
+// offset) is partial. A committed record missing is lost to the copies'
+// tally (TallyCopies), which judges the input records.
+// Outputs are judged by offset, not by content: a processor writes an
+// input record again after an abort, so its content is in the output more
+// than once.
+func TallyOutputTxns(x *OffsetIndex, txns []OutputTxn, cov map[int32]*Coverage, a *Anomalies) {
+	const level = "read_committed"
+	for _, t := range txns {
+		var seen, hidden []string
+		for _, w := range t.Writes {
+			where := fmt.Sprintf("partition %d offset %d", w.Partition, w.Offset)
+			seq, read := x.seqAt(w.Partition, w.Offset)
+			visible := read && seq == w.Seq
+			c := cov[w.Partition]
+			switch {
+			case visible:
+				seen = append(seen, where)
+			case unfinished(c, w.Offset) || aboveLSO(c, w.Offset):
+				continue // the read did not decide it
+			default:
+				hidden = append(hidden, where)
+			}
+			if visible && Visible(t.Outcome, true) == MustNotSee {
+				a.Add(AnomalyAbortedRead, "%s: output %s: input sequence %d of aborted transaction %s", level, where, w.Seq, t.Name)
+			}
+		}
+		if len(seen) > 0 && len(hidden) > 0 {
+			a.Add(AnomalyPartial, "%s: transaction %s (%s): %d of %d records visible (%s), not %s", level, t.Name, t.Outcome,
+				len(seen), len(seen)+len(hidden), firstFew(seen), firstFew(hidden))
+		}
+	}
+}

@@ -216,3 +216,72 @@ func TestInconsistent(t *testing.T) {
 		t.Errorf("inconsistent = %d %q", got.Count, got.List)
 	}
 }
+
+// TestTallyOutputTxns: an output read is judged by the offsets each
+// processor transaction's records were acknowledged at: a committed
+// transaction read whole, an aborted one not at all, an unknown one whole
+// pass; an aborted record read is an aborted read, a transaction read in
+// part partial; records past where the read got decide nothing.
+func TestTallyOutputTxns(t *testing.T) {
+	exp := Expect{RunID: 1, N: 10, Keys: [][]byte{[]byte("key-0")}}
+	txn := func(name string, o Outcome, first int64) OutputTxn {
+		ot := OutputTxn{Name: name, Outcome: o}
+		for i := range int64(2) {
+			ot.Writes = append(ot.Writes, OutputWrite{Partition: 0, Offset: first + i, Seq: first + i})
+		}
+		return ot
+	}
+	cases := []struct {
+		name string
+		read []int64 // offsets of partition 0 read, each with the sequence written there
+		next int64   // where the read got
+		want map[string]int64
+	}{
+		{"as they ended", []int64{0, 1, 4, 5}, 8, map[string]int64{}},
+		{"aborted read", []int64{0, 1, 2, 3, 4, 5}, 8, map[string]int64{AnomalyAbortedRead: 2}},
+		{"committed in part", []int64{0, 4, 5}, 8, map[string]int64{AnomalyPartial: 1}},
+		{"unknown in part", []int64{0, 1, 4}, 8, map[string]int64{AnomalyPartial: 1}},
+		{"aborted in part", []int64{0, 1, 3, 4, 5}, 8, map[string]int64{AnomalyAbortedRead: 1, AnomalyPartial: 1}},
+		{"read stopped in a transaction", []int64{0, 1, 4}, 5, map[string]int64{}},
+	}
+	txns := []OutputTxn{txn("p-0#1", TxnCommitted, 0), txn("p-1#2", TxnAborted, 2), txn("p-0#3", TxnUnknown, 4), txn("p-1#4", TxnCommitted, 6)}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := NewOffsetIndex([]int32{0}, []int64{0}, []int64{8})
+			for _, off := range c.read {
+				r := record(1, int(off), 1, 0, off)
+				x.put(0, off, r.Key, r.Value, exp)
+			}
+			if c.next == 8 {
+				for _, off := range []int64{6, 7} {
+					r := record(1, int(off), 1, 0, off)
+					x.put(0, off, r.Key, r.Value, exp)
+				}
+			}
+			cov := map[int32]*Coverage{0: {Partition: 0, Start: 0, End: 8, Next: c.next, Done: c.next == 8, Stopped: "deadline"}}
+			a := NewAnomalies()
+			TallyOutputTxns(x, txns, cov, a)
+			for _, kind := range a.Kinds() {
+				if a.Count(kind) != c.want[kind] {
+					t.Errorf("%s = %d, want %d: %q", kind, a.Count(kind), c.want[kind], a.Get(kind).List)
+				}
+			}
+			for kind, n := range c.want {
+				if a.Count(kind) != n {
+					t.Errorf("%s = %d, want %d", kind, a.Count(kind), n)
+				}
+			}
+		})
+	}
+	a := NewAnomalies()
+	x := NewOffsetIndex([]int32{0}, []int64{0}, []int64{8})
+	r := record(1, 2, 1, 0, 2)
+	x.put(0, 2, r.Key, r.Value, exp)
+	TallyOutputTxns(x, txns[1:2], map[int32]*Coverage{0: {Partition: 0, End: 8, Next: 8, Done: true}}, a)
+	if got := a.Get(AnomalyAbortedRead).List; len(got) != 1 || got[0] != "read_committed: output partition 0 offset 2: input sequence 2 of aborted transaction p-1#2" {
+		t.Errorf("aborted_read = %q", got)
+	}
+	if got := a.Get(AnomalyPartial).List; len(got) != 1 || got[0] != "read_committed: transaction p-1#2 (aborted): 1 of 2 records visible (partition 0 offset 2), not partition 0 offset 3" {
+		t.Errorf("partial_transaction = %q", got)
+	}
+}
