@@ -277,8 +277,12 @@ func newProxy(t *testing.T, c *cluster.Embedded) *kgo.Client {
 // tamperFetchWith is tamperFetch with more say.
 func tamperFetchWith(t *testing.T, c *cluster.Embedded, ft fetchTamper) {
 	t.Helper()
-	kc := c.Kfake()
 	proxy := newProxy(t, c)
+	eachKfake(t, c, func(kc *kfake.Cluster) { tamperFetchOn(kc, proxy, ft) })
+}
+
+// tamperFetchOn installs tamperFetchWith's control on kc.
+func tamperFetchOn(kc *kfake.Cluster, proxy *kgo.Client, ft fetchTamper) {
 	kc.ControlKey(int16(kmsg.Fetch), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.FetchRequest)
@@ -312,6 +316,33 @@ func tamperFetchWith(t *testing.T, c *cluster.Embedded, ft fetchTamper) {
 		}
 		return resp, nil, true
 	})
+}
+
+// eachKfake runs install on c's kfake cluster now and on each one a
+// whole-cluster restart puts in its place (which starts without controls),
+// until the test ends.
+func eachKfake(t *testing.T, c *cluster.Embedded, install func(kc *kfake.Cluster)) {
+	t.Helper()
+	last := c.Kfake()
+	install(last)
+	stop, done := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if kc := c.Kfake(); kc != nil && kc != last {
+				install(kc)
+				last = kc
+			}
+		}
+	}()
 }
 
 // batch is one record batch of a fetch answer, as raw bytes.
@@ -757,4 +788,34 @@ func TestExactlyOnceFailover(t *testing.T) {
 			t.Errorf("run %d: %d notes name a killed node, want 2", i, n)
 		}
 	}
+}
+
+// TestExactlyOnceFailoverAbortedRead: under the failover's kills and
+// restarts, read_committed answers of the output leave out the aborted
+// transactions they cover (installed again on the cluster a restart puts
+// in place), so the transaction of the killed processor, which its
+// replacement's fencing aborted, is visible: an aborted read, named with
+// the transaction and the output offset, and its input records twice.
+func TestExactlyOnceFailoverAbortedRead(t *testing.T) {
+	t.Parallel()
+	c, err := cluster.StartEmbeddedDurable(3)
+	if err != nil {
+		t.Fatalf("start embedded cluster: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	tamperFetchWith(t, c, fetchTamper{iso: 1, as: 1, topic: func(s string) bool { return strings.HasSuffix(s, "-eos-failover-out") },
+		edit: func(sp *kmsg.FetchResponseTopicPartition) { sp.AbortedTransactions = nil }})
+	rep := run(t, eosProfile(t, "exactly-once-failover"), c)
+	verdicts(t, rep, map[string]bool{"exactly-once-failover": false})
+	tx := txnOf(t, rep)
+	if strings.Count(tx.Faults, "kill node ") != 2 {
+		t.Errorf("faults %q, want two kills", tx.Faults)
+	}
+	if n := anomaly(rep, verify.AnomalyAbortedRead); n < 1 {
+		t.Errorf("aborted_read = %d, want at least 1", n)
+	}
+	if n := anomaly(rep, verify.AnomalyDuplicate); n < 1 {
+		t.Errorf("duplicate = %d, want at least 1 (the aborted copy and the committed one)", n)
+	}
+	wantFinding(t, section(t, rep, "exactly-once-failover"), "aborted_read: read_committed: output partition ", ": input sequence ", " of aborted transaction chronik-e2e-", "-eos-failover-")
 }
