@@ -22,6 +22,10 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
+// inARow is how many runs in a row a healthy embedded cluster must pass
+// each transactional scenario.
+const inARow = 20
+
 // txnProfile is a small profile running the transactions scenario (after
 // the test hook, when hook is set) on 3 nodes, 4 partitions.
 func txnProfile(t *testing.T, hook bool, edit func(*profile.Profile)) *profile.Profile {
@@ -66,7 +70,7 @@ func anomaly(rep *report.Report, name string) int64 {
 func TestTransactionsHealthy(t *testing.T) {
 	t.Parallel()
 	c := startEmbedded(t, 3)
-	for i := range 5 {
+	for i := range inARow {
 		rep := run(t, txnProfile(t, false, nil), c)
 		verdicts(t, rep, map[string]bool{"transactions": true})
 		tx := txnOf(t, rep)
@@ -505,7 +509,7 @@ func TestTxnInconsistentOffsets(t *testing.T) {
 // kill and the start are on the timeline.
 func TestTransactionsFailover(t *testing.T) {
 	t.Parallel()
-	for i := range 5 {
+	for i := range inARow {
 		p := txnProfile(t, false, func(p *profile.Profile) {
 			p.Scenarios = []string{"transactions-failover"}
 			p.Faults.Settle.Duration = 0
@@ -678,13 +682,8 @@ func TestTxnEndMoves(t *testing.T) {
 func TestExactlyOnce(t *testing.T) {
 	t.Parallel()
 	c := startEmbedded(t, 3)
-	for i := range 3 {
-		p := txnProfile(t, false, func(p *profile.Profile) {
-			p.Scenarios = []string{"exactly-once"}
-			p.Faults.SessionTimeout.Duration = 2 * time.Second
-			p.Transactions.Count = 40
-		})
-		rep := run(t, p, c)
+	for i := range inARow {
+		rep := run(t, eosProfile(t, "exactly-once"), c)
 		verdicts(t, rep, map[string]bool{"exactly-once": true})
 		tx := txnOf(t, rep)
 		if tx.Records != 240 || tx.Committed == 0 || len(tx.Anomalies) != 0 {
@@ -774,7 +773,7 @@ func TestExactlyOnceFailover(t *testing.T) {
 		t.Fatalf("start embedded cluster: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	for i := range 5 {
+	for i := range inARow {
 		rep := run(t, eosProfile(t, "exactly-once-failover"), c)
 		verdicts(t, rep, map[string]bool{"exactly-once-failover": true})
 		tx := txnOf(t, rep)
