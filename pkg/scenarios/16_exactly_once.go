@@ -25,6 +25,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -102,7 +103,7 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	default:
 		k.step.Notef("processor %d killed in transaction %d (of all processors'): its records written, its transaction left open, nothing committed", victim, g.killAt)
 		if _, err := g.awaitCommitted(ctx, ids, func(sum int64) bool { return sum >= 2*total/3 }); err != nil {
-			return err
+			return fmt.Errorf("%w; the processors' errors: %s", err, g.errors())
 		}
 		if err := g.start(ctx, victim); err != nil {
 			return err
@@ -111,9 +112,14 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	}
 	committed, err := g.awaitCommitted(ctx, ids, func(sum int64) bool { return sum >= total })
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; the processors' errors: %s", err, g.errors())
 	}
 	g.closeAll()
+	g.mu.Lock()
+	if g.renewed > 0 {
+		k.step.Notef("%d processor producer(s) replaced after a fatal error, with the same transactional id", g.renewed)
+	}
+	g.mu.Unlock()
 
 	an := verify.NewAnomalies()
 	for i, p := range ids {
@@ -127,14 +133,11 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	}
 	rep := &report.Transactions{Scenario: k.name, Topic: out, Faults: k.faultsSince(time.Time{}), Producers: procs, Begun: int(g.committed + g.aborted),
 		Committed: int(g.committed), Aborted: int(g.aborted), Records: total, Anomalies: []report.TxnAnomaly{}}
-	for e, c := range g.errs {
-		rep.Failures = append(rep.Failures, fmt.Sprintf("%d × %s", c, e))
-	}
 	g.mu.Unlock()
+	rep.Failures = g.errorList()
 	if rep.Faults == "none" {
 		rep.Faults = ""
 	}
-	slices.Sort(rep.Failures)
 	if err := judgeOutput(ctx, k, g, ids, n, keys, an, rep); err != nil {
 		return err
 	}
@@ -148,6 +151,26 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	k.step.Metric("committed", float64(rep.Committed))
 	k.step.Metric("aborted", float64(rep.Aborted))
 	return nil
+}
+
+// errorList lists the processors' errors with their counts, sorted.
+func (g *eosGroup) errorList() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for e, c := range g.errs {
+		out = append(out, fmt.Sprintf("%d × %s", c, e))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// errors lists the processors' errors in one line, "none" without any.
+func (g *eosGroup) errors() string {
+	if l := g.errorList(); len(l) > 0 {
+		return strings.Join(l, "; ")
+	}
+	return "none"
 }
 
 // eosTxnIDs is the prefix of the processors' transactional ids: slot i's is PREFIX-i.

@@ -37,6 +37,7 @@ type eosGroup struct {
 	errs      map[string]int64
 	polls     *verify.Anomalies  // poll skips and non-monotonic polls
 	txns      []verify.OutputTxn // every transaction's writes and outcome
+	renewed   int                // producers replaced after a fatal error
 	begun     int                // transactions begun, by every processor
 	// killAt is the transaction (counted over every processor) whose
 	// processor is killed in it; victim is that processor's slot, killed is
@@ -68,18 +69,9 @@ type processor struct {
 // start starts a processor in slot (its transactional id PREFIX-slot).
 func (g *eosGroup) start(ctx context.Context, slot int) error {
 	env := g.env
-	pcfg := env.Config()
-	pcfg.Producer.Transaction.ID = fmt.Sprintf("%s-%d", g.prefix, slot)
-	pcfg.Producer.Idempotent = true
-	pcfg.Producer.RequiredAcks = sarama.WaitForAll
-	pcfg.Net.MaxOpenRequests = 1
-	pcfg.Producer.Return.Successes = true
-	pcfg.Producer.Partitioner = sarama.NewManualPartitioner
-	pcfg.Producer.Retry.Max = 10
-	pcfg.Producer.Retry.Backoff = retryBackoff
-	client, sp, err := startClient(ctx, env, g.out, pcfg, sarama.NewSyncProducerFromClient)
+	client, sp, err := g.producer(ctx, slot)
 	if err != nil {
-		return fmt.Errorf("start the transactional producer of processor %d: %w", slot, err)
+		return err
 	}
 	ccfg := env.Config()
 	ccfg.Consumer.Group.Session.Timeout = g.sessionTimeout
@@ -120,6 +112,44 @@ func (g *eosGroup) start(ctx context.Context, slot int) error {
 			}
 		}
 	})
+	return nil
+}
+
+// producer starts the transactional producer of slot (its transactional
+// id PREFIX-slot); sarama's InitProducerID fences the slot's previous one.
+func (g *eosGroup) producer(ctx context.Context, slot int) (sarama.Client, sarama.SyncProducer, error) {
+	pcfg := g.env.Config()
+	pcfg.Producer.Transaction.ID = fmt.Sprintf("%s-%d", g.prefix, slot)
+	pcfg.Producer.Idempotent = true
+	pcfg.Producer.RequiredAcks = sarama.WaitForAll
+	pcfg.Net.MaxOpenRequests = 1
+	pcfg.Producer.Return.Successes = true
+	pcfg.Producer.Partitioner = sarama.NewManualPartitioner
+	pcfg.Producer.Retry.Max = 10
+	pcfg.Producer.Retry.Backoff = retryBackoff
+	client, sp, err := startClient(ctx, g.env, g.out, pcfg, sarama.NewSyncProducerFromClient)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start the transactional producer of processor %d: %w", slot, err)
+	}
+	return client, sp, nil
+}
+
+// renew replaces a processor's producer that is in a fatal state (a
+// coordinator that lost track of its transaction, say), as an application
+// must: a new one with the same transactional id. Called with p.mu held.
+func (g *eosGroup) renew(p *processor) error {
+	if p.sp.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 {
+		return nil
+	}
+	client, sp, err := g.producer(g.ctx, p.slot)
+	if err != nil {
+		return err
+	}
+	closeWithin(g.ctx, 5*time.Second, func() { _ = p.sp.Close(); _ = p.client.Close() })
+	p.client, p.sp = client, sp
+	g.mu.Lock()
+	g.renewed++
+	g.mu.Unlock()
 	return nil
 }
 
@@ -246,6 +276,10 @@ func (h *eosHandler) transact(sess sarama.ConsumerGroupSession, claim sarama.Con
 	defer p.mu.Unlock()
 	if p.dead {
 		return nil
+	}
+	if err := g.renew(p); err != nil {
+		g.noteErr(err)
+		return err
 	}
 	if err := p.sp.BeginTxn(); err != nil {
 		g.noteErr(err)
