@@ -71,13 +71,19 @@ func startEmbedded(n int, dataDir string, opts []kfake.Opt) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded cluster of %d brokers: %w", n, err)
 	}
+	var nodes []int32
+	var ports []int
 	for i, addr := range kc.ListenAddrs() {
 		_, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e.nodes = append(e.nodes, int32(i))
-		e.ports = append(e.ports, p)
+		nodes = append(nodes, int32(i))
+		ports = append(ports, p)
 	}
-	e.kc = kc
+	// kfake is serving already: its goroutine reads nodes in leaderFor,
+	// under e.mu. Nothing changes them after this.
+	e.mu.Lock()
+	e.nodes, e.ports, e.kc = nodes, ports, kc
+	e.mu.Unlock()
 	return e, nil
 }
 
