@@ -53,8 +53,13 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	addProfilingFlags(cmd, &o.Profiling)
 }
 
-// readIntFlags fills the overrides of the int flags the user set.
+// readIntFlags fills the overrides of the int flags the user set, and
+// marks --bootstrap given even when its value was empty.
 func readIntFlags(cmd *cobra.Command, o *RunOptions) {
+	if cmd.Flags().Changed(profile.FlagBootstrap) && o.Overrides.Bootstrap == nil {
+		// --bootstrap "" (an unset variable): an error, not the embedded cluster.
+		o.Overrides.Bootstrap = []string{}
+	}
 	for name, dst := range map[string]**int{
 		profile.FlagNodes:             &o.Overrides.Nodes,
 		profile.FlagMessages:          &o.Overrides.Messages,

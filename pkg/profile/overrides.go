@@ -21,7 +21,7 @@ const (
 // pointers so that an explicit --partitions 0 is kept and reported by
 // Validate rather than ignored.
 type Overrides struct {
-	Bootstrap         []string // --bootstrap: non-empty switches cluster.mode to attach
+	Bootstrap         []string // --bootstrap: non-nil (given, even as "") switches cluster.mode to attach
 	Nodes             *int     // --nodes: cluster.nodes, the brokers the cluster must have
 	Acks              string   // --acks: 0, 1, all or -1
 	Messages          *int     // --messages
@@ -35,7 +35,7 @@ type Overrides struct {
 // Apply sets the values o gives. Validate then names the flag, not a
 // line, in a problem with one of them.
 func (p *Profile) Apply(o Overrides) {
-	if len(o.Bootstrap) > 0 {
+	if o.Bootstrap != nil { // given, even empty: Validate reports an empty list
 		p.Cluster.Mode = ModeAttach
 		p.Cluster.Bootstrap = slices.Clone(o.Bootstrap)
 		p.setBy(FlagBootstrap, "cluster.mode", "cluster.bootstrap")

@@ -217,7 +217,7 @@ scenarios: [produce, produce, nope]
 	err := p.Validate(known)
 	problems := problemsOf(t, err)
 	want := []Problem{
-		{Key: "cluster.bootstrap", Msg: "attach mode needs at least one host:port"},
+		{Key: "cluster.bootstrap", Msg: "is empty: attach mode needs at least one host:port (an unset variable?)"},
 		{Key: "topic.partitions", Line: 6, Msg: "must be 1..100000, not 0"},
 		{Key: "topic.replication_factor", Line: 7, Msg: "4 is more than cluster.nodes (3)"},
 		{Key: "workload.value_bytes", Line: 9, Msg: "must be at least 32 (the payload header takes 32 bytes), not 8"},
@@ -232,7 +232,7 @@ scenarios: [produce, produce, nope]
 	if len(lines) != len(want) {
 		t.Fatalf("Error() has %d lines, want %d:\n%v", len(lines), len(want), err)
 	}
-	if lines[0] != "configs/bad.yaml: cluster.bootstrap: attach mode needs at least one host:port" {
+	if lines[0] != "configs/bad.yaml: cluster.bootstrap: is empty: attach mode needs at least one host:port (an unset variable?)" {
 		t.Errorf("line 1 = %q", lines[0])
 	}
 	if lines[2] != "configs/bad.yaml:7: topic.replication_factor: 4 is more than cluster.nodes (3)" {
@@ -306,8 +306,33 @@ func TestParseMissingKeysTakeDefaults(t *testing.T) {
 	if p.Source != "somewhere/small.yaml" {
 		t.Errorf("Source = %q", p.Source)
 	}
-	if empty := mustParse(t, "empty.yaml", ""); empty.Name != "empty" || empty.Topic != Default().Topic {
-		t.Errorf("empty file gave %+v", empty)
+}
+
+// An empty profile, a second document, a custom tag and a value yaml.v3
+// would convert (1.5 or 1e12 to a whole number, nothing to zero) are
+// problems with their lines, never the defaults or a rounded value.
+func TestParseEmptyAndInexact(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"empty", "", "p.yaml: the profile is empty"},
+		{"comments only", "# nothing\n", "p.yaml: the profile is empty"},
+		{"tilde", "~\n", "p.yaml: the profile is empty"},
+		{"second document", "name: a\n---\nworkload: {messages: bogus}\n", "p.yaml:2: a second YAML document starts here"},
+		{"float", "workload:\n  messages: 1.5\n", `p.yaml:2: workload.messages: must be a whole number, not "1.5"`},
+		{"exponent", "workload:\n  keys: 1e11\n", `p.yaml:2: workload.keys: must be a whole number, not "1e11"`},
+		{"string", "workload:\n  messages: \"100\"\n", `p.yaml:2: workload.messages: must be a whole number, not "100"`},
+		{"null", "workload:\n  acks: ~\n", `p.yaml:2: workload.acks: must be a single value, not nothing`},
+		{"float in a list", "cluster:\n  ports: [9092, 9093.5]\n", `p.yaml:2: cluster.ports: must be a list like [a, b]`},
+		{"custom tag", "name: !foo bar\n", "p.yaml:1: custom tag !foo is not supported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte(tt.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Parse(%q) = %v, want an error starting %q", tt.yaml, err, tt.want)
+			}
+			if exitcode.Code(err) != exitcode.Usage {
+				t.Errorf("exit code %d, want %d", exitcode.Code(err), exitcode.Usage)
+			}
+		})
 	}
 }
 

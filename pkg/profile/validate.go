@@ -94,7 +94,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 	switch {
 	case c.Mode == ModeAttach && len(c.Bootstrap) == 0:
-		v.add("cluster.bootstrap", "attach mode needs at least one host:port")
+		v.add("cluster.bootstrap", "is empty: attach mode needs at least one host:port (an unset variable?)")
 	case c.Mode == ModeAttach:
 		for i, addr := range c.Bootstrap {
 			if msg := checkHostPort(addr); msg != "" {
@@ -220,6 +220,9 @@ func (p *Profile) origin(key string) (line int, flag string) {
 
 // checkHostPort says what is wrong with a bootstrap address, or "" if nothing.
 func checkHostPort(addr string) string {
+	if strings.TrimSpace(addr) == "" {
+		return "is empty: give host:port (an unset variable, or a stray comma?)"
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Sprintf("%q is not host:port", addr)
