@@ -46,6 +46,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
 	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
 	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
+	f.BoolVar(&o.Overrides.AllowNotApplicable, profile.FlagAllowNA, false, "a listed scenario that cannot run on this cluster leaves its guarantee untested instead of failing the run")
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file")
 	f.BoolVar(&o.NoColor, "no-color", false, "no colour in the report (NO_COLOR is honoured too)")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")

@@ -14,6 +14,7 @@ const (
 	FlagTopic             = "topic"
 	FlagFaultTarget       = "fault-target"
 	FlagFaultSeed         = "fault-seed"
+	FlagAllowNA           = "allow-not-applicable"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -21,15 +22,16 @@ const (
 // pointers so that an explicit --partitions 0 is kept and reported by
 // Validate rather than ignored.
 type Overrides struct {
-	Bootstrap         []string // --bootstrap: non-nil (given, even as "") switches cluster.mode to attach
-	Nodes             *int     // --nodes: cluster.nodes, the brokers the cluster must have
-	Acks              string   // --acks: 0, 1, all or -1
-	Messages          *int     // --messages
-	Partitions        *int     // --partitions
-	ReplicationFactor *int     // --replication-factor
-	Topic             string   // --topic: topic.name
-	FaultTarget       string   // --fault-target: faults.target
-	FaultSeed         *int     // --fault-seed: faults.seed, to replay a run
+	Bootstrap          []string // --bootstrap: non-nil (given, even as "") switches cluster.mode to attach
+	Nodes              *int     // --nodes: cluster.nodes, the brokers the cluster must have
+	Acks               string   // --acks: 0, 1, all or -1
+	Messages           *int     // --messages
+	Partitions         *int     // --partitions
+	ReplicationFactor  *int     // --replication-factor
+	Topic              string   // --topic: topic.name
+	FaultTarget        string   // --fault-target: faults.target
+	FaultSeed          *int     // --fault-seed: faults.seed, to replay a run
+	AllowNotApplicable bool     // --allow-not-applicable: allow_not_applicable
 }
 
 // Apply sets the values o gives. Validate then names the flag, not a
@@ -71,6 +73,10 @@ func (p *Profile) Apply(o Overrides) {
 	if o.FaultSeed != nil {
 		p.Faults.Seed = *o.FaultSeed
 		p.setBy(FlagFaultSeed, "faults.seed")
+	}
+	if o.AllowNotApplicable {
+		p.AllowNotApplicable = true
+		p.setBy(FlagAllowNA, "allow_not_applicable")
 	}
 	p.normalize()
 }

@@ -33,6 +33,10 @@ type Profile struct {
 	Baseline Baseline `yaml:"baseline"`
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
+	// AllowNotApplicable lets a listed scenario that cannot run on this
+	// cluster (a fault scenario without node control) leave its guarantee
+	// untested without failing the run; the report names what went untested.
+	AllowNotApplicable bool `yaml:"allow_not_applicable"`
 
 	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
 	Source string `yaml:"-"`

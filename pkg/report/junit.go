@@ -149,8 +149,10 @@ func junitRun(r *Report, name string) junitSuite {
 	for _, sc := range r.Scenarios {
 		tc := junitTestcase{Name: sc.Name, Classname: class, Time: junitTime(sc.DurationS)}
 		switch {
-		case sc.NotApplicable:
+		case sc.NotApplicable && r.AllowNotApplicable:
 			tc.Skipped = &junitMessage{Type: "not-applicable", Message: sc.Error}
+		case sc.NotApplicable: // fails the run: the guarantee went untested
+			tc.Failure = &junitMessage{Type: "not-applicable", Message: sc.Error}
 		case sc.Skipped:
 			tc.Skipped = &junitMessage{Type: "skipped", Message: sc.Error}
 		case len(sc.Findings) > 0:

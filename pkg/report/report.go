@@ -28,6 +28,13 @@ type Report struct {
 	// a run that never produced has no throughput or latency to show.
 	Produced bool `json:"produced"`
 	Consumed bool `json:"consumed"`
+	// AllowNotApplicable is set when the profile lets a scenario that cannot
+	// run on this cluster leave its guarantee untested (allow_not_applicable,
+	// --allow-not-applicable); without it such a scenario fails the run.
+	AllowNotApplicable bool `json:"allow_not_applicable,omitempty"`
+	// Untested names the guarantees the run left untested: each scenario
+	// not applicable to the cluster, with what it would have checked.
+	Untested []string `json:"untested,omitempty"`
 	// Interrupted is set when the run was stopped by a signal before it finished.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Gate holds the thresholds and the baseline comparison; nil when the
@@ -96,9 +103,10 @@ type Scenario struct {
 	// Metrics are the scenario's own measurements, by name (seconds, counts).
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	// NotApplicable marks a skipped scenario that cannot run on this
-	// cluster (a fault scenario without node control): it neither passes
-	// nor fails the run. A scenario skipped because what it needed failed
-	// is not this: it fails the run.
+	// cluster (a fault scenario without node control): it fails the run
+	// unless the report's AllowNotApplicable is set, and then neither passes
+	// nor fails it. A scenario skipped because what it needed failed is not
+	// this: it fails the run.
 	NotApplicable bool `json:"not_applicable,omitempty"`
 }
 
@@ -189,7 +197,8 @@ func (r *Report) Scenario(name string) *Scenario {
 }
 
 // Finish computes the verdict: passed only when at least one scenario passed
-// and every other one was not applicable to the cluster.
+// and every other one was not applicable to the cluster, which the profile
+// allowed (AllowNotApplicable).
 func (r *Report) Finish(end time.Time) {
 	r.DurationS = end.Sub(r.StartedAt).Seconds()
 	r.Passed = !r.Interrupted && !r.Cluster.Fails()
@@ -198,7 +207,7 @@ func (r *Report) Finish(end time.Time) {
 		switch {
 		case s.Passed:
 			passed++
-		case !s.NotApplicable: // not applicable neither passes nor fails
+		case !s.NotApplicable || !r.AllowNotApplicable: // allowed, not applicable neither passes nor fails
 			r.Passed = false
 		}
 	}

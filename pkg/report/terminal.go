@@ -146,8 +146,10 @@ func (p *printer) scenarios(r *Report) {
 		}
 		p.line(head)
 		switch {
-		case s.NotApplicable:
+		case s.NotApplicable && r.AllowNotApplicable:
 			p.wrapped("  ", p.st.skip.Render("○ "), s.Error, lipgloss.Style{})
+		case s.NotApplicable:
+			p.wrapped("  ", p.st.fail.Render("✗ "), s.Error, p.st.bad)
 		case s.Error != "":
 			p.wrapped("  ", p.st.fail.Render("error: "), s.Error, p.st.bad)
 		}
@@ -248,6 +250,7 @@ func (p *printer) summary(r *Report) {
 	p.leaders(r)
 	p.partitions(r.Partitions)
 	p.results(r.Scenarios)
+	p.untested(r)
 	p.gate(r.Gate)
 }
 
@@ -582,6 +585,22 @@ func (p *printer) results(ss []*Scenario) {
 			l += "  " + p.st.bad.Render("error")
 		}
 		p.line(l)
+	}
+}
+
+// untested names the guarantees the run left untested: the scenarios not
+// applicable to this cluster.
+func (p *printer) untested(r *Report) {
+	if len(r.Untested) == 0 {
+		return
+	}
+	title := "Untested (not applicable to this cluster; allowed by the profile)"
+	if !r.AllowNotApplicable {
+		title = "Untested (not applicable to this cluster: fails the run without allow_not_applicable)"
+	}
+	p.section(title)
+	for _, u := range r.Untested {
+		p.wrapped("  ", "○ ", u, lipgloss.Style{})
 	}
 }
 

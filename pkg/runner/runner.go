@@ -69,6 +69,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 
 	runID := newRunID()
 	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
+	rep.AllowNotApplicable = p.AllowNotApplicable
 	topic := p.Topic.Name
 	if topic == "" {
 		topic = fmt.Sprintf("e2e-%s-%08x", topicSafe(p.Name), uint32(runID))
@@ -153,9 +154,13 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	err := runGuarded(sctx, env, s, step)
 	sec.DurationS = time.Since(start).Seconds()
 	switch {
-	case scenarios.IsNotApplicable(err): // neither passes nor fails the run
+	case scenarios.IsNotApplicable(err): // fails the run unless the profile allows it
 		sec.Skipped, sec.NotApplicable = true, true
 		sec.Error = err.Error()
+		if !env.Report.AllowNotApplicable {
+			sec.Error += ", or give --allow-not-applicable to leave it untested"
+		}
+		env.Report.Untested = append(env.Report.Untested, s.Name()+": "+s.Summary())
 	case scenarios.IsSkip(err):
 		sec.Skipped = true
 		sec.Error = err.Error()
