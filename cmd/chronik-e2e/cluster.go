@@ -191,7 +191,7 @@ func waitUpReady(ctx context.Context, c cluster.Cluster, nodes int, cfg *sarama.
 	if rw, ok := c.(cluster.ReadyWaiter); ok {
 		return rw.WaitReady(ctx, cfg, status)
 	}
-	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg)
+	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg, status)
 }
 
 // upNodes lists the cluster's nodes: the spawned processes, or the

@@ -137,6 +137,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	}
 	rep, err := g.run(ctx, runOpts, g.dir, g.plan)
 	if err != nil {
+		writeNotStarted(rep, o.JSONPath)
 		return err
 	}
 	if err := report.Render(t.Out, rep, t.Renderer()); err != nil {

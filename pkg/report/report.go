@@ -35,6 +35,9 @@ type Report struct {
 	// Untested names the guarantees the run left untested: each scenario
 	// not applicable to the cluster, with what it would have checked.
 	Untested []string `json:"untested,omitempty"`
+	// Error says why the run could not start: the cluster could not be
+	// started or reached (exit 3); empty when it ran.
+	Error string `json:"error,omitempty"`
 	// Interrupted is set when the run was stopped by a signal before it finished.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Gate holds the thresholds and the baseline comparison; nil when the
@@ -182,6 +185,7 @@ func New(profile, runID string, started time.Time) *Report {
 		Profile:       profile,
 		RunID:         runID,
 		StartedAt:     started,
+		Scenarios:     []*Scenario{},
 		Leaders:       map[string]int{},
 	}
 }

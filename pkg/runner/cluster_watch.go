@@ -30,7 +30,7 @@ func waitReady(ctx context.Context, c cluster.Cluster, nodes int, cfg *sarama.Co
 	if rw, ok := c.(cluster.ReadyWaiter); ok {
 		return rw.WaitReady(ctx, cfg, status)
 	}
-	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg)
+	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg, status)
 }
 
 // describe adds what the cluster knows of its nodes to the report.

@@ -48,6 +48,8 @@ type Options struct {
 
 // Run runs the profile and returns its report. The error is non-nil only when
 // the run could not start (exit 2 or 3); failed scenarios are in the report.
+// When the cluster could not be started or reached (exit 3) the report so
+// far comes with the error, its Error saying why, for --json.
 // When ctx is cancelled (Ctrl-C) the report so far is returned, marked interrupted.
 func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	p := opts.Profile
@@ -88,7 +90,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 			if ctx.Err() != nil {
 				return interrupted(rep), nil
 			}
-			return nil, err
+			return notStarted(rep, err)
 		}
 		defer closeStarted(c, rep, opts.KeepWorkDir)
 	}
@@ -106,14 +108,14 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		if ctx.Err() != nil {
 			return interrupted(rep), nil
 		}
-		return nil, err
+		return notStarted(rep, err)
 	}
 	rep.Cluster.Brokers = brokers
 	status("cluster ready: %d broker(s) at %s", len(brokers), strings.Join(c.Bootstrap(), ","))
 
 	env, err := scenarios.NewEnv(p, c, rep, topic, runID)
 	if err != nil {
-		return nil, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect")
+		return notStarted(rep, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect"))
 	}
 	defer env.Close()
 	env.Progress = opts.Progress
@@ -214,6 +216,18 @@ func start(ctx context.Context, p *profile.Profile, plan []scenarios.Scenario, r
 		return e, nil
 	}
 	return nil, exitcode.Usagef("cluster.mode %q is not supported", p.Cluster.Mode)
+}
+
+// notStarted returns rep, finished with err as its Error, when err is the
+// cluster's (exit 3), so that the JSON report says why nothing ran; other
+// errors come without a report.
+func notStarted(rep *report.Report, err error) (*report.Report, error) {
+	if exitcode.Code(err) != exitcode.Unreachable {
+		return nil, err
+	}
+	rep.Error = err.Error()
+	rep.Finish(time.Now())
+	return rep, err
 }
 
 func interrupted(rep *report.Report) *report.Report {
