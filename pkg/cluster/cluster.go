@@ -102,7 +102,6 @@ func wrongSize(nodes int, brokers []report.Broker, waited time.Duration) error {
 		fmt.Sprintf("if the cluster has %d broker(s), say so with --nodes %d (or cluster.nodes in the profile); if brokers are still joining, give them longer with timeouts.cluster_ready", len(brokers), len(brokers)))
 }
 
-
 func unreachable(addrs []string, lastErr map[string]error, waited time.Duration) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "no broker answered a metadata request within %s:", waited.Round(time.Millisecond))
