@@ -104,6 +104,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkResources(p); err != nil {
+		return err
+	}
 	tuneGC(p.Workload.Messages)
 	if err := checkJSONPath(o.JSONPath); err != nil {
 		return err

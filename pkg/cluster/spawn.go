@@ -189,10 +189,14 @@ func prepareNodes(count int, spec profile.Spawn, workDir string, rules *logRules
 		return nil, err
 	}
 	tnodes := templateNodes(count, spec, workDir, plan)
+	tmpl, err := spec.Compile()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
 	rendered := make([]*profile.Rendered, count)
 	progs := make([]string, count)
 	for i, tn := range tnodes {
-		if rendered[i], err = spec.Render(tn); err != nil {
+		if rendered[i], err = tmpl.Render(tn); err != nil {
 			return nil, exitcode.UsageError(err)
 		}
 		if progs[i], err = resolveProgram(rendered[i].Command[0], spec); err != nil {

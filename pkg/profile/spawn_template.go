@@ -142,12 +142,41 @@ func (s *Spawn) compile() (*spawnTemplates, []templateProblem) {
 }
 
 // Render renders every template of s for node n. The error is a
-// *TemplateError naming the template's key.
+// *TemplateError naming the template's key. To render for many nodes,
+// Compile once and call the Templates' Render.
 func (s *Spawn) Render(n *TemplateNode) (*Rendered, error) {
+	t, err := s.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return t.Render(n)
+}
+
+// Templates are the spawn templates of a profile, parsed once, to render for
+// every node.
+type Templates struct {
+	st    *spawnTemplates
+	first string // spawn.command[0] as written, for messages
+}
+
+// Compile parses every template of s; the error is a *TemplateError naming
+// the first that does not parse.
+func (s *Spawn) Compile() (*Templates, error) {
 	st, problems := s.compile()
 	if len(problems) > 0 {
 		return nil, &TemplateError{Key: problems[0].key, Msg: problems[0].msg}
 	}
+	t := &Templates{st: st}
+	if len(s.Command) > 0 {
+		t.first = s.Command[0]
+	}
+	return t, nil
+}
+
+// Render renders every template for node n. The error is a *TemplateError
+// naming the template's key.
+func (t *Templates) Render(n *TemplateNode) (*Rendered, error) {
+	st := t.st
 	exec := func(kt keyedTemplate) (string, error) {
 		var b strings.Builder
 		if err := kt.t.Execute(&b, n); err != nil {
@@ -185,7 +214,7 @@ func (s *Spawn) Render(n *TemplateNode) (*Rendered, error) {
 		r.ReadyURL = strings.TrimSpace(u)
 	}
 	if len(r.Command) > 0 && strings.TrimSpace(r.Command[0]) == "" {
-		return nil, &TemplateError{Key: "cluster.spawn.command[0]", Msg: fmt.Sprintf("%q renders to an empty program name", s.Command[0])}
+		return nil, &TemplateError{Key: "cluster.spawn.command[0]", Msg: fmt.Sprintf("%q renders to an empty program name", t.first)}
 	}
 	return r, nil
 }

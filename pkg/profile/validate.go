@@ -12,9 +12,19 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 )
 
-// Limits checked by Validate.
+// Limits checked by Validate. The memory and file descriptors a run needs
+// are checked against the machine's before it starts, too (see the run
+// command); these bound what no machine would make sense of.
 const (
-	MaxPartitions   = 100000
+	MaxMessages = 1_000_000_000 // 16 GB of ledger alone
+	MaxKeys     = 10_000_000    // every key is held in memory
+	// MaxNodes bounds cluster.nodes: attach mode only talks to them;
+	// spawn mode starts a process and renders templates for each; the
+	// embedded cluster runs every broker in this process.
+	MaxNodes         = 1000
+	MaxSpawnNodes    = 256
+	MaxEmbeddedNodes = 64
+	MaxPartitions    = 100000
 	MinValueBytes   = 32      // the payload header takes 32 bytes
 	MaxValueBytes   = 1 << 20 // 1 MiB
 	MaxTopicNameLen = 249
@@ -89,8 +99,11 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	default:
 		v.add("cluster.mode", "%q is not a mode: use embedded, attach or spawn", c.Mode)
 	}
-	if c.Nodes < 1 {
+	switch maxNodes := maxNodes(c.Mode); {
+	case c.Nodes < 1:
 		v.add("cluster.nodes", "must be at least 1, not %d", c.Nodes)
+	case c.Nodes > maxNodes:
+		v.add("cluster.nodes", "must be at most %d in %s mode, not %d", maxNodes, c.Mode, c.Nodes)
 	}
 	switch {
 	case c.Mode == ModeAttach && len(c.Bootstrap) == 0:
@@ -130,11 +143,17 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 
 	w := p.Workload
-	if w.Messages < 1 {
+	switch {
+	case w.Messages < 1:
 		v.add("workload.messages", "must be at least 1, not %d", w.Messages)
+	case w.Messages > MaxMessages:
+		v.add("workload.messages", "must be at most %d, not %d", MaxMessages, w.Messages)
 	}
-	if w.Keys < 1 {
+	switch {
+	case w.Keys < 1:
 		v.add("workload.keys", "must be at least 1, not %d", w.Keys)
+	case w.Keys > MaxKeys:
+		v.add("workload.keys", "must be at most %d, not %d", MaxKeys, w.Keys)
 	}
 	switch {
 	case w.ValueBytes < MinValueBytes:
@@ -192,6 +211,17 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	// In file order; values set by flags (no line) come first.
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 	return exitcode.UsageError(&ValidationError{Source: p.Source, Problems: problems})
+}
+
+// maxNodes is the most nodes a cluster of mode may have.
+func maxNodes(mode string) int {
+	switch mode {
+	case ModeEmbedded:
+		return MaxEmbeddedNodes
+	case ModeSpawn:
+		return MaxSpawnNodes
+	}
+	return MaxNodes
 }
 
 // validator collects problems, each with the line or flag of its key.
