@@ -25,10 +25,10 @@ const (
 	MaxSpawnNodes    = 256
 	MaxEmbeddedNodes = 64
 	MaxPartitions    = 100000
-	MinValueBytes   = 32      // the payload header takes 32 bytes
-	MaxValueBytes   = 1 << 20 // 1 MiB
-	MaxTopicNameLen = 249
-	MaxProducers    = 64
+	MinValueBytes    = 32      // the payload header takes 32 bytes
+	MaxValueBytes    = 1 << 20 // 1 MiB
+	MaxTopicNameLen  = 249
+	MaxProducers     = 64
 )
 
 // Problem is one thing wrong with a profile.
