@@ -115,7 +115,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	c, err := startUp(ctx, p, status)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return interruptedBeforeReady(ctx, "while its nodes were starting")
 		}
 		return err
 	}
@@ -139,7 +139,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return interruptedBeforeReady(ctx, fmt.Sprintf("while waiting for %d node(s) to be ready", p.Cluster.Nodes))
 		}
 		failed = true
 		return err

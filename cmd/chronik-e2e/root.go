@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -16,15 +14,21 @@ import (
 )
 
 // run executes the command line and maps its outcome to an exit code; it is
-// the one place errors are printed.
+// the one place errors are printed. A run a stop signal ended exits with
+// 128+signal, as a shell reports a process the signal killed, once it has
+// stopped what it started and written its reports.
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, sigs := catchSignals(context.Background())
+	defer sigs.stop()
 	t := term.System()
 	cmd := newRootCmd(t)
 	cmd.SetArgs(os.Args[1:])
 	err := cmd.ExecuteContext(ctx)
-	return reportError(t, err)
+	code := reportError(t, err)
+	if sig, ok := sigs.received(); ok && err != nil {
+		return exitCode(sig)
+	}
+	return code
 }
 
 // reportError prints err once, in our words, and returns its exit code.

@@ -70,6 +70,7 @@ func TestScript(t *testing.T) {
 			"signal-pid":   cmdSignalPid,
 			"pids-gone":    cmdPidsGone,
 			"wait-file":    cmdWaitFile,
+			"no-match":     cmdNoMatch,
 			"json-env":     cmdJSONEnv,
 			"listen-port":  cmdListenPort,
 			"free-ports":   cmdFreePorts,

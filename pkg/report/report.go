@@ -111,6 +111,9 @@ type Scenario struct {
 	// nor fails it. A scenario skipped because what it needed failed is not
 	// this: it fails the run.
 	NotApplicable bool `json:"not_applicable,omitempty"`
+	// NotRun marks a skipped scenario that never started: the run was
+	// interrupted, or the cluster failed, before its turn.
+	NotRun bool `json:"not_run,omitempty"`
 }
 
 // Delivery accounts for every message of the run.

@@ -91,10 +91,12 @@ func notRun(ctx context.Context, rep *report.Report, rest []scenarios.Scenario) 
 	why := "the run was stopped"
 	if err := clusterFailed(ctx); err != nil {
 		why = err.Error()
+	} else if ctx.Err() != nil {
+		why = "the run was interrupted"
 	}
 	for _, s := range rest {
 		rep.Scenarios = append(rep.Scenarios, &report.Scenario{
-			Name: s.Name(), Skipped: true, Findings: []string{},
+			Name: s.Name(), Skipped: true, NotRun: true, Findings: []string{},
 			Error: fmt.Sprintf("not run: %s", strings.TrimSpace(why)),
 		})
 	}

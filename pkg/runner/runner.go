@@ -88,7 +88,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if c == nil {
 		if c, err = start(ctx, p, plan, rep, status); err != nil {
 			if ctx.Err() != nil {
-				return interrupted(rep), nil
+				return interrupted(ctx, rep, plan), nil
 			}
 			return notStarted(rep, err)
 		}
@@ -106,7 +106,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted(rep), nil
+			return interrupted(ctx, rep, plan), nil
 		}
 		return notStarted(rep, err)
 	}
@@ -128,6 +128,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	for i, s := range plan {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
+			notRun(ctx, rep, plan[i:])
 			break
 		}
 		if runCtx.Err() != nil {
@@ -230,8 +231,11 @@ func notStarted(rep *report.Report, err error) (*report.Report, error) {
 	return rep, err
 }
 
-func interrupted(rep *report.Report) *report.Report {
+// interrupted finishes the report of a run interrupted before its
+// scenarios started: each is listed as not run.
+func interrupted(ctx context.Context, rep *report.Report, plan []scenarios.Scenario) *report.Report {
 	rep.Interrupted = true
+	notRun(ctx, rep, plan)
 	rep.Finish(time.Now())
 	return rep
 }
