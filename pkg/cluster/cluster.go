@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -60,13 +61,27 @@ func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Confi
 	var lastSaid string
 	var lastShown time.Time
 	for {
-		for _, addr := range addrs {
-			got, err := probe(ctx, addr, cfg)
-			lastErr[addr] = err
-			if err == nil {
-				brokers = got
-				if len(got) == nodes {
-					return got, nil
+		// Every address at once: one that never answers must not use up the
+		// deadline of the others.
+		answers := make([][]report.Broker, len(addrs))
+		errs := make([]error, len(addrs))
+		var wg sync.WaitGroup
+		for i, addr := range addrs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i], errs[i] = probe(ctx, addr, cfg)
+			}()
+		}
+		wg.Wait()
+		for i, addr := range addrs {
+			lastErr[addr] = errs[i]
+		}
+		for i := range addrs {
+			if errs[i] == nil {
+				brokers = answers[i]
+				if len(brokers) == nodes {
+					return brokers, nil
 				}
 				break
 			}
@@ -105,7 +120,12 @@ func wrongSize(nodes int, brokers []report.Broker, waited time.Duration) error {
 func unreachable(addrs []string, lastErr map[string]error, waited time.Duration) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "no broker answered a metadata request within %s:", waited.Round(time.Millisecond))
+	found := diagnoseAll(addrs, lastErr)
 	for _, a := range addrs {
+		if d := found[a]; d != "" {
+			fmt.Fprintf(&b, "\n  %s: %s", a, d)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %v", a, lastErr[a])
 	}
 	return exitcode.ClusterError(errors.New(b.String()),
