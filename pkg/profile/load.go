@@ -47,7 +47,7 @@ func find(ref string) (data []byte, source string, err error) {
 		if statErr != nil || st.IsDir() {
 			return false
 		}
-		data, err = os.ReadFile(name)
+		data, err = readLimited(name)
 		source = name
 		return true
 	}
@@ -81,6 +81,28 @@ func find(ref string) (data []byte, source string, err error) {
 	}
 	return nil, "", fmt.Errorf("no profile %q: tried %s; embedded profiles: %s",
 		ref, strings.Join(tried, ", "), strings.Join(configs.Names(), ", "))
+}
+
+// MaxProfileBytes bounds a profile file: /dev/zero or a log file given by
+// mistake is an error, not a runner reading forever.
+const MaxProfileBytes = 1 << 20
+
+// readLimited reads the file name, failing when it holds more than
+// MaxProfileBytes.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxProfileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxProfileBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a profile", name, MaxProfileBytes)
+	}
+	return data, nil
 }
 
 func hasYAMLExt(name string) bool {
