@@ -95,7 +95,7 @@ type clusterUpState struct {
 // runClusterUp starts the cluster, prints it, and runs it until ctx ends
 // (Ctrl-C, SIGTERM) or a node exits.
 func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) error {
-	p, err := loadProfile(&RunOptions{Profile: o.Profile})
+	p, err := loadProfile(ctx, &RunOptions{Profile: o.Profile})
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func FuzzRunFlags(f *testing.F) {
 			}
 			return
 		}
-		p, err := loadProfile(opts)
+		p, err := loadProfile(context.Background(), opts)
 		if err == nil {
 			err = checkResources(p)
 		}

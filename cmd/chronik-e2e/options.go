@@ -75,8 +75,9 @@ func readIntFlags(cmd *cobra.Command, o *RunOptions) {
 	}
 }
 
-// loadProfile reads, overrides and validates the profile.
-func loadProfile(o *RunOptions) (*profile.Profile, error) {
+// loadProfile reads, overrides and validates the profile; ctx ending stops
+// the validation's rendering of spawn templates.
+func loadProfile(ctx context.Context, o *RunOptions) (*profile.Profile, error) {
 	var p *profile.Profile
 	if o.Profile == "" {
 		p = profile.Default()
@@ -89,7 +90,7 @@ func loadProfile(o *RunOptions) (*profile.Profile, error) {
 		// reports err's problems together with every other one.
 	}
 	p.Apply(o.Overrides)
-	if err := p.Validate(scenarios.Names()); err != nil {
+	if err := p.ValidateContext(ctx, scenarios.Names()); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -100,7 +101,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if o.NoColor {
 		t.SetColor(false)
 	}
-	p, err := loadProfile(o)
+	p, err := loadProfile(ctx, o)
 	if err != nil {
 		return err
 	}

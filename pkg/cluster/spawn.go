@@ -97,7 +97,7 @@ func StartSpawn(ctx context.Context, count int, spec profile.Spawn, opts SpawnOp
 			_ = os.RemoveAll(workDir)
 		}
 	}()
-	nodes, err := prepareNodes(count, spec, workDir, rules)
+	nodes, err := prepareNodes(ctx, count, spec, workDir, rules)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func unwrapPath(err error) error {
 
 // prepareNodes allocates the ports, renders every node's templates, checks
 // the program and writes each node's files into workDir.
-func prepareNodes(count int, spec profile.Spawn, workDir string, rules *logRules) ([]*spawnNode, error) {
+func prepareNodes(ctx context.Context, count int, spec profile.Spawn, workDir string, rules *logRules) ([]*spawnNode, error) {
 	plan, inUse, err := planPorts(count, spec.Ports, spec.PortBases)
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func prepareNodes(count int, spec profile.Spawn, workDir string, rules *logRules
 	rendered := make([]*profile.Rendered, count)
 	progs := make([]string, count)
 	for i, tn := range tnodes {
-		if rendered[i], err = tmpl.Render(tn); err != nil {
+		if rendered[i], err = tmpl.RenderContext(ctx, tn); err != nil {
 			return nil, exitcode.UsageError(err)
 		}
 		if progs[i], err = resolveProgram(rendered[i].Command[0], spec); err != nil {

@@ -235,11 +235,15 @@ func (v *validator) validateSpawn() {
 	}
 	reported := map[string]bool{}
 	for _, n := range sample {
-		r, err := tmpl.Render(n)
+		r, err := tmpl.RenderContext(v.ctx, n)
 		if err != nil {
-			if te, ok := err.(*TemplateError); ok && !reported[te.Key] {
+			te, ok := err.(*TemplateError)
+			if ok && !reported[te.Key] {
 				reported[te.Key] = true
 				v.add(te.Key, "%s", te.Msg)
+			}
+			if ok && te.stopped {
+				break
 			}
 			continue
 		}

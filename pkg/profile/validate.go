@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"regexp"
@@ -81,8 +82,14 @@ var (
 // (exit 2); nil means the profile is good. knownScenarios are the scenario
 // names the runner has. Validate also normalises acks "-1" to "all".
 func (p *Profile) Validate(knownScenarios []string) error {
+	return p.ValidateContext(context.Background(), knownScenarios)
+}
+
+// ValidateContext is Validate, which stops rendering the spawn templates
+// (and reports so) when ctx ends.
+func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) error {
 	p.normalize()
-	v := &validator{p: p}
+	v := &validator{p: p, ctx: ctx}
 
 	if strings.TrimSpace(p.Name) == "" {
 		v.add("name", "must not be empty")
@@ -227,6 +234,7 @@ func maxNodes(mode string) int {
 // validator collects problems, each with the line or flag of its key.
 type validator struct {
 	p        *Profile
+	ctx      context.Context
 	problems []Problem
 }
 
