@@ -10,6 +10,7 @@ import (
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -37,7 +38,7 @@ func tuneGC(messages int) {
 // gcPercent is the GC percent tuneGC sets for a run of messages (100, Go's
 // default, for a ledger within gcHeadroom).
 func gcPercent(messages int) int {
-	ledger := int64(messages) * int64(workload.BytesPerMessage())
+	ledger := int64(messages) * int64(verify.BytesPerMessage())
 	if ledger <= gcHeadroom {
 		return 100
 	}
@@ -57,9 +58,9 @@ const (
 	// how many times the key and value are held at once, on average (the
 	// broker's batch, and the fetched copies the consumer reads).
 	recordOverhead = 14
-	storedFactor   = 1.5
+	storedFactor   = 1.3
 	// The produce scenario's window of values in flight per producer
-	// (pkg/scenarios, 02_produce.go): 16 MiB over all producers, at least
+	// (pkg/scenarios, producer.go): 16 MiB over all producers, at least
 	// 16 and at most 4096 values each.
 	windowBytes     = 16 << 20
 	windowMinValues = 16
@@ -79,7 +80,7 @@ type runNeeds struct {
 func estimateRun(p *profile.Profile) runNeeds {
 	w := p.Workload
 	n := runNeeds{
-		Ledger: int64(w.Messages) * int64(workload.BytesPerMessage()),
+		Ledger: int64(w.Messages) * int64(verify.BytesPerMessage()),
 		Keys:   int64(w.Keys) * keyBytes,
 	}
 	perProducer := min(windowMaxValues, max(windowMinValues, windowBytes/max(1, w.ValueBytes)/max(1, w.Producers)))
@@ -121,7 +122,7 @@ func checkResources(p *profile.Profile) error {
 // descriptors; a limit of 0 is unknown and not checked.
 func judgeResources(p *profile.Profile, n runNeeds, avail int64, from string, fds uint64) error {
 	if avail > 0 && n.Memory > avail {
-		parts := []string{fmt.Sprintf("ledger %s (%d B × %d messages)", sizeOf(n.Ledger), workload.BytesPerMessage(), p.Workload.Messages)}
+		parts := []string{fmt.Sprintf("ledger %s (%d B × %d messages)", sizeOf(n.Ledger), verify.BytesPerMessage(), p.Workload.Messages)}
 		if n.Embedded > 0 {
 			parts = append(parts, fmt.Sprintf("the embedded cluster's data %s", sizeOf(n.Embedded)))
 		}

@@ -92,6 +92,9 @@ type Workload struct {
 type Timeouts struct {
 	ClusterReady Duration `yaml:"cluster_ready"`
 	Scenario     Duration `yaml:"scenario"`
+	// Settle is how long a topic's end offsets must stay unchanged before
+	// the final audit reads what appeared after producing stopped.
+	Settle Duration `yaml:"settle"`
 }
 
 // DefaultSource is the Source of the profile returned by Default.
@@ -120,6 +123,7 @@ func Default() *Profile {
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},
 			Scenario:     Duration{120 * time.Second},
+			Settle:       Duration{2 * time.Second},
 		},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Baseline:  DefaultBaseline(),

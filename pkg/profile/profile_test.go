@@ -74,7 +74,7 @@ func TestDefault(t *testing.T) {
 		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0", Spawn: defaultSpawn()},
 		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
-		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}},
+		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Faults:    DefaultFaults(),
 		Baseline:  DefaultBaseline(),

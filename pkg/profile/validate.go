@@ -189,6 +189,9 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	if d := p.Timeouts.Scenario; d.Duration <= 0 {
 		v.add("timeouts.scenario", "must be more than 0, not %s", d)
 	}
+	if d := p.Timeouts.Settle; d.Duration < 0 || d.Duration >= p.Timeouts.Scenario.Duration && p.Timeouts.Scenario.Duration > 0 {
+		v.add("timeouts.settle", "must be at least 0 and less than timeouts.scenario (%s), not %s", p.Timeouts.Scenario, d)
+	}
 
 	knownList := strings.Join(knownScenarios, ", ")
 	if knownList == "" {

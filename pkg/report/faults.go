@@ -88,6 +88,8 @@ type FaultRun struct {
 	LossAllowed       bool `json:"loss_allowed"`
 	DuplicatesAllowed bool `json:"duplicates_allowed"`
 	Passed            bool `json:"passed"`
+	// Audit is what the read-back's final audit found.
+	Audit *Audit `json:"audit,omitempty"`
 }
 
 // Guarantee is what one producer mode allows through a single node failure.

@@ -49,6 +49,8 @@ type Report struct {
 	// Faults holds what the fault scenarios did and saw (timeline,
 	// unavailability windows, delivery per mode, guarantees); nil when none ran.
 	Faults *Faults `json:"faults,omitempty"`
+	// Audit is what the consume scenario's final audit found; nil when it did not run.
+	Audit *Audit `json:"audit,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.
@@ -138,6 +140,9 @@ type Counts struct {
 	Misplaced int64 `json:"misplaced"`
 	// UnackedRead counts records whose produce failed or was never answered but that were read back.
 	UnackedRead int64 `json:"unacked_read"`
+	// LostByCause counts the lost records per cause; Losses groups them by partition and cause.
+	LostByCause map[string]int64 `json:"lost_by_cause,omitempty"`
+	Losses      []Loss           `json:"losses,omitempty"`
 }
 
 // Throughput is messages per second of the produce and consume phases.

@@ -239,6 +239,8 @@ func (p *printer) summary(r *Report) {
 	p.line(p.st.heading.Render("SUMMARY"))
 	p.line(strings.Repeat("═", lineWidth))
 	p.delivery(r.Delivery, r.Consumed)
+	p.losses(r.Delivery.Losses)
+	p.audit(r.Audit)
 	if r.Produced || r.Consumed {
 		p.throughput(r)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -454,12 +455,12 @@ func TestReorderedRecords(t *testing.T) {
 		keys := env.Profile.Workload.Keys
 		latest := make([]int, keys) // per key: the highest sequence acked on partition 0
 		for seq := range env.Ledger.Len() {
-			if p, _ := env.Ledger.Position(seq); p == 0 && env.Ledger.State(seq) == workload.Acked {
+			if p, _ := env.Ledger.Position(seq); p == 0 && env.Ledger.State(seq) == verify.Acked {
 				latest[seq%keys] = seq
 			}
 		}
 		for seq := range env.Ledger.Len() {
-			if env.Ledger.State(seq) == workload.Failed && latest[seq%keys] > seq {
+			if env.Ledger.State(seq) == verify.Failed && latest[seq%keys] > seq {
 				expected++
 			}
 		}

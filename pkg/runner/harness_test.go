@@ -83,6 +83,7 @@ func smallProfile(t *testing.T, nodes, partitions, rf int, edit func(*profile.Pr
 	p.Workload.Messages, p.Workload.Keys = 600, 60
 	p.Timeouts.ClusterReady.Duration = 10 * time.Second
 	p.Timeouts.Scenario.Duration = 30 * time.Second
+	p.Timeouts.Settle.Duration = 200 * time.Millisecond
 	if edit != nil {
 		edit(p)
 	}

@@ -1,34 +1,36 @@
 package scenarios
 
-// consume reads every partition from its log start to its high watermark as
-// it stands after producing (partitions in parallel, one goroutine each) and
-// accounts for every record against the produce ledger. With
-// workload.concurrent_consume the reading began when produce began (see
-// reading.go); consume then sets the high watermarks as the ends, waits for
-// the readers and accounts, and reports end-to-end latency.
+// consume reads every partition from its log start to its end offset as it
+// stands after producing (partitions in parallel, one reader each), runs the
+// final audit (waits until the topic is quiet, then reads whatever appeared
+// after producing stopped) and accounts for every record against the produce
+// ledger. With workload.concurrent_consume the reading began when produce
+// began; consume then sets the end offsets as the ends and reports
+// end-to-end latency. See pkg/verify for every rule.
 //
-// Fails on: lost records (acknowledged, never read), duplicated records (read
-// more than once), reordered records (read after a later sequence number of
+// Fails on: lost records (acknowledged, never read; each with a cause: below
+// log start, above the high watermark, in range but missing, unreadable),
+// duplicated records (read more than once, also when the second copy
+// appeared late), reordered records (read after a later sequence number of
 // the same key in the same partition), unexpected records (not a valid
-// payload of this run, or never sent), and misplaced records (read once, but
-// not at the partition and offset the broker acknowledged).
+// payload of this run, or never sent; also late ones), misplaced records
+// (read once, but not at the partition and offset the broker acknowledged),
+// and an end offset that went back.
 // Reports without failing: unacknowledged records that were read back (a
-// broker may apply a write it then fails to acknowledge), and with acks=0 the
-// sent records that never came back.
-// Measures: consume throughput; end-to-end latency (scheduled send to read)
-// when consuming while producing.
-// Cannot detect: records written after the high watermarks were read. When
-// reading while producing, a message read twice before its answer arrived is
-// judged misplaced or not by its first read only (it is a duplicate either way).
+// broker may apply a write it then fails to acknowledge), acknowledged
+// records readable only after producing stopped, and with acks=0 the sent
+// records that never came back.
+// Measures: consume throughput (the first pass, not the audit); end-to-end
+// latency (scheduled send to read) when consuming while producing.
+// Cannot detect: records written after the final audit listed the end
+// offsets for the last time.
 
 import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/IBM/sarama"
-
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
@@ -41,71 +43,50 @@ var _ Scenario = consume{}
 func (consume) Name() string       { return "consume" }
 func (consume) Requires() []string { return []string{"produce"} }
 func (consume) Summary() string {
-	return "read every partition to its high watermark and account for every record: lost, duplicated, reordered, unexpected"
+	return "read every partition to its end, audit what came late, account for every record: lost (with a cause), duplicated, reordered, unexpected"
 }
 
-func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
+func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 	if env.Ledger == nil {
 		return Skip("nothing to verify: produce did not run")
 	}
-	rd, hwms := env.liveRead, []int64(nil)
+	w := env.Profile.Workload
+	exp := verify.Expect{RunID: env.RunID, N: env.Ledger.Len(), Keys: workload.Keys(w.Keys)}
+	rd := env.liveRead
+	env.liveRead = nil // consume closes it
 	if rd == nil {
-		ids, err := within(ctx, env.partitionIDs)
-		if err != nil {
-			return err
-		}
-		starts, err := env.offsets(ctx, ids, sarama.OffsetOldest)
-		if err != nil {
-			return err
-		}
-		if hwms, err = env.offsets(ctx, ids, sarama.OffsetNewest); err != nil {
-			return err
-		}
-		var total int64
-		for i := range ids {
-			total += max(0, hwms[i]-starts[i])
-		}
-		if rd, err = startReading(ctx, env, ids, starts, env.progress("consume", total), false); err != nil {
-			return err
-		}
-	} else {
+		progress := env.progress("consume", env.Report.Delivery.Sent)
+		defer progress.Done()
 		var err error
-		if hwms, err = env.offsets(ctx, rd.ids(), sarama.OffsetNewest); err != nil {
-			closeWithin(ctx, 10*time.Second, rd.close)
+		if rd, err = startRead(ctx, env, env.Topic, exp, env.Ledger, progress, false); err != nil {
 			return err
 		}
 	}
-	defer closeWithin(ctx, 10*time.Second, rd.close)
-	for i, pr := range rd.parts {
-		env.partition(pr.id).HighWatermark = hwms[i]
+	rb, err := finishRead(ctx, env, env.Topic, rd, exp, env.Ledger, env.Ledger.Len(), env.badRecord)
+	if err != nil {
+		return err
 	}
-	rd.setEnds(hwms)
-	rd.wait(ctx)
-	elapsed := rd.elapsed()
 
-	var read int64
-	var unfinished []string
-	for _, pr := range rd.parts {
-		read += pr.records
-		if !pr.done {
-			unfinished = append(unfinished, c.howFar(ctx, env, pr))
-		}
-		for e, n := range pr.fetchErrors {
-			step.Notef("partition %d: %d fetch error(s): %s", pr.id, n, e)
+	for i, pr := range rb.rd.Parts() {
+		env.partition(pr.ID).HighWatermark = rb.ends[i]
+		for e, n := range pr.FetchErrors {
+			step.Notef("partition %d: %d fetch error(s): %s", pr.ID, n, e)
 		}
 	}
+	read := rb.rd.Records()
 	tp := &env.Report.Throughput
-	tp.ConsumeDurationS = elapsed.Seconds()
-	if elapsed > 0 {
-		tp.ConsumeMsgsPerS = float64(read) / elapsed.Seconds()
-		tp.ConsumeMBPerS = float64(read) * float64(env.Profile.Workload.ValueBytes) / 1e6 / elapsed.Seconds()
+	tp.ConsumeDurationS = rb.elapsed.Seconds()
+	if rb.elapsed > 0 {
+		first := read - rb.audit.LateRecords()
+		tp.ConsumeMsgsPerS = float64(first) / rb.elapsed.Seconds()
+		tp.ConsumeMBPerS = float64(first) * float64(w.ValueBytes) / 1e6 / rb.elapsed.Seconds()
 	}
 	env.Report.Consumed = true
 	step.Metric("records", float64(read))
+	step.Metric("late_records", float64(rb.audit.LateRecords()))
 	step.Metric("msgs_per_sec", tp.ConsumeMsgsPerS)
-	step.Metric("first_record_s", rd.startup().Seconds())
-	if rd.e2e != nil {
-		e2e := rd.e2e.Latency()
+	step.Metric("first_record_s", rb.rd.Startup().Seconds())
+	if e2e := rb.rd.E2E(); e2e != nil {
 		if e2e.Count() > 0 {
 			lat := latencyReport(e2e)
 			env.Report.EndToEnd = &lat
@@ -114,112 +95,37 @@ func (c consume) Run(ctx context.Context, env *Env, step *Step) error {
 		step.Notef("read while producing: end-to-end latency runs from each message's scheduled send to its read; throughput counts from the first send to the last read")
 	}
 
-	unread := map[int32]bool{}
-	for _, pr := range rd.parts {
-		unread[pr.id] = !pr.done
+	// The verdict: every message of the ledger, by the guarantee rules of a
+	// healthy cluster.
+	allow := verify.Allowed(verify.Mode{Acks: env.Acks}, env.Profile.Topic.ReplicationFactor, false)
+	judgeRead(step, rb, allow, "")
+	if rb.tally.NotReadNoAck > 0 {
+		step.Notef("%d of %d messages sent with acks=0 were not read back (allowed: acks=0 gives no delivery guarantee)", rb.tally.NotReadNoAck, env.Ledger.Len())
 	}
-	c.account(env, step, rd.bad, unread)
-
-	if len(unfinished) > 0 {
+	deliveryCounts(&env.Report.Delivery.Counts, rb)
+	env.Report.Audit = auditReport(rb)
+	if !rb.complete {
+		var unfinished []string
+		for i, pr := range rb.rd.Parts() {
+			if cov := rb.coverage[pr.ID]; cov != nil && cov.Next < rb.ends[i] {
+				unfinished = append(unfinished, howFar(ctx, env, pr, cov, rb.ends[i]))
+			}
+		}
 		return fmt.Errorf("could not read every partition to its high watermark: %s", strings.Join(unfinished, "; "))
 	}
 	return nil
 }
 
-// howFar says how far an unfinished partition got, for the error.
-func (consume) howFar(ctx context.Context, env *Env, pr *partitionRead) string {
+// howFar says how far the read of an unfinished partition got, for the error.
+func howFar(ctx context.Context, env *Env, pr *verify.PartitionRead, cov *verify.Coverage, end int64) string {
 	acked := int64(0)
-	if pr.id < int32(len(env.Report.Partitions)) {
-		acked = env.Report.Partitions[pr.id].Messages
+	if pr.ID < int32(len(env.Report.Partitions)) {
+		acked = env.Report.Partitions[pr.ID].Messages
 	}
-	why := "no answer to its fetches"
-	switch {
-	case pr.err == errStopped && ctx.Err() != nil:
+	why := cov.Stopped
+	if ctx.Err() != nil {
 		why = stopped(ctx)
-	case pr.err != nil:
-		why = pr.err.Error()
 	}
 	return fmt.Sprintf("partition %d: read %d of %d records up to high watermark %d (%d acked; next offset %d; leader broker %d): %s",
-		pr.id, pr.records, pr.hwm-pr.start, pr.hwm, acked, pr.next, env.leaderOf(pr.id), why)
-}
-
-// account walks the ledger once and turns every message into a verdict.
-// Records of partitions that were not read to the end are not called lost.
-func (consume) account(env *Env, step *Step, bad *badRecords, unread map[int32]bool) {
-	l := env.Ledger
-	t := tallyLedger(l, l.Len(), env.Profile.Workload.Keys,
-		func(p int32) bool { return unread[p] },
-		func(p int32) string { return fmt.Sprintf(" (leader broker %d)", env.leaderOf(p)) },
-		env.badRecord)
-
-	d := &env.Report.Delivery
-	d.Consumed = t.consumed
-	d.Lost, d.Duplicated, d.Misplaced = t.lost.count, t.dup.count, t.misplaced.count
-	d.Reordered, d.Unexpected = bad.reordered.count, bad.unexpected.count
-	d.UnackedRead = t.unackedRead.count
-	for _, e := range []*examples{&t.lost, &t.dup, &bad.reordered, &bad.unexpected, &t.misplaced} {
-		if e.count > 0 {
-			step.Failf("%d %s record(s)", e.count, e.kind)
-			e.failInto(step)
-		}
-	}
-	if t.unackedRead.count > 0 {
-		t.unackedRead.noteInto(step)
-	}
-	if t.notReadNoAck > 0 {
-		step.Notef("%d of %d messages sent with acks=0 were not read back (allowed: acks=0 gives no delivery guarantee)", t.notReadNoAck, l.Len())
-	}
-}
-
-// tally is what one walk of a ledger found: every message sorted into a verdict.
-type tally struct {
-	consumed, notReadNoAck            int64 // reads of this run's messages; acks=0 messages never read
-	lost, dup, misplaced, unackedRead examples
-}
-
-// tallyLedger walks messages 0..n-1 of l once: the one ledger accounting of
-// every scenario that reads its messages back. An acknowledged message never
-// read is lost, unless unread says its partition was not read to the end;
-// leader adds where a lost message's partition is led to its description.
-// record, if not nil, receives every bad message.
-func tallyLedger(l *workload.Ledger, n, keys int, unread func(p int32) bool, leader func(p int32) string,
-	record func(kind string, seq int, p int32, off int64, reads int)) tally {
-	t := tally{
-		lost: examples{kind: "lost"}, dup: examples{kind: "duplicated"}, misplaced: examples{kind: "misplaced"},
-		unackedRead: examples{kind: "read back although not acknowledged (allowed: a broker may apply a write it fails to acknowledge)"},
-	}
-	if record == nil {
-		record = func(string, int, int32, int64, int) {}
-	}
-	for seq := range n {
-		state := l.State(seq)
-		reads, atAcked := l.Reads(seq)
-		p, off := l.Position(seq)
-		t.consumed += int64(reads)
-		switch {
-		case state == workload.Acked && reads == 0:
-			if !unread(p) {
-				where := ""
-				if leader != nil {
-					where = leader(p)
-				}
-				t.lost.add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read%s", seq, seq%keys, p, off, where)
-				record(RecordLost, seq, p, off, reads)
-			}
-		case state == workload.Acked && !atAcked:
-			t.misplaced.add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)
-			record(RecordMisplaced, seq, p, off, reads)
-		case state == workload.SentNoAck && reads == 0:
-			t.notReadNoAck++
-		case (state == workload.Failed || state == workload.InFlight) && reads > 0:
-			t.unackedRead.add("sequence %d (%s, partition %d)", seq, state, p)
-			record(RecordUnackedRead, seq, p, off, reads)
-		}
-		if reads > 1 {
-			t.dup.add("sequence %d read %d times (acknowledged at partition %d offset %d)", seq, reads, p, off)
-			t.dup.count += int64(reads - 2) // add counted one; every read after the first is a duplicate
-			record(RecordDuplicated, seq, p, off, reads)
-		}
-	}
-	return t
+		pr.ID, pr.Records, end-pr.Start, end, acked, cov.Next, env.leaderOf(pr.ID), why)
 }

@@ -22,32 +22,23 @@ import (
 	"time"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
-	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-func init() { Register(clusterRestart{}) }
-
-type clusterRestart struct{}
-
-var _ Scenario = clusterRestart{}
-
-func (clusterRestart) Name() string       { return "cluster-restart" }
-func (clusterRestart) Requires() []string { return nil }
-func (clusterRestart) FaultsNodes()       {}
-func (clusterRestart) Summary() string {
-	return "stop every node, then kill every node, start them all again: every acked message is still there, in order"
+func init() {
+	Register(faultScenario{
+		name:    "cluster-restart",
+		summary: "stop every node, then kill every node, start them all again: every acked message is still there, in order",
+		ops:     []cluster.Op{cluster.OpStop, cluster.OpKill, cluster.OpStart},
+		body:    clusterRestart,
+	})
 }
 
-func (c clusterRestart) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, c.Name(), cluster.OpStop, cluster.OpKill, cluster.OpStart)
-	if err != nil {
-		return err
-	}
-	defer k.done(ctx)
+func clusterRestart(ctx context.Context, k *faultKit) error {
 	if err := k.createTopic(ctx, "cluster-restart"); err != nil {
 		return err
 	}
-	s, err := k.startStream(streamMode{acks: "all"})
+	s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
 	if err != nil {
 		return err
 	}
@@ -77,35 +68,11 @@ func (c clusterRestart) Run(ctx context.Context, env *Env, step *Step) error {
 		if whole, err := k.awaitWhole(ctx, started, variant, string(op)+"_recovered_s"); !whole {
 			return err
 		}
-		rb, err := s.verify(ctx)
+		rb, err := s.readBack(ctx)
 		if err != nil {
 			return fmt.Errorf("after %s: %w", variant, err)
 		}
 		k.judge(s, rb, judged{prefix: string(op) + "_", label: fmt.Sprintf("acks=all, %s all", op)})
 	}
 	return nil
-}
-
-// awaitWhole waits, up to faults.recovery_timeout, until metadata lists
-// every node and every partition has a leader and its full in-sync replica
-// set, and records the time as metric; it fails the scenario and returns
-// false when that does not happen (with ctx's error when ctx ended first).
-func (k *faultKit) awaitWhole(ctx context.Context, since time.Time, after, metric string) (bool, error) {
-	rf := k.env.Profile.Topic.ReplicationFactor
-	timeout := k.cfg.RecoveryTimeout.Duration
-	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
-		return s.at.After(since) && len(s.brokers) >= len(k.nodes) && s.fullISR(rf, -1)
-	})
-	if err != nil && ctx.Err() != nil {
-		return false, err
-	}
-	if err != nil {
-		k.step.Failf("after %s the cluster was not whole again within faults.recovery_timeout (%s): brokers listed %v of %v, partitions without a leader %v",
-			after, timeout, snap.brokers, k.nodeIDs(), snap.leaderless())
-		return false, nil
-	}
-	took := snap.at.Sub(since)
-	k.event(snap.at, report.EventISR, -1, -1, "after %s: every node listed, every partition led and fully in sync, %s after the first start", after, took.Round(time.Millisecond))
-	k.step.Metric(metric, took.Seconds())
-	return true, nil
 }

@@ -21,34 +21,24 @@ import (
 	"fmt"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-func init() { Register(rollingRestart{}) }
-
-type rollingRestart struct{}
-
-var _ Scenario = rollingRestart{}
-
-func (rollingRestart) Name() string       { return "rolling-restart" }
-func (rollingRestart) Requires() []string { return nil }
-func (rollingRestart) FaultsNodes()       {}
-func (rollingRestart) Summary() string {
-	return "restart the nodes one at a time while producing with acks=all; nothing acked is lost"
+func init() {
+	Register(faultScenario{
+		name:     "rolling-restart",
+		summary:  "restart the nodes one at a time while producing with acks=all; nothing acked is lost",
+		ops:      []cluster.Op{cluster.OpStop, cluster.OpStart},
+		minNodes: 2, minRF: 2, needs: "a stopped node's partitions need another replica to lead them",
+		body: rollingRestart,
+	})
 }
 
-func (r rollingRestart) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, r.Name(), cluster.OpStop, cluster.OpStart)
-	if err != nil {
-		return err
-	}
-	if err := k.requireNodes(2, 2, "a stopped node's partitions need another replica to lead them"); err != nil {
-		return err
-	}
-	defer k.done(ctx)
+func rollingRestart(ctx context.Context, k *faultKit) error {
 	if err := k.createTopic(ctx, "rolling"); err != nil {
 		return err
 	}
-	s, err := k.startStream(streamMode{acks: "all"})
+	s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
 	if err != nil {
 		return err
 	}
@@ -71,7 +61,7 @@ func (r rollingRestart) Run(ctx context.Context, env *Env, step *Step) error {
 				if ctx.Err() != nil {
 					return err
 				}
-				step.Notef("%s: %v", s.mode, err)
+				k.step.Notef("%s: %v", s.mode, err)
 			}
 		}
 		started, err := k.do(ctx, cluster.OpStart, n)
@@ -81,7 +71,7 @@ func (r rollingRestart) Run(ctx context.Context, env *Env, step *Step) error {
 		if err := k.awaitBack(ctx, n.ID, started); err != nil {
 			return err
 		}
-		if step.Failed() {
+		if k.step.Failed() {
 			break // the next node's restart would only pile on
 		}
 		if err := k.settle(ctx); err != nil {

@@ -21,42 +21,30 @@ import (
 	"context"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-func init() { Register(acksMatrix{}) }
-
-type acksMatrix struct{}
-
-var _ Scenario = acksMatrix{}
-
-func (acksMatrix) Name() string       { return "acks-matrix" }
-func (acksMatrix) Requires() []string { return nil }
-func (acksMatrix) FaultsNodes()       {}
-func (acksMatrix) Summary() string {
-	return "kill a leader under acks 0, 1 and all; table what each lost or duplicated against what its mode allows"
-}
-
-func (a acksMatrix) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, a.Name(), cluster.OpKill, cluster.OpStart)
-	if err != nil {
-		return err
-	}
-	if err := k.requireNodes(2, 2, "a killed leader needs another replica to take over"); err != nil {
-		return err
-	}
-	defer k.done(ctx)
-	for _, acks := range []string{"0", "1", "all"} {
-		if err := k.createTopic(ctx, "acks-"+acks); err != nil {
-			return err
-		}
-		s, err := k.startStream(streamMode{acks: acks})
-		if err != nil {
-			return err
-		}
-		if err := k.failover(ctx, s, cluster.OpKill, false, "acks_"+acks+"_"); err != nil {
-			return err
-		}
-		s.close()
-	}
-	return nil
+func init() {
+	Register(faultScenario{
+		name:     "acks-matrix",
+		summary:  "kill a leader under acks 0, 1 and all; table what each lost or duplicated against what its mode allows",
+		ops:      []cluster.Op{cluster.OpKill, cluster.OpStart},
+		minNodes: 2, minRF: 2, needs: "a killed leader needs another replica to take over",
+		body: func(ctx context.Context, k *faultKit) error {
+			for _, acks := range []string{"0", "1", "all"} {
+				if err := k.createTopic(ctx, "acks-"+acks); err != nil {
+					return err
+				}
+				s, err := k.startStream(ctx, verify.Mode{Acks: acks})
+				if err != nil {
+					return err
+				}
+				if err := k.failover(ctx, s, cluster.OpKill, false, "acks_"+acks+"_"); err != nil {
+					return err
+				}
+				s.close()
+			}
+			return nil
+		},
+	})
 }

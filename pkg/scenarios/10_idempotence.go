@@ -18,50 +18,35 @@ package scenarios
 
 import (
 	"context"
-	"time"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-func init() { Register(idempotence{}) }
-
-type idempotence struct{}
-
-var _ Scenario = idempotence{}
-
-func (idempotence) Name() string       { return "idempotence" }
-func (idempotence) Requires() []string { return nil }
-func (idempotence) FaultsNodes()       {}
-func (idempotence) Summary() string {
-	return "kill a leader under retrying producers: the idempotent one may not duplicate, the other's duplicates are counted"
+func init() {
+	Register(faultScenario{
+		name:     "idempotence",
+		summary:  "kill a leader under retrying producers: the idempotent one may not duplicate, the other's duplicates are counted",
+		ops:      []cluster.Op{cluster.OpKill, cluster.OpStart},
+		minNodes: 2, minRF: 2, needs: "a killed leader needs another replica to take over",
+		body: idempotence,
+	})
 }
 
-// retryBackoff is the retrying producers' backoff; their retries cover
-// faults.election_timeout.
-const retryBackoff = 100 * time.Millisecond
-
-func (i idempotence) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, i.Name(), cluster.OpKill, cluster.OpStart)
-	if err != nil {
-		return err
-	}
-	if err := k.requireNodes(2, 2, "a killed leader needs another replica to take over"); err != nil {
-		return err
-	}
-	defer k.done(ctx)
+func idempotence(ctx context.Context, k *faultKit) error {
 	retries := int(k.cfg.ElectionTimeout.Duration/retryBackoff) + 1
 	retries = min(max(retries, 3), 100)
 	for _, m := range []struct {
 		suffix, prefix string
-		mode           streamMode
+		mode           verify.Mode
 	}{
-		{"idempotent", "idempotent_", streamMode{acks: "all", idempotent: true, retries: retries}},
-		{"retrying", "retrying_", streamMode{acks: "all", retries: retries}},
+		{"idempotent", "idempotent_", verify.Mode{Acks: "all", Idempotent: true, Retries: retries}},
+		{"retrying", "retrying_", verify.Mode{Acks: "all", Retries: retries}},
 	} {
 		if err := k.createTopic(ctx, m.suffix); err != nil {
 			return err
 		}
-		s, err := k.startStream(m.mode)
+		s, err := k.startStream(ctx, m.mode)
 		if err != nil {
 			return err
 		}

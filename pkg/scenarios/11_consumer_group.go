@@ -32,35 +32,29 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-func init() { Register(consumerGroup{}) }
-
-type consumerGroup struct{}
-
-var _ Scenario = consumerGroup{}
-
-func (consumerGroup) Name() string       { return "consumer-group" }
-func (consumerGroup) Requires() []string { return nil }
-func (consumerGroup) Summary() string {
-	return "consumers in one group while producing; one leaves, one joins: everything acked consumed, commits at the high watermarks"
+func init() {
+	Register(faultScenario{
+		name:    "consumer-group",
+		summary: "consumers in one group while producing; one leaves, one joins: everything acked consumed, commits at the high watermarks",
+		body:    consumerGroup,
+	})
 }
 
-func (c consumerGroup) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, c.Name())
-	if err != nil {
-		return err
-	}
-	defer k.done(ctx)
+func consumerGroup(ctx context.Context, k *faultKit) error {
+	env := k.env
 	if err := k.createTopic(ctx, "group"); err != nil {
 		return err
 	}
-	s, err := k.startStream(streamMode{acks: "all"})
+	s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
 	if err != nil {
 		return err
 	}
-	g := &group{k: k, s: s, name: fmt.Sprintf("chronik-e2e-%s-%08x", k.topic, uint32(env.RunID)), members: map[int]*member{}, high: map[int32]int64{}}
+	g := &group{k: k, s: s, name: fmt.Sprintf("chronik-e2e-%s-%08x", k.topic, uint32(env.RunID)), members: map[int]*member{}, high: map[int32]int64{},
+		found: verify.NewFindings()}
+	g.check = verify.NewUnorderedChecker(s.exp, s.ledger, g.found)
 	k.onDone(g.closeAll)
 	n := k.cfg.Consumers
 	start := time.Now()
@@ -112,15 +106,7 @@ func (c consumerGroup) Run(ctx context.Context, env *Env, step *Step) error {
 			return err
 		}
 	}
-	g.account()
-	return nil
-}
-
-// ctxOr returns ctx's reason to stop, or nil when the scenario merely failed a check.
-func ctxOr(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("stopped by %s", stopped(ctx))
-	}
+	g.account(hwms)
 	return nil
 }
 
@@ -136,8 +122,10 @@ type group struct {
 	members map[int]*member
 	high    map[int32]int64 // per partition: the highest offset read + 1
 	errs    map[string]int64
-	bad     examples // records that are not this stream's
 	changed chan struct{}
+
+	check *verify.Checker  // every record read, by every member (safe for concurrent use)
+	found *verify.Findings // records that are not this stream's
 }
 
 // member is one consumer of the group.
@@ -211,7 +199,7 @@ func (g *group) noteErr(err error) {
 	if g.errs == nil {
 		g.errs = map[string]int64{}
 	}
-	g.errs[errorName(err, "")]++
+	g.errs[verify.ErrorName(err, "")]++
 }
 
 // leave closes the member that joined first (a graceful leave: it commits
@@ -292,24 +280,12 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 
 // record checks one consumed record and counts its read in the ledger.
 func (g *group) record(m *sarama.ConsumerMessage) {
-	s := g.s
-	p, err := workload.Decode(m.Value, m.Key)
-	at := fmt.Sprintf("partition %d offset %d", m.Partition, m.Offset)
+	g.check.Check(verify.Record{Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}, time.Time{}, false)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if m.Offset+1 > g.high[m.Partition] {
 		g.high[m.Partition] = m.Offset + 1
 		g.signal()
-	}
-	switch {
-	case err != nil:
-		g.bad.add("%s: %v", at, err)
-	case p.RunID != s.runID:
-		g.bad.add("%s: payload of another producer or run (run id %016x)", at, p.RunID)
-	case p.Seq >= uint64(s.ledger.Len()) || s.ledger.State(int(p.Seq)) == workload.Unsent:
-		g.bad.add("%s: sequence %d was never sent", at, p.Seq)
-	default:
-		s.ledger.Read(int(p.Seq), m.Partition, m.Offset)
 	}
 }
 
@@ -370,24 +346,6 @@ func assignment(owner map[int32]int) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// highWatermarks returns the high watermark of each partition of the kit's topic.
-func (k *faultKit) highWatermarks(ctx context.Context) (map[int32]int64, error) {
-	client, err := within(ctx, func() (sarama.Client, error) { return sarama.NewClient(k.env.Cluster.Bootstrap(), k.env.Config()) })
-	if err != nil {
-		return nil, fmt.Errorf("connect for the high watermarks of %s: %w", k.topic, err)
-	}
-	defer closeWithin(ctx, 5*time.Second, func() { _ = client.Close() })
-	hwms := map[int32]int64{}
-	for p := range int32(k.env.Profile.Topic.Partitions) {
-		hwm, err := offsetOf(ctx, client, k.topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return nil, fmt.Errorf("high watermark of %s partition %d: %w", k.topic, p, err)
-		}
-		hwms[p] = hwm
-	}
-	return hwms, nil
 }
 
 // awaitConsumed waits, up to faults.recovery_timeout, until the group has
@@ -465,46 +423,48 @@ func (g *group) checkCommitted(ctx context.Context, hwms map[int32]int64) error 
 // account fails the scenario for every acknowledged message no consumer
 // read and every record that was not this stream's, notes re-deliveries,
 // and records the group's delivery in the report.
-func (g *group) account() {
+func (g *group) account(hwms map[int32]int64) {
 	k, s := g.k, g.s
-	lost, again := examples{kind: "acknowledged but consumed by no member"}, examples{kind: "consumed more than once"}
-	var consumed int64
-	for seq := range s.next {
-		reads, _ := s.ledger.Reads(seq)
-		consumed += int64(reads)
-		p, off := s.ledger.Position(seq)
-		if s.ledger.State(seq) == workload.Acked && reads == 0 {
-			lost.add("sequence %d at partition %d offset %d", seq, p, off)
+	g.mu.Lock()
+	cov := map[int32]*verify.Coverage{}
+	for p, hwm := range hwms {
+		cov[p] = &verify.Coverage{Partition: p, End: hwm, Next: g.high[p], Done: g.high[p] >= hwm, Failed: true,
+			Stopped: fmt.Sprintf("the group read this partition only up to offset %d within faults.recovery_timeout", g.high[p])}
+	}
+	g.mu.Unlock()
+	t := verify.TallyLedger(s.ledger, verify.TallyOptions{N: s.ledger.Len(), Keys: len(s.exp.Keys), Coverage: cov})
+	t.Lost.Kind, t.Duplicated.Kind = "acknowledged but consumed by no member", "consumed more than once"
+	if t.Lost.Count > 0 {
+		k.step.Failf("%d acknowledged message(s) consumed by no member of group %s", t.Lost.Count, g.name)
+		for _, l := range t.Losses {
+			k.step.Failf("lost: %s", l)
 		}
-		if reads > 1 {
-			again.add("sequence %d at partition %d offset %d read %d times", seq, p, off, reads)
-			again.count += int64(reads - 2)
-		}
+		k.step.failExamples(&t.Lost)
 	}
-	if lost.count > 0 {
-		k.step.Failf("%d acknowledged message(s) consumed by no member of group %s", lost.count, g.name)
-		lost.failInto(k.step)
+	bad := g.found.Unexpected.Count
+	if bad > 0 {
+		k.step.Failf("%d record(s) of group %s's topic are not this run's", bad, g.name)
+		k.step.failExamples(&g.found.Unexpected)
 	}
-	if g.bad.count > 0 {
-		g.bad.kind = "unexpected"
-		k.step.Failf("%d record(s) of group %s's topic are not this run's", g.bad.count, g.name)
-		g.bad.failInto(k.step)
-	}
-	if again.count > 0 {
-		k.step.Notef("%d message(s) consumed more than once (allowed: a rebalance re-delivers what was read but not yet committed)", again.count)
-		again.noteInto(k.step)
+	if t.Duplicated.Count > 0 {
+		k.step.Notef("%d message(s) consumed more than once (allowed: a rebalance re-delivers what was read but not yet committed)", t.Duplicated.Count)
+		k.step.noteExamples(&t.Duplicated)
 	}
 	sent, acked, failed, failedBy := s.counts()
 	if failed > 0 {
 		k.step.Notef("acks=all: %d of %d messages not acknowledged: %s", failed, sent, byCount(failedBy))
 	}
-	k.step.Metric("consumed", float64(consumed))
-	k.step.Metric("consumed_again", float64(again.count))
-	k.rep.AddRun(report.FaultRun{
+	k.step.Metric("consumed", float64(t.Consumed))
+	k.step.Metric("consumed_again", float64(t.Duplicated.Count))
+	run := report.FaultRun{
 		Scenario: k.name, Mode: fmt.Sprintf("acks=all, group of %d", k.cfg.Consumers), Topic: s.topic, Acks: "all",
 		ReplicationFactor: k.env.Profile.Topic.ReplicationFactor, Faults: "a consumer leaves, a consumer joins",
-		Counts: report.Counts{Sent: sent, Acked: acked, Failed: failed, Consumed: consumed, Lost: lost.count, Duplicated: again.count,
-			Unexpected: g.bad.count},
-		DuplicatesAllowed: true, Passed: lost.count == 0 && g.bad.count == 0,
-	})
+		Counts: report.Counts{Sent: sent, Acked: acked, Failed: failed, Consumed: t.Consumed, Lost: t.Lost.Count, Duplicated: t.Duplicated.Count,
+			Unexpected: bad},
+		DuplicatesAllowed: true, Passed: t.Lost.Count == 0 && bad == 0,
+	}
+	if len(t.Losses) > 0 {
+		run.LostByCause = t.LostByCause()
+	}
+	k.rep.AddRun(run)
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // startClient connects a client with cfg to the cluster and to every leader
-// of the topic (see kafka.ConnectLeaders), then opens on it what open makes
-// (a producer, a consumer). When ctx ends first, what was started is closed
+// of topic (see kafka.ConnectLeaders), then opens on it what open makes (a
+// producer, a consumer). When ctx ends first, what was started is closed
 // once it is.
-func startClient[T io.Closer](ctx context.Context, env *Env, cfg *sarama.Config, open func(sarama.Client) (T, error)) (sarama.Client, T, error) {
+func startClient[T io.Closer](ctx context.Context, env *Env, topic string, cfg *sarama.Config, open func(sarama.Client) (T, error)) (sarama.Client, T, error) {
 	type started struct {
 		client sarama.Client
 		v      T
@@ -27,7 +27,7 @@ func startClient[T io.Closer](ctx context.Context, env *Env, cfg *sarama.Config,
 			ch <- started{err: err}
 			return
 		}
-		if err := kafka.ConnectLeaders(client, env.Topic); err != nil {
+		if err := kafka.ConnectLeaders(client, topic); err != nil {
 			_ = client.Close()
 			ch <- started{err: err}
 			return

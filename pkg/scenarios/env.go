@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -12,7 +11,8 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // Progress shows how far a long phase got; it is a no-op off a terminal.
@@ -46,17 +46,20 @@ type Env struct {
 	// Records receives every lost, duplicated, misplaced and unacknowledged
 	// record consume finds (the artifacts' ledger CSV); nil means none.
 	Records RecordSink
+	// Panics receives the panic of any goroutine a scenario starts (always
+	// through Panics.Go): the run then ends as an internal error.
+	Panics *safe.Recorder
 
 	// TopicReady is set once the topic exists and every partition has a leader.
 	TopicReady bool
 	// Ledger is the produce ledger, set once produce has run.
-	Ledger *workload.Ledger
+	Ledger *verify.Ledger
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
 
 	// liveRead is the read that produce ran alongside itself
 	// (workload.concurrent_consume), for consume to account.
-	liveRead *reading
+	liveRead *verify.Reading
 }
 
 // NewEnv connects the shared client to c and returns an Env for p.
@@ -80,7 +83,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 // Close closes the shared client.
 func (e *Env) Close() {
 	if e.liveRead != nil {
-		closeWithin(context.Background(), 5*time.Second, e.liveRead.close)
+		closeWithin(context.Background(), 5*time.Second, e.liveRead.Close)
 	}
 	if e.Client != nil {
 		closeWithin(context.Background(), 5*time.Second, func() { _ = e.Client.Close() })
@@ -121,20 +124,6 @@ func (e *Env) leaderOf(p int32) int32 {
 		return -1
 	}
 	return b.ID()
-}
-
-// partitionIDs returns the topic's partitions from fresh metadata.
-func (e *Env) partitionIDs() ([]int32, error) {
-	if err := e.Client.RefreshMetadata(e.Topic); err != nil {
-		return nil, fmt.Errorf("metadata for topic %s: %w", e.Topic, err)
-	}
-	ps, err := e.Client.Partitions(e.Topic)
-	if err != nil {
-		return nil, fmt.Errorf("partitions of topic %s: %w", e.Topic, err)
-	}
-	ps = append([]int32(nil), ps...)
-	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-	return ps, nil
 }
 
 // closeWithin runs fn and waits for it at most d and no longer than ctx

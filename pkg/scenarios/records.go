@@ -1,18 +1,16 @@
 package scenarios
 
 import (
-	"time"
-
-	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 // Kinds of BadRecord.
 const (
-	RecordLost        = "lost"
-	RecordDuplicated  = "duplicated"
-	RecordMisplaced   = "misplaced"
-	RecordUnackedRead = "unacked_read"
+	RecordLost        = verify.RecordLost
+	RecordDuplicated  = verify.RecordDuplicated
+	RecordMisplaced   = verify.RecordMisplaced
+	RecordUnackedRead = verify.RecordUnackedRead
 )
 
 // BadRecord is one message the consume scenario found lost, duplicated,
@@ -23,7 +21,8 @@ type BadRecord struct {
 	Offset    int64 // where it was acknowledged; -1 when it never was
 	Key       string
 	Seq       int
-	Reads     int // how often it was read back
+	Reads     int    // how often it was read back
+	Cause     string // why it was lost
 }
 
 // RecordSink receives every bad record of a run as the consume scenario
@@ -34,19 +33,10 @@ type RecordSink interface {
 }
 
 // badRecord passes one bad record to the run's sink, if it has one.
-func (e *Env) badRecord(kind string, seq int, partition int32, offset int64, reads int) {
+func (e *Env) badRecord(r verify.BadRecord) {
 	if e.Records == nil {
 		return
 	}
-	e.Records.Record(BadRecord{Kind: kind, Partition: partition, Offset: offset,
-		Key: string(workload.Key(uint32(seq % e.Profile.Workload.Keys))), Seq: seq, Reads: reads})
-}
-
-// latencyBuckets converts a latency histogram into the report's chart buckets.
-func latencyBuckets(l *workload.Latency) []report.Bucket {
-	var out []report.Bucket
-	for _, b := range l.Buckets() {
-		out = append(out, report.Bucket{LeMs: float64(b.Le) / float64(time.Millisecond), Count: b.Count})
-	}
-	return out
+	e.Records.Record(BadRecord{Kind: r.Kind, Partition: r.Partition, Offset: r.Offset,
+		Key: string(workload.Key(uint32(r.Seq % e.Profile.Workload.Keys))), Seq: r.Seq, Reads: r.Reads, Cause: r.Cause})
 }

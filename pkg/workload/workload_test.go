@@ -2,10 +2,8 @@ package workload
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 func TestPayloadRoundTrip(t *testing.T) {
@@ -52,98 +50,6 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("Decode = %v, want %v", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestLedgerIs16BytesPerMessage(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != 16 || BytesPerMessage() != 16 {
-		t.Fatalf("entry is %d bytes, BytesPerMessage says %d; the ledger promises 16", got, BytesPerMessage())
-	}
-}
-
-func TestLedgerAccounting(t *testing.T) {
-	l := NewLedger(4)
-	l.Sent(0)
-	l.Ack(0, 2, 10)
-	l.Sent(1)
-	l.Fail(1, 1)
-	l.Sent(2)
-	if s := l.State(2); s != InFlight {
-		t.Fatalf("state of 2 = %v, want in flight", s)
-	}
-	if s := l.State(3); s != Unsent {
-		t.Fatalf("state of 3 = %v, want unsent", s)
-	}
-
-	if n := l.Read(0, 2, 10); n != 1 {
-		t.Fatalf("first read count = %d", n)
-	}
-	if n, at := l.Reads(0); n != 1 || !at {
-		t.Fatalf("Reads(0) = %d, %v; want 1, true", n, at)
-	}
-	if n := l.Read(0, 2, 11); n != 2 {
-		t.Fatalf("second read count = %d", n)
-	}
-	if l.State(0) != Acked {
-		t.Fatalf("reads changed the state to %v", l.State(0))
-	}
-	if p, off := l.Position(0); p != 2 || off != 10 {
-		t.Fatalf("Position(0) = %d/%d", p, off)
-	}
-
-	l.Read(1, 1, 5) // a failed message that appeared anyway
-	if n, at := l.Reads(1); n != 1 || at {
-		t.Fatalf("Reads(1) = %d, %v; want 1, false", n, at)
-	}
-
-	l.ResetReads()
-	if n, _ := l.Reads(0); n != 0 {
-		t.Fatalf("after ResetReads: %d reads", n)
-	}
-	if l.State(0) != Acked {
-		t.Fatal("ResetReads changed the state")
-	}
-}
-
-func TestLedgerMisplacedRead(t *testing.T) {
-	l := NewLedger(1)
-	l.Ack(0, 1, 5)
-	l.Read(0, 0, 5) // right offset, wrong partition
-	if n, at := l.Reads(0); n != 1 || at {
-		t.Fatalf("Reads = %d, %v; want 1, false", n, at)
-	}
-}
-
-func TestLedgerConcurrentReads(t *testing.T) {
-	l := NewLedger(1)
-	l.Ack(0, 0, 0)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 1000 {
-				l.Read(0, 0, 0)
-			}
-		}()
-	}
-	wg.Wait()
-	if n, at := l.Reads(0); n != 8000 || !at {
-		t.Fatalf("Reads = %d, %v; want 8000, true", n, at)
-	}
-}
-
-func TestLedgerReadsSaturate(t *testing.T) {
-	l := NewLedger(1)
-	l.Ack(0, 0, 0)
-	for range maxReads + 10 {
-		l.Read(0, 0, 0)
-	}
-	if n, _ := l.Reads(0); n != maxReads {
-		t.Fatalf("Reads = %d, want %d", n, maxReads)
-	}
-	if l.State(0) != Acked {
-		t.Fatal("saturating reads spilled into the state")
 	}
 }
 

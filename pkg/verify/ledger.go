@@ -1,4 +1,4 @@
-package workload
+package verify
 
 import (
 	"runtime"
@@ -39,12 +39,14 @@ func (s State) String() string {
 // bits 0-15 read count (saturating), bit 16 read at the acked position,
 // bit 17 a lock on the entry's position fields, bit 18 the position fields
 // hold where the message was first read (it was read before its answer
-// arrived), bits 24-31 state.
+// arrived), bit 19 read late (after producing stopped, by the final audit),
+// bits 24-31 state.
 const (
 	readMask   = 0xFFFF
 	matchedBit = 1 << 16
 	lockBit    = 1 << 17
 	readPosBit = 1 << 18
+	lateBit    = 1 << 19
 	stateShift = 24
 	stateMask  = 0xFF << stateShift
 	maxReads   = readMask
@@ -154,8 +156,9 @@ func (l *Ledger) Position(seq int) (partition int32, offset int64) {
 
 // Read records that seq was read at partition and offset and returns how many
 // times it has been read now, including this one (saturating at 65535). It
-// returns 0, recording nothing, when seq was never sent.
-func (l *Ledger) Read(seq int, partition int32, offset int64) int {
+// returns 0, recording nothing, when seq was never sent. late marks a read
+// of a record that appeared after producing stopped (see Audit).
+func (l *Ledger) Read(seq int, partition int32, offset int64, late bool) int {
 	e := &l.entries[seq]
 	old := e.lock()
 	state := State(old >> stateShift)
@@ -168,6 +171,9 @@ func (l *Ledger) Read(seq int, partition int32, offset int64) int {
 		n++
 	}
 	nw := old&^readMask | n
+	if late {
+		nw |= lateBit
+	}
 	switch state {
 	case Acked:
 		if e.partition == partition && e.offset == offset {
@@ -190,12 +196,32 @@ func (l *Ledger) Reads(seq int) (n int, atAckedPosition bool) {
 	return int(m & readMask), m&matchedBit != 0
 }
 
-// ResetReads forgets every read, for a second consume pass.
+// Late reports whether one of seq's reads was of a record that appeared
+// after producing stopped.
+func (l *Ledger) Late(seq int) bool { return l.entries[seq].meta.Load()&lateBit != 0 }
+
+// ResetReads forgets every read, for a second read pass.
 func (l *Ledger) ResetReads() {
 	for i := range l.entries {
 		e := &l.entries[i]
-		e.unlock(e.lock() &^ (readMask | matchedBit | readPosBit))
+		e.unlock(e.lock() &^ (readMask | matchedBit | readPosBit | lateBit))
 	}
+}
+
+// MaxAcked returns, per partition, the highest offset at which one of the
+// messages 0..n-1 was acknowledged.
+func (l *Ledger) MaxAcked(n int) map[int32]int64 {
+	out := map[int32]int64{}
+	for seq := range n {
+		if l.State(seq) != Acked {
+			continue
+		}
+		p, off := l.Position(seq)
+		if cur, ok := out[p]; !ok || off > cur {
+			out[p] = off
+		}
+	}
+	return out
 }
 
 // Unsend returns seq to unsent, for a message that was never handed over.

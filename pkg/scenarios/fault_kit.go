@@ -1,9 +1,11 @@
 package scenarios
 
-// The fault scenarios (05_... to 11_...) share this kit: node control and the
-// reasons a scenario is not applicable, the scenario's own topic, the seeded
-// target choice, the run's fault timeline, and putting nodes back up when a
-// scenario ends early.
+// The fault scenarios (05_... to 11_...) are each a faultScenario: a
+// descriptor of what it needs of the cluster and a body that works with this
+// kit: node control and the reasons a scenario is not applicable, the
+// scenario's own topic, the seeded target choice, the run's fault timeline,
+// and putting nodes back up when a scenario ends early. The steps the bodies
+// share (a failover, waiting for the cluster to be whole) are in fault_steps.go.
 
 import (
 	"context"
@@ -26,19 +28,55 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
-// NodeFaulter is implemented by the scenarios that kill, stop or restart
+// NodeFaulter is implemented by the scenarios that may kill, stop or restart
 // nodes: an embedded cluster keeps its data on disk for them, so that even a
 // restart of every node keeps it.
-type NodeFaulter interface{ FaultsNodes() }
+type NodeFaulter interface{ FaultsNodes() bool }
 
 // FaultsNodes reports whether a scenario of plan faults nodes.
 func FaultsNodes(plan []Scenario) bool {
 	for _, s := range plan {
-		if _, ok := s.(NodeFaulter); ok {
+		if f, ok := s.(NodeFaulter); ok && f.FaultsNodes() {
 			return true
 		}
 	}
 	return false
+}
+
+// faultScenario describes one fault scenario: the node operations it needs,
+// the smallest cluster it makes sense on, and its body.
+type faultScenario struct {
+	name, summary string
+	ops           []cluster.Op // the node operations it performs
+	// minNodes and minRF: on a smaller cluster or topic it is not applicable, because needs.
+	minNodes, minRF int
+	needs           string
+	body            func(ctx context.Context, k *faultKit) error
+}
+
+var _ Scenario = faultScenario{}
+
+func (f faultScenario) Name() string       { return f.name }
+func (f faultScenario) Summary() string    { return f.summary }
+func (f faultScenario) Requires() []string { return nil }
+
+// FaultsNodes reports whether the scenario kills, stops or starts nodes.
+func (f faultScenario) FaultsNodes() bool { return len(f.ops) > 0 }
+
+// Run opens the kit, checks the cluster is big enough, runs the body and
+// puts the cluster back together.
+func (f faultScenario) Run(ctx context.Context, env *Env, step *Step) error {
+	k, err := newFaultKit(env, step, f.name, f.ops...)
+	if err != nil {
+		return err
+	}
+	if f.minNodes > 0 {
+		if err := k.requireNodes(f.minNodes, f.minRF, f.needs); err != nil {
+			return err
+		}
+	}
+	defer k.done(ctx)
+	return f.body(ctx, k)
 }
 
 // NotApplicableError is returned by Run when a scenario cannot run on this
@@ -323,78 +361,6 @@ func (k *faultKit) nodeIDs() []int32 {
 	return ids
 }
 
-// awaitLeaders waits, up to faults.election_timeout, until every partition
-// has a leader other than the nodes in gone. It fails the scenario, naming
-// them, for the partitions that had none, and returns false.
-func (k *faultKit) awaitLeaders(ctx context.Context, since time.Time, gone ...int32) (bool, error) {
-	timeout := k.cfg.ElectionTimeout.Duration
-	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
-		if !s.at.After(since) {
-			return false
-		}
-		for _, p := range s.parts {
-			if p.leader < 0 || slices.Contains(gone, p.leader) {
-				return false
-			}
-		}
-		return true
-	})
-	if err == nil {
-		k.step.Metric("election_s", snap.at.Sub(since).Seconds())
-		return true, nil
-	}
-	if ctx.Err() != nil {
-		return false, err
-	}
-	var without []string
-	for _, p := range snap.parts {
-		if p.leader < 0 || slices.Contains(gone, p.leader) {
-			leader := "no leader"
-			if p.leader >= 0 {
-				leader = fmt.Sprintf("leader still node %d", p.leader)
-			}
-			without = append(without, fmt.Sprintf("partition %d (%s)", p.id, leader))
-		}
-	}
-	k.step.Failf("no leader elected within faults.election_timeout (%s) after %s: %s", timeout, k.lastMark(), strings.Join(without, ", "))
-	return false, nil
-}
-
-// awaitBack waits, up to faults.recovery_timeout, until metadata lists node
-// again and every partition has its full in-sync replica set with it, and
-// records the time on the timeline. It fails the scenario when that does not happen.
-func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) error {
-	rf := k.env.Profile.Topic.ReplicationFactor
-	timeout := k.cfg.RecoveryTimeout.Duration
-	listed := false
-	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
-		in := s.at.After(since) && slices.Contains(s.brokers, id)
-		listed = listed || in
-		return in && s.fullISR(rf, id)
-	})
-	if err == nil {
-		took := snap.at.Sub(since)
-		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after it was started", id, took.Round(time.Millisecond))
-		k.step.Metric("isr_restored_s", took.Seconds())
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	if !listed {
-		k.step.Failf("node %d was started but metadata did not list it within faults.recovery_timeout (%s); brokers listed: %v", id, timeout, snap.brokers)
-		return nil
-	}
-	var behind []string
-	for _, p := range snap.parts {
-		if len(p.isr) < rf || !slices.Contains(p.isr, id) && slices.Contains(p.replicas, id) {
-			behind = append(behind, fmt.Sprintf("partition %d (replicas %v, in sync %v)", p.id, p.replicas, p.isr))
-		}
-	}
-	k.step.Failf("node %d was not back in every in-sync replica set within faults.recovery_timeout (%s): %s", id, timeout, strings.Join(behind, ", "))
-	return nil
-}
-
 // lastMark names the last injected fault.
 func (k *faultKit) lastMark() string {
 	k.mu.Lock()
@@ -438,22 +404,4 @@ func (k *faultKit) faultsSince(t time.Time) string {
 		return "none"
 	}
 	return strings.Join(labels, ", ")
-}
-
-// settle keeps the scenario going (and its producers producing) for faults.settle.
-func (k *faultKit) settle(ctx context.Context) error { return sleepCtx(ctx, k.cfg.Settle.Duration) }
-
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopped by %s", stopped(ctx))
-	}
 }
