@@ -20,7 +20,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	c := r.Config
 	fmt.Fprintf(&b, "Run `%s` · %s cluster · topic `%s` · %d partitions · RF %d · %s messages · acks %s · %s\n\n",
 		r.RunID, r.Cluster.Mode, c.Topic, c.Partitions, c.ReplicationFactor, commas(int64(c.Messages)), c.Acks, seconds(r.DurationS))
-	mdScenarios(&b, r.Scenarios)
+	mdScenarios(&b, r.Scenarios, r.AllowNotApplicable)
 	if r.Gate != nil {
 		mdThresholds(&b, r.Gate.Thresholds)
 		if r.Gate.Baseline != nil {
@@ -49,7 +49,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 	for i, r := range rep.Runs {
 		var failed []string
 		for _, s := range r.Scenarios {
-			if !s.Passed && !s.NotApplicable {
+			if !s.Passed && !(s.NotApplicable && r.AllowNotApplicable) {
 				failed = append(failed, s.Name)
 			}
 		}
@@ -140,7 +140,9 @@ func verdictWord(r *Report) string {
 	return "FAILED"
 }
 
-func mdScenarios(b *strings.Builder, ss []*Scenario) {
+// mdScenarios writes the scenarios' table; a scenario not applicable to the
+// cluster failed the run unless allowNA.
+func mdScenarios(b *strings.Builder, ss []*Scenario, allowNA bool) {
 	if len(ss) == 0 {
 		return
 	}
@@ -148,8 +150,12 @@ func mdScenarios(b *strings.Builder, ss []*Scenario) {
 	for _, s := range ss {
 		mark, word := "✅", "passed"
 		switch {
-		case s.NotApplicable:
+		case s.NotApplicable && allowNA:
 			mark, word = "➖", "not applicable"
+		case s.NotApplicable:
+			mark, word = "❌", "not applicable (untested)"
+		case s.NotRun:
+			mark, word = "⏭️", "not run"
 		case s.Skipped:
 			mark, word = "⏭️", "skipped"
 		case !s.Passed:
