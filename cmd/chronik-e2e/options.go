@@ -144,9 +144,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		writeNotStarted(rep, o.JSONPath)
 		return err
 	}
-	if err := report.Render(t.Out, rep, t.Renderer()); err != nil {
-		return fmt.Errorf("render report: %w", err)
-	}
+	// The files are written even when the terminal is gone (SIGHUP: the
+	// report cannot be shown, but CI reads the JSON).
+	renderErr := report.Render(t.Out, rep, t.Renderer())
 	if o.JSONPath != "" {
 		if err := rep.WriteJSON(o.JSONPath); err != nil {
 			return exitcode.UsageError(err)
@@ -154,6 +154,9 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	}
 	if err := g.write(rep); err != nil {
 		return err
+	}
+	if renderErr != nil {
+		return fmt.Errorf("render report: %w", renderErr)
 	}
 	return verdictError(rep.Passed, rep.GateFailed())
 }
