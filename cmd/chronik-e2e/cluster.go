@@ -12,14 +12,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/IBM/sarama"
 	"github.com/spf13/cobra"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
-	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
 )
 
@@ -60,7 +59,8 @@ Ctrl-C or SIGTERM, which stop every node. Point kcat, kafka-console-* or
 another "chronik-e2e run --bootstrap ..." at it meanwhile.
 
 Exit status: 0 after Ctrl-C or SIGTERM, 2 bad usage or profile, 3 the cluster
-could not be started or a node exited while it ran.`,
+could not be started or a node exited while it ran, 5 an internal error (a bug
+in chronik-e2e).`,
 		Example: `  chronik-e2e cluster up --profile 3x3
   CHRONIK_BIN=./chronik-server chronik-e2e cluster up --profile chronik-3x3 --keep
 
@@ -110,9 +110,9 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 			fmt.Fprintf(t.ErrOut, format+"\n", args...)
 		}
 	}
-	status("profile %s (%s): starting a %s cluster of %d node(s)", p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes)
+	status("profile %s (%s): starting %s %s cluster of %d node(s)", p.Name, p.Source, article(p.Cluster.Mode), p.Cluster.Mode, p.Cluster.Nodes)
 
-	c, err := startUp(ctx, p, status)
+	lc, err := runner.StartCluster(ctx, p, runner.ClusterOptions{Name: p.Name + "-up", Status: status})
 	if err != nil {
 		if ctx.Err() != nil {
 			return interruptedBeforeReady(ctx, "while its nodes were starting")
@@ -122,21 +122,13 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	failed := false
 	defer func() {
 		status("stopping the cluster …")
-		_ = c.Close()
-		if w, ok := c.(cluster.WorkDirOwner); ok {
-			if failed || o.Keep {
-				status("the nodes' work dir is kept: %s", w.WorkDir())
-			} else {
-				_ = w.RemoveWorkDir()
-			}
+		if !lc.Close(failed || o.Keep) && lc.WorkDir() != "" {
+			status("the nodes' work dir is kept: %s", lc.WorkDir())
 		}
 		status("stopped")
 	}()
 
-	cfg, _ := kafka.Config(p.Cluster.KafkaVersion) // validated with the profile
-	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
-	brokers, err := waitUpReady(readyCtx, c, p.Cluster.Nodes, cfg, status)
-	cancel()
+	brokers, err := lc.WaitReady(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return interruptedBeforeReady(ctx, fmt.Sprintf("while waiting for %d node(s) to be ready", p.Cluster.Nodes))
@@ -145,10 +137,8 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 		return err
 	}
 
-	state := clusterUpState{Profile: p.Name, Mode: c.Mode(), Bootstrap: c.Bootstrap(), Brokers: brokers, Nodes: upNodes(c)}
-	if w, ok := c.(cluster.WorkDirOwner); ok {
-		state.WorkDir = w.WorkDir()
-	}
+	c := lc.Cluster
+	state := clusterUpState{Profile: p.Name, Mode: c.Mode(), Bootstrap: c.Bootstrap(), Brokers: brokers, Nodes: upNodes(c), WorkDir: lc.WorkDir()}
 	printNodes(t, state)
 	if o.JSONPath != "" {
 		if err := writeJSONAtomic(o.JSONPath, state); err != nil {
@@ -169,29 +159,6 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 		failed = true
 		return exitcode.ClusterError(errors.New(cluster.FailureText(err)), "the cluster is stopped; the node logs are kept in "+state.WorkDir)
 	}
-}
-
-// startUp starts the profile's embedded or spawned cluster.
-func startUp(ctx context.Context, p *profile.Profile, status func(string, ...any)) (cluster.Cluster, error) {
-	if p.Cluster.Mode == profile.ModeSpawn {
-		return cluster.StartSpawn(ctx, p.Cluster.Nodes, p.Cluster.Spawn, cluster.SpawnOptions{Name: p.Name + "-up", Status: status})
-	}
-	if len(p.Cluster.Ports) > 0 {
-		return cluster.StartEmbeddedPorts(p.Cluster.Ports, false)
-	}
-	e, err := cluster.StartEmbedded(p.Cluster.Nodes)
-	if err != nil {
-		return nil, exitcode.ClusterError(err, "")
-	}
-	return e, nil
-}
-
-// waitUpReady waits with the cluster's own readiness check when it has one.
-func waitUpReady(ctx context.Context, c cluster.Cluster, nodes int, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
-	if rw, ok := c.(cluster.ReadyWaiter); ok {
-		return rw.WaitReady(ctx, cfg, status)
-	}
-	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg, status)
 }
 
 // upNodes lists the cluster's nodes: the spawned processes, or the
@@ -255,4 +222,13 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// article is "an" before a word that starts with a vowel ("an embedded
+// cluster", "an attach"), else "a" ("a spawn cluster").
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

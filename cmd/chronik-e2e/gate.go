@@ -205,18 +205,14 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 		}
 		r, err := g.run(ctx, opts, dir, runPlan)
 		if err != nil {
-			writeNotStarted(r, o.JSONPath)
+			writeNotStarted(t, r, o.JSONPath)
 			return err
 		}
 		rep.Runs = append(rep.Runs, r)
 		if dir != nil {
 			errs = append(errs, dir.WriteRun(r))
 		}
-		verdict := "PASSED"
-		if !r.Passed {
-			verdict = "FAILED"
-		}
-		status("run %d of %d: %s in %.2fs", i, n, verdict, r.DurationS)
+		status("run %d of %d: %s in %.2fs", i, n, r.Verdict, r.DurationS)
 		if r.Interrupted {
 			rep.Interrupted = true
 			break
@@ -225,24 +221,28 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	rep.DurationS = time.Since(rep.StartedAt).Seconds()
 	g.plan.JudgeRepeat(rep)
 
-	if err := report.RenderRepeat(t.Out, rep, t.Renderer()); err != nil {
-		return fmt.Errorf("render report: %w", err)
+	if w, rd := reportTarget(t, o); w != nil {
+		if err := report.RenderRepeat(w, rep, rd); err != nil {
+			return fmt.Errorf("render report: %w", err)
+		}
 	}
-	if o.JSONPath != "" {
-		errs = append(errs, rep.WriteJSON(o.JSONPath))
-	}
+	errs = append(errs, writeJSON(t, o.JSONPath, rep))
 	errs = append(errs, g.writeFiles(nil, rep)...)
 	if err := usageErr(errors.Join(errs...)); err != nil {
 		return err
+	}
+	if rep.Errored() {
+		return internalFailed()
 	}
 	return verdictError(rep.Passed, rep.GateFailed())
 }
 
 // freshTopic returns the profile of run i of a repeat: a profile that names
 // its topic gets "-<i>" appended, since a topic can be created only once (an
-// unnamed topic is fresh in every run anyway).
+// unnamed topic is fresh in every run anyway, and an existing one is used
+// as it is: each run reads from its end offsets as they then stand).
 func freshTopic(p *profile.Profile, i int) *profile.Profile {
-	if p.Topic.Name == "" {
+	if p.Topic.Name == "" || p.Topic.Existing {
 		return p
 	}
 	cp := *p
@@ -261,6 +261,12 @@ func verdictError(passed, gateOnly bool) error {
 		return &exitcode.Error{Code: exitcode.Thresholds, Err: &runFailedError{}}
 	}
 	return &runFailedError{}
+}
+
+// internalFailed is the error of a run that an internal error stopped
+// (exit 5): the report already showed it, with its stack.
+func internalFailed() error {
+	return &exitcode.Error{Code: exitcode.Internal, Err: &runFailedError{}}
 }
 
 // usageErr marks a failure to write a report as bad usage (exit 2), as a

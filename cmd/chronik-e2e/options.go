@@ -13,7 +13,6 @@ import (
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
-	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/runner"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
@@ -24,9 +23,11 @@ type RunOptions struct {
 	Profile   string   // --profile: a path or a profile name; empty: the built-in default
 	Scenarios []string // scenarios to run; empty: the profile's
 	Overrides profile.Overrides
-	JSONPath  string // --json
-	NoColor   bool   // --no-color
-	Keep      bool   // --keep: keep a spawned cluster's work dir after a pass
+	JSONPath  string            // --json: a file, or "-" for stdout
+	Overwrite bool              // --overwrite: reuse a non-empty --artifacts directory
+	TagArgs   []string          // --tag key=value, as given
+	Tags      map[string]string // --tag, parsed
+	Keep      bool              // --keep: keep a spawned cluster's work dir after a pass
 	// Gate holds --baseline, --junit, --markdown, --repeat and --artifacts (gate.go).
 	Gate GateOptions
 	// Profiling holds --cpuprofile and --memprofile (profiling.go).
@@ -36,7 +37,7 @@ type RunOptions struct {
 // addRunFlags registers the flags run and scenario share.
 func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a YAML path, or a name looked up in ./configs and then among the built-in profiles")
+	f.StringVarP(&o.Profile, "profile", "p", o.Profile, "profile: a path (a name with a slash is only read as that file), or a name looked up here, in ./configs, then among the built-in profiles (builtin:NAME names a built-in one; chronik-e2e profiles lists them)")
 	f.StringSliceVar(&o.Overrides.Bootstrap, profile.FlagBootstrap, nil, "attach to the cluster at these host:port addresses instead of the profile's")
 	f.Int(profile.FlagNodes, 0, "brokers the cluster must have (e.g. --nodes 1 --replication-factor 1 to attach to a single broker)")
 	f.StringVar(&o.Overrides.Acks, profile.FlagAcks, "", "acks mode: 0, 1 or all")
@@ -44,14 +45,19 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.Int(profile.FlagPartitions, 0, "topic partitions")
 	f.Int(profile.FlagReplicationFactor, 0, "topic replication factor")
 	f.StringVar(&o.Overrides.Topic, profile.FlagTopic, "", "topic name (default: a fresh name per run)")
+	f.StringVar(&o.Overrides.TopicDelete, profile.FlagTopicDelete, "", "when to delete the run's topic: on-pass, always or never (default: on-pass in attach and spawn mode)")
+	f.StringVar(&o.Overrides.ExistingTopic, profile.FlagExistingTopic, "", "run against this existing topic: check its partitions and RF, read from its end offsets, never delete it")
 	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
 	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
 	f.BoolVar(&o.Overrides.AllowNotApplicable, profile.FlagAllowNA, false, "a listed scenario that cannot run on this cluster leaves its guarantee untested instead of failing the run")
-	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file")
-	f.BoolVar(&o.NoColor, "no-color", false, "no colour in the report (NO_COLOR is honoured too)")
+	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
+	addWorkloadFlags(cmd, o)
+	addSecurityFlags(cmd, &o.Overrides.Security)
 	addGateFlags(cmd, &o.Gate)
 	addProfilingFlags(cmd, &o.Profiling)
+	registerRunCompletions(cmd)
 }
 
 // readIntFlags fills the overrides of the int flags the user set, and
@@ -98,9 +104,6 @@ func loadProfile(ctx context.Context, o *RunOptions) (*profile.Profile, error) {
 
 // runProfile runs the profile and renders its report: the common body of run and scenario.
 func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
-	if o.NoColor {
-		t.SetColor(false)
-	}
 	p, err := loadProfile(ctx, o)
 	if err != nil {
 		return err
@@ -108,8 +111,13 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err := checkResources(p); err != nil {
 		return err
 	}
+	if p.Shadows != "" && t.Verbosity() != term.Quiet {
+		fmt.Fprintf(t.ErrOut, "chronik-e2e: note: profile %s is read from %s, which shadows the built-in %s (--profile %s runs that one)\n",
+			o.Profile, p.Source, p.Shadows, strings.TrimSuffix(p.Shadows, ".yaml"))
+	}
 	tuneGC(p.Workload.Messages)
-	if err := checkJSONPath(o.JSONPath); err != nil {
+	clientLog(t)
+	if err := checkOutputs(o); err != nil {
 		return err
 	}
 	stopProfiling, err := startProfiling(o.Profiling, t.ErrOut)
@@ -121,11 +129,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	status := func(format string, args ...any) {
-		if t.IsErrTTY() {
-			fmt.Fprintf(t.ErrOut, format+"\n", args...)
-		}
-	}
+	status := statusFunc(t)
 	status("profile %s (%s): %s cluster, %d node(s), %d partition(s), RF %d, %d messages, acks=%s",
 		p.Name, p.Source, p.Cluster.Mode, p.Cluster.Nodes, p.Topic.Partitions, p.Topic.ReplicationFactor, p.Workload.Messages, p.Workload.Acks)
 	runOpts := runner.Options{
@@ -133,6 +137,10 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		Scenarios: o.Scenarios,
 		Progress:  progressFunc(t),
 		Status:    status,
+		Finished:  liveVerdicts(t),
+		// The report records the tool's version and the run's tags.
+		ToolVersion: versionString(),
+		Tags:        o.Tags,
 		// A spawned cluster's work dir is kept after a failure, and after a pass with --keep.
 		KeepWorkDir: o.Keep,
 	}
@@ -141,22 +149,23 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	}
 	rep, err := g.run(ctx, runOpts, g.dir, g.plan)
 	if err != nil {
-		writeNotStarted(rep, o.JSONPath)
+		writeNotStarted(t, rep, o.JSONPath)
 		return err
 	}
-	// The files are written even when the terminal is gone (SIGHUP: the
-	// report cannot be shown, but CI reads the JSON).
-	renderErr := report.Render(t.Out, rep, t.Renderer())
-	if o.JSONPath != "" {
-		if err := rep.WriteJSON(o.JSONPath); err != nil {
-			return exitcode.UsageError(err)
-		}
+	// The files are written even when the terminal report cannot be
+	// (SIGHUP: the terminal is gone, but CI reads the JSON).
+	renderErr := renderRun(t, o, rep)
+	if err := writeJSON(t, o.JSONPath, rep); err != nil {
+		return exitcode.UsageError(err)
 	}
 	if err := g.write(rep); err != nil {
 		return err
 	}
 	if renderErr != nil {
-		return fmt.Errorf("render report: %w", renderErr)
+		return renderErr
+	}
+	if rep.Errored() {
+		return internalFailed()
 	}
 	return verdictError(rep.Passed, rep.GateFailed())
 }
@@ -181,9 +190,10 @@ func isDir(path string) bool {
 	return err == nil && st.IsDir()
 }
 
-// progressFunc returns progress bars on stderr when it is a terminal, else none.
+// progressFunc returns progress bars on stderr when it is a terminal, else
+// none; none with --quiet either.
 func progressFunc(t *term.Terminal) scenarios.ProgressFunc {
-	if !t.IsErrTTY() {
+	if !t.IsErrTTY() || t.Verbosity() == term.Quiet {
 		return nil
 	}
 	return func(label string, total int64) scenarios.Progress {

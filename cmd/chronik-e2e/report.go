@@ -31,16 +31,12 @@ func newReportCmd(t *term.Terminal) *cobra.Command {
 
 // newReportShowCmd returns `chronik-e2e report show FILE.json`.
 func newReportShowCmd(t *term.Terminal) *cobra.Command {
-	var noColor bool
 	cmd := &cobra.Command{
 		Use:     "show FILE.json",
 		Short:   "Render a stored JSON report in the terminal, exactly as the run showed it",
 		Example: "  chronik-e2e report show report.json",
 		Args:    exactFiles(1, "report show takes one JSON report"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			if noColor {
-				t.SetColor(false)
-			}
 			st, err := report.ReadJSON(args[0])
 			if err != nil {
 				return exitcode.UsageError(err)
@@ -48,7 +44,7 @@ func newReportShowCmd(t *term.Terminal) *cobra.Command {
 			if st.Repeat != nil {
 				err = report.RenderRepeat(t.Out, st.Repeat, t.Renderer())
 			} else {
-				err = report.Render(t.Out, st.Run, t.Renderer())
+				err = reportRenderer(t)(t.Out, st.Run, t.Renderer())
 			}
 			if err != nil {
 				return fmt.Errorf("render report: %w", err)
@@ -56,16 +52,15 @@ func newReportShowCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colour (NO_COLOR is honoured too)")
 	return cmd
 }
 
 // newReportDiffCmd returns `chronik-e2e report diff OLD.json NEW.json`.
 func newReportDiffCmd(t *term.Terminal) *cobra.Command {
 	var (
-		noColor   bool
 		tolerance float64
 		metrics   []string
+		jsonPath  string
 	)
 	cmd := &cobra.Command{
 		Use:   "diff OLD.json NEW.json",
@@ -77,9 +72,6 @@ by more than the tolerance. A repeat's report compares by its medians.`,
   chronik-e2e report diff old.json new.json --tolerance-pct 5 --metric produce.p99_ms`,
 		Args: exactFiles(2, "report diff takes two JSON reports: the old one, then the new one"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			if noColor {
-				t.SetColor(false)
-			}
 			if tolerance < 0 {
 				return exitcode.Usagef("--tolerance-pct must be 0 or more, not %v", tolerance)
 			}
@@ -97,16 +89,25 @@ by more than the tolerance. A repeat's report compares by its medians.`,
 				srcs[i] = gate.FromStored(file, st)
 			}
 			c := gate.Compare(srcs[0], srcs[1], tolerance, metrics)
-			fmt.Fprintf(t.Out, "%s (%s) compared with %s (%s)\n", args[1], srcs[1].RunID, args[0], srcs[0].RunID)
-			if err := report.RenderComparison(t.Out, c, t.Renderer()); err != nil {
-				return fmt.Errorf("render comparison: %w", err)
+			w, rd := t.Out, t.Renderer()
+			if jsonPath == stdoutPath { // the comparison as text goes to stderr, or nowhere with --quiet
+				w, rd = t.ErrOut, t.ErrRenderer()
+			}
+			if jsonPath != stdoutPath || t.Verbosity() != term.Quiet {
+				fmt.Fprintf(w, "%s (%s) compared with %s (%s)\n", args[1], srcs[1].RunID, args[0], srcs[0].RunID)
+				if err := report.RenderComparison(w, c, rd); err != nil {
+					return fmt.Errorf("render comparison: %w", err)
+				}
+			}
+			if err := writeJSONValue(t, jsonPath, c); err != nil {
+				return exitcode.UsageError(err)
 			}
 			return verdictError(c.Passed, !c.Passed)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&noColor, "no-color", false, "no colour (NO_COLOR is honoured too)")
 	f.Float64Var(&tolerance, "tolerance-pct", gate.DefaultTolerancePct, "how much worse than OLD, in percent, a metric may be")
+	f.StringVar(&jsonPath, "json", "", "write the comparison as JSON to this file, or to stdout with --json -")
 	f.StringSliceVar(&metrics, "metric", nil, "compare these metrics (default: produce.msgs_per_s, produce.p50_ms, produce.p99_ms, consume.msgs_per_s)")
 	return cmd
 }
@@ -123,11 +124,15 @@ func exactFiles(n int, what string) cobra.PositionalArgs {
 
 // newMetricsCmd returns `chronik-e2e metrics`, the metrics thresholds and baselines read.
 func newMetricsCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "List the metrics that thresholds and baseline comparisons read",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if jsonPath != "" {
+				return usageErr(metricsJSON(t, jsonPath))
+			}
 			w := 0
 			for _, m := range gate.Metrics() {
 				w = max(w, len(m.Name))
@@ -148,4 +153,6 @@ func newMetricsCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }

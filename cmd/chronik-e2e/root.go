@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
 )
 
@@ -21,20 +23,33 @@ func run() int {
 	ctx, sigs := catchSignals(context.Background())
 	defer sigs.stop()
 	t := term.System()
-	cmd := newRootCmd(t)
-	cmd.SetArgs(os.Args[1:])
-	err := cmd.ExecuteContext(ctx)
-	code := reportError(t, err)
-	if sig, ok := sigs.received(); ok && err != nil {
+	code := execute(ctx, t, newRootCmd(t), os.Args[1:])
+	if sig, ok := sigs.received(); ok && code != exitcode.OK {
 		return exitCode(sig)
 	}
 	return code
+}
+
+// execute runs the command line args with root and returns the exit code.
+// A panic in a command is an internal error: exit 5, said in a few lines.
+func execute(ctx context.Context, t *term.Terminal, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	var rec *safe.Recorder // recovers without recording: the error says it all
+	err := rec.Call(strings.TrimSpace("chronik-e2e "+strings.Join(args, " ")), func() error {
+		return root.ExecuteContext(ctx)
+	})
+	return reportError(t, err)
 }
 
 // reportError prints err once, in our words, and returns its exit code.
 func reportError(t *term.Terminal, err error) int {
 	if err == nil {
 		return exitcode.OK
+	}
+	var p *safe.PanicError
+	if errors.As(err, &p) {
+		reportPanic(t, p)
+		return exitcode.Internal
 	}
 	var failed *runFailedError
 	if !errors.As(err, &failed) {
@@ -44,6 +59,24 @@ func reportError(t *term.Terminal, err error) int {
 		}
 	}
 	return exitcode.Code(err)
+}
+
+// reportPanic says what panicked and where, with the top of its stack, and
+// writes the full stack to a file to attach to a bug report: never a
+// goroutine dump on stderr.
+func reportPanic(t *term.Terminal, p *safe.PanicError) {
+	fmt.Fprintf(t.ErrOut, "chronik-e2e: %v\n", p)
+	for i, l := range report.StackTop(p.Stack, 3) {
+		fmt.Fprintf(t.ErrOut, "    %s%s\n", strings.Repeat("    ", i%2), l)
+	}
+	hint := "please report it with the lines above"
+	if f, err := os.CreateTemp("", "chronik-e2e-panic-*.txt"); err == nil {
+		_, err = fmt.Fprintf(f, "%v\n\n%s", p, p.Stack)
+		if err = errors.Join(err, f.Close()); err == nil {
+			hint = "please report it with the full stack, written to " + f.Name()
+		}
+	}
+	fmt.Fprintf(t.ErrOut, "hint: %s\n", hint)
 }
 
 // runFailedError is a run whose report says FAILED: the report already told
@@ -82,7 +115,8 @@ shaped as the profile says.
 
 Exit status: 0 passed, 1 a scenario failed, 2 bad usage or profile,
 3 the cluster could not be started or reached, 4 every check passed but a
-threshold or the baseline comparison failed.`,
+threshold or the baseline comparison failed, 5 internal error: this is a bug
+in chronik-e2e (the report shows the stack).`,
 		// Without Args, cobra reports an unknown command as a plain error
 		// (exit 1); with Args but no RunE, it prints the help and exits 0.
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -98,16 +132,20 @@ threshold or the baseline comparison failed.`,
 	}
 	root.SetOut(t.Out)
 	root.SetErr(t.ErrOut)
+	root.Version = versionString()
+	root.SetVersionTemplate(versionLine() + "\n")
+	addGlobalFlags(root, t)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		// `chronik-e2e rn --profile 3x3`: the root does not know --profile,
 		// but the unknown command is the mistake to report.
 		if !cmd.HasParent() && cmd.Flags().NArg() > 0 {
 			return unknownCommand(cmd, cmd.Flags().Arg(0))
 		}
-		return exitcode.UsageError(err)
+		return flagError(cmd, err)
 	})
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
 	root.AddCommand(newReportCmd(t), newMetricsCmd(t))
 	root.AddCommand(newClusterCmd(t, nil), newInternalCmd(t))
+	root.AddCommand(newTopicsCmd(t), newProfilesCmd(t), newProfileCmd(t))
 	return root
 }

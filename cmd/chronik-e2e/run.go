@@ -38,6 +38,12 @@ func newRunCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Command {
 // or hands o to runF in flag-parsing tests.
 func runOrCapture(cmd *cobra.Command, t *term.Terminal, o *RunOptions, runF func(*RunOptions) error) error {
 	readIntFlags(cmd, o)
+	if err := readSecurityFlags(cmd, &o.Overrides.Security); err != nil {
+		return err
+	}
+	if err := readWorkloadFlags(cmd, o); err != nil {
+		return err
+	}
 	if runF != nil {
 		return runF(o)
 	}

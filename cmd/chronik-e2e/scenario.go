@@ -28,6 +28,7 @@ func newScenarioCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Comma
 			}
 			return nil
 		},
+		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Scenarios = []string{args[0]}
 			return runOrCapture(cmd, t, o, runF)
@@ -39,11 +40,15 @@ func newScenarioCmd(t *term.Terminal, runF func(*RunOptions) error) *cobra.Comma
 
 // newScenariosCmd returns `chronik-e2e scenarios`, the list of registered scenarios.
 func newScenariosCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the registered scenarios",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if jsonPath != "" {
+				return usageErr(scenariosJSON(t, jsonPath))
+			}
 			width := 0
 			for _, s := range scenarios.All() {
 				width = max(width, len(s.Name()))
@@ -58,4 +63,6 @@ func newScenariosCmd(t *term.Terminal) *cobra.Command {
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 )
@@ -36,15 +37,19 @@ func TestMain(m *testing.M) {
 //
 // Besides testscript's own commands, the scripts have:
 //
-//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES
+//	kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] [-tls DIR [-mtls]] [-sasl MECHANISM:USER:PASSWORD] NODES
 //	    start an embedded cluster of NODES brokers in the test process, and
 //	    set $NAME (default BOOTSTRAP) to its comma-separated addresses; each
 //	    -fault answers every matching request with the Kafka error ERROR
 //	    (e.g. -fault produce:NOT_ENOUGH_REPLICAS:1), or only the first N
 //	    matching requests with -fault-count N; -hold never answers
 //	    the requests named (e.g. -hold produce); -delay answers them
-//	    DURATION late (e.g. -delay produce:100ms, a slower cluster); the
-//	    cluster stops when the script ends
+//	    DURATION late (e.g. -delay produce:100ms, a slower cluster);
+//	    -max-version accepts only the request versions of that Kafka
+//	    release (e.g. -max-version 2.8.0, an older broker); the cluster
+//	    stops when the script ends; -tls DIR serves TLS with a
+//	    certificate of a CA generated for the test, -sasl requires SASL
+//	    with USER a superuser (secure_script_test.go)
 //	kfake-held
 //	    wait until the cluster of the last kfake holds a request
 //	expect-exit CODE PROGRAM [ARGS...]
@@ -117,8 +122,20 @@ func cmdKfake(ts *testscript.TestScript, neg bool, args []string) {
 		delays = append(delays, delay{key, d})
 		return err
 	})
-	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] NODES")
-	c, err := cluster.StartEmbedded(nodes)
+	var opts []kfake.Opt
+	fs.Func("max-version", "KAFKA: accept only the request versions of this Kafka release", func(s string) error {
+		v := kversion.FromString(s)
+		if v == nil {
+			return fmt.Errorf("no Kafka release %q", s)
+		}
+		opts = append(opts, kfake.MaxVersions(v))
+		return nil
+	})
+	secure := secureFlags(fs, func() string { return ts.Getenv("WORK") })
+	nodes := parseNodes(ts, fs, args, "kfake [-env NAME] [-fault REQUEST:ERROR[:PARTITION]]... [-fault-count N] [-hold REQUEST] [-delay REQUEST:DURATION] [-max-version KAFKA] [-tls DIR [-mtls]] [-sasl MECHANISM:USER:PASSWORD] NODES")
+	secOpts, err := secure()
+	ts.Check(err)
+	c, err := cluster.StartEmbedded(nodes, append(opts, secOpts...)...)
 	ts.Check(err)
 	ts.Defer(func() { _ = c.Close() })
 	if len(faults) > 0 {

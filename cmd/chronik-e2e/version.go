@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -15,15 +14,21 @@ var version = "dev"
 
 // newVersionCmd returns `chronik-e2e version`.
 func newVersionCmd(t *term.Terminal) *cobra.Command {
-	return &cobra.Command{
+	var jsonPath string
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintf(t.Out, "chronik-e2e %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if jsonPath != "" {
+				return usageErr(versionInfoJSON(t, jsonPath))
+			}
+			fmt.Fprintln(t.Out, versionLine())
 			return nil
 		},
 	}
+	addJSONFlag(cmd, &jsonPath)
+	return cmd
 }
 
 // versionString is the -ldflags version, or the module version and VCS revision.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
@@ -30,6 +31,7 @@ const (
 	MetricsFile  = "metrics.csv"
 	SpreadFile   = "spread.csv" // a repeat's min/median/max per metric
 	LedgerFile   = "ledger.csv"
+	PanicFile    = "panic.txt" // the stacks of the run's internal errors, when it had any
 	NodesDir     = "nodes"
 )
 
@@ -77,7 +79,8 @@ func (d *Dir) Run(i int) (*Dir, error) {
 func (d *Dir) file(name string) string { return filepath.Join(d.Path, name) }
 
 // WriteRun writes r in every format: JSON, JUnit, Markdown, the plain
-// terminal report, and its metrics as CSV.
+// terminal report, its metrics as CSV, and the stacks of its internal
+// errors when it had any.
 func (d *Dir) WriteRun(r *report.Report) error {
 	return errors.Join(
 		r.WriteJSON(d.file(JSONFile)),
@@ -85,7 +88,24 @@ func (d *Dir) WriteRun(r *report.Report) error {
 		report.WriteMarkdownFile(d.file(MarkdownFile), r, nil, false),
 		d.writeText(func(w io.Writer) error { return report.Render(w, r, nil) }),
 		d.writeCSV(MetricsFile, metricRows(r)),
+		d.writePanics(r.InternalErrors),
 	)
+}
+
+// writePanics writes panic.txt: each internal error and its full stack.
+func (d *Dir) writePanics(es []report.InternalError) error {
+	if len(es) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: please report it with this file.\n", report.InternalErrorText)
+	for _, e := range es {
+		fmt.Fprintf(&b, "\ninternal error in %s\n\n%s\n", e.Title(), strings.TrimRight(e.Stack, "\n"))
+	}
+	if err := os.WriteFile(d.file(PanicFile), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", PanicFile, err)
+	}
+	return nil
 }
 
 // WriteRepeat writes a repeat in every format, and its spread as CSV; each

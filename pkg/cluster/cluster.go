@@ -14,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
@@ -76,6 +77,12 @@ func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Confi
 		wg.Wait()
 		for i, addr := range addrs {
 			lastErr[addr] = errs[i]
+			if why := kafka.AuthFailure(errs[i]); why != "" {
+				// Asking again cannot mend a rejected password or an
+				// untrusted certificate: say so now, not at the deadline.
+				return nil, exitcode.ClusterError(fmt.Errorf("%s: %s: %w", addr, why, errs[i]),
+					"check cluster.tls and cluster.sasl (or --tls, --tls-ca, --sasl-*, -X) against the cluster's listener")
+			}
 		}
 		for i := range addrs {
 			if errs[i] == nil {
@@ -148,6 +155,10 @@ func probe(ctx context.Context, addr string, cfg *sarama.Config) ([]report.Broke
 		// which a broker that accepts but never answers holds until the
 		// client's read timeout.
 		defer b.Close()
+		if ok, err := b.Connected(); !ok && err != nil { // waits for the dial, TLS and SASL
+			ch <- answer{nil, kafka.ConnectError(cfg, err)}
+			return
+		}
 		resp, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, nil))
 		ch <- answer{resp, err}
 	}()

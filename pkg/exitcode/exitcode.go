@@ -13,6 +13,7 @@ const (
 	Usage       = 2 // bad usage or bad profile
 	Unreachable = 3 // the cluster could not be started or reached
 	Thresholds  = 4 // every check passed, but a threshold or the baseline comparison failed
+	Internal    = 5 // internal error: this is a bug in chronik-e2e (a recovered panic)
 )
 
 // Error is an error that carries the exit code it should end the process with,
@@ -40,6 +41,11 @@ func Usagef(format string, args ...any) error {
 // ClusterError wraps err as a cluster that could not be started or reached (exit 3).
 func ClusterError(err error, hint string) error {
 	return &Error{Code: Unreachable, Err: err, Hint: hint}
+}
+
+// InternalError wraps err, a bug in chronik-e2e such as a recovered panic, as exit 5.
+func InternalError(err error, hint string) error {
+	return &Error{Code: Internal, Err: err, Hint: hint}
 }
 
 // Code returns the exit code for err: 0 for nil, the carried code for an

@@ -87,6 +87,7 @@ func (p *Plan) Judge(r *report.Report) {
 	}
 	r.Gate = g
 	r.Passed = r.Passed && g.Passed
+	r.UpdateVerdict()
 }
 
 // JudgeRepeat judges a repeat: every run against the thresholds (each run's

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/suggest"
 )
 
 // Better says in which direction a metric improves.
@@ -139,22 +140,22 @@ func Values(r *report.Report) map[string]float64 {
 // unknownMetric says that name is not a metric, suggesting the closest ones.
 func unknownMetric(name string) string {
 	msg := "unknown metric " + strconv.Quote(name)
-	if s := suggest(name); len(s) > 0 {
+	if s := closeMetrics(name); len(s) > 0 {
 		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
 	}
 	return msg + "; `chronik-e2e metrics` lists them all"
 }
 
-// suggest returns up to three metric names close to name: the same name
-// under another prefix, or within a small edit distance.
-func suggest(name string) []string {
+// closeMetrics returns up to three metric names close to name: the same
+// name under another prefix, or within a small edit distance.
+func closeMetrics(name string) []string {
 	type cand struct {
 		name string
 		d    int
 	}
 	var cs []cand
 	for _, m := range metrics {
-		d := distance(name, m.Name)
+		d := suggest.Distance(name, m.Name)
 		_, short, _ := strings.Cut(m.Name, ".")
 		if short == name || strings.HasPrefix(m.Name, name) || len(name) >= 3 && strings.HasPrefix(short, name) {
 			d = 0
@@ -169,25 +170,4 @@ func suggest(name string) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-// distance is the Levenshtein edit distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

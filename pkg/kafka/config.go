@@ -17,14 +17,20 @@ const (
 	WriteTimeout = 10 * time.Second
 )
 
-// Config returns a sarama config for the given protocol version ("3.6.0")
-// with explicit deadlines and no hidden retries: a failure is counted, not
-// retried away.
+// Config returns a sarama config for a cluster.kafka_version ("3.6.0"; for
+// "auto" the ProbeVersion, until Resolve decides); see ConfigFor.
 func Config(version string) (*sarama.Config, error) {
-	v, err := sarama.ParseKafkaVersion(version)
+	v, _, err := ParseVersion(version)
 	if err != nil {
-		return nil, fmt.Errorf("kafka version %q: %w", version, err)
+		return nil, fmt.Errorf("kafka version: %w", err)
 	}
+	return ConfigFor(v), nil
+}
+
+// ConfigFor returns a sarama config speaking protocol version v, with
+// explicit deadlines and no hidden produce retries: a failure is counted,
+// not retried away.
+func ConfigFor(v sarama.KafkaVersion) *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "chronik-e2e"
 	cfg.Version = v
@@ -46,7 +52,7 @@ func Config(version string) (*sarama.Config, error) {
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Retry.Backoff = 100 * time.Millisecond
 	cfg.ChannelBufferSize = 1024
-	return cfg, nil
+	return cfg
 }
 
 // RequiredAcks maps a profile's acks ("0", "1", "all") to sarama's setting.

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +22,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Load reads the profile ref names. ref is tried, in order, as a file path,
-// as ./configs/REF and ./configs/REF.yaml (relative to the working
-// directory), then as a profile compiled into the binary (a leading
-// "configs/" is ignored there). An empty ref gives Default(). Keys the
-// profile leaves out take Default()'s values; an absent name becomes the
-// file's base name without ".yaml". Errors are exitcode.UsageError (exit 2);
-// problems in the YAML come as a *ValidationError inside.
+// BuiltinPrefix starts the Source of a profile compiled into the binary
+// ("builtin:3x3.yaml"); `chronik-e2e profile show 3x3` prints it.
+const BuiltinPrefix = "builtin:"
+
+// Load reads the profile ref names. A ref with a slash is a path and is
+// only read as a file (REF, or REF.yaml). A ref without one is tried, in
+// order, as a file in the working directory, as ./configs/REF and
+// ./configs/REF.yaml, then as a profile compiled into the binary; a local
+// file that shadows a built-in profile of the same name says so in
+// Profile.Shadows. An empty ref gives Default(). Keys the profile leaves out
+// take Default()'s values; an absent name becomes the file's base name
+// without ".yaml". Errors are exitcode.UsageError (exit 2); problems in the
+// YAML come as a *ValidationError inside.
 func Load(ref string) (*Profile, error) {
 	if ref == "" {
 		return Default(), nil
@@ -35,7 +43,29 @@ func Load(ref string) (*Profile, error) {
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	return Parse(source, data)
+	p, err := Parse(source, data)
+	if p != nil && !isPath(ref) && !strings.HasPrefix(source, BuiltinPrefix) {
+		base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(source), ".yaml"), ".yml")
+		if slices.Contains(configs.Names(), base) {
+			p.Shadows = BuiltinPrefix + base + ".yaml"
+		}
+	}
+	return p, err
+}
+
+// Find returns the YAML of the profile ref names and where it was found, by
+// Load's rules, without parsing it. Errors are bad usage (exit 2).
+func Find(ref string) ([]byte, string, error) {
+	data, source, err := find(ref)
+	if err != nil {
+		return nil, "", exitcode.UsageError(err)
+	}
+	return data, source, nil
+}
+
+// isPath reports whether ref names a file by its path: it has a slash.
+func isPath(ref string) bool {
+	return strings.ContainsRune(ref, '/') || strings.ContainsRune(ref, filepath.Separator)
 }
 
 // find returns the contents of the profile ref names and where they came from.
@@ -51,35 +81,45 @@ func find(ref string) (data []byte, source string, err error) {
 		source = name
 		return true
 	}
+	withExt := func(name string) []string {
+		if hasYAMLExt(name) {
+			return []string{name}
+		}
+		return []string{name, name + ".yaml"}
+	}
+	if name, ok := strings.CutPrefix(ref, BuiltinPrefix); ok { // only the built-in one
+		if b, found := Builtin(name); found {
+			return b, BuiltinPrefix + withExt(name)[len(withExt(name))-1], nil
+		}
+		return nil, "", fmt.Errorf("no built-in profile %q; built-in profiles: %s", name, strings.Join(configs.Names(), ", "))
+	}
+	if isPath(ref) {
+		for _, n := range withExt(ref) {
+			if readFile(n) {
+				return data, source, err
+			}
+		}
+		return nil, "", fmt.Errorf("no profile file %s (tried %s); a name with a slash is only read as a file: the built-in profiles are named without one (%s)",
+			ref, strings.Join(tried, ", "), strings.Join(configs.Names(), ", "))
+	}
 	if readFile(ref) {
 		return data, source, err
 	}
-	names := []string{ref}
-	if !hasYAMLExt(ref) {
-		names = append(names, ref+".yaml")
-	}
-	for _, n := range names {
+	for _, n := range withExt(ref) {
 		if readFile(filepath.Join("configs", n)) {
 			return data, source, err
 		}
 	}
-
-	embedded := path.Clean(filepath.ToSlash(ref))
-	embedded = strings.TrimPrefix(embedded, "configs/")
-	names = []string{embedded}
-	if !hasYAMLExt(embedded) {
-		names = append(names, embedded+".yaml")
-	}
-	for _, n := range names {
-		tried = append(tried, "embedded:"+n)
+	for _, n := range withExt(ref) {
+		tried = append(tried, BuiltinPrefix+n)
 		if !fs.ValidPath(n) {
 			continue
 		}
 		if b, readErr := fs.ReadFile(configs.FS, n); readErr == nil {
-			return b, "embedded:" + n, nil
+			return b, BuiltinPrefix + n, nil
 		}
 	}
-	return nil, "", fmt.Errorf("no profile %q: tried %s; embedded profiles: %s",
+	return nil, "", fmt.Errorf("no profile %q: tried %s; built-in profiles: %s (chronik-e2e profiles lists them)",
 		ref, strings.Join(tried, ", "), strings.Join(configs.Names(), ", "))
 }
 
@@ -105,6 +145,18 @@ func readLimited(name string) ([]byte, error) {
 	return data, nil
 }
 
+// Builtin returns the YAML of the built-in profile name ("3x3" or "3x3.yaml").
+func Builtin(name string) ([]byte, bool) {
+	if !hasYAMLExt(name) {
+		name += ".yaml"
+	}
+	if !fs.ValidPath(name) {
+		return nil, false
+	}
+	b, err := fs.ReadFile(configs.FS, name)
+	return b, err == nil
+}
+
 func hasYAMLExt(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
@@ -119,7 +171,8 @@ func hasYAMLExt(name string) bool {
 func Parse(source string, data []byte) (*Profile, error) {
 	p := Default()
 	p.Source = source
-	base := path.Base(filepath.ToSlash(strings.TrimPrefix(source, "embedded:")))
+	base := path.Base(filepath.ToSlash(strings.TrimPrefix(source, BuiltinPrefix)))
+	p.Digest = fmt.Sprintf("sha256:%x", sha256.Sum256(data))
 	p.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
 	p.lines = map[string]int{}
 

@@ -38,8 +38,13 @@ type Profile struct {
 	// untested without failing the run; the report names what went untested.
 	AllowNotApplicable bool `yaml:"allow_not_applicable"`
 
-	// Source is where the profile was read from (a path, or "embedded:NAME"); not a YAML key.
+	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
+	// Digest is "sha256:<hex>" of the profile's YAML as read; empty for Default().
+	Digest string `yaml:"-"`
+	// Shadows names the built-in profile ("builtin:3x3.yaml") that the local
+	// file read instead has the name of; empty when none.
+	Shadows string `yaml:"-"`
 
 	// lines maps a dotted key ("topic.partitions", "scenarios[1]") to its
 	// line in the YAML; nil when the profile did not come from YAML.
@@ -58,10 +63,15 @@ type Cluster struct {
 	Bootstrap []string `yaml:"bootstrap"`
 	// Ports fixes the embedded brokers' ports, one per node; empty: free ports.
 	Ports []int `yaml:"ports"`
-	// KafkaVersion is the protocol version the client speaks, e.g. "3.6.0".
+	// KafkaVersion is the protocol version the client speaks: a Kafka
+	// release ("3.6.0", "2.8", "0.11.0"), or "auto" to choose the newest the
+	// brokers accept (see kafka.Resolve).
 	KafkaVersion string `yaml:"kafka_version"`
 	// Spawn says how to start and watch the broker processes of spawn mode.
 	Spawn Spawn `yaml:"spawn"`
+	// TLS and SASL say how to reach a secured cluster; see security.go.
+	TLS  TLS  `yaml:"tls"`
+	SASL SASL `yaml:"sasl"`
 }
 
 // Topic is the topic the scenarios create and use.
@@ -69,6 +79,14 @@ type Topic struct {
 	Name              string `yaml:"name"`
 	Partitions        int    `yaml:"partitions"`
 	ReplicationFactor int    `yaml:"replication_factor"`
+	// Delete says when the runner deletes the topic it created: on-pass,
+	// always or never; empty: on-pass in attach and spawn mode, never in
+	// embedded mode (the cluster goes away with the run). See topic.go.
+	Delete string `yaml:"delete"`
+	// Existing runs against the topic Name that exists already: the runner
+	// checks its shape, reads from its end offsets at the start, and never
+	// deletes it.
+	Existing bool `yaml:"existing"`
 }
 
 // Workload is what the produce and consume scenarios send and read.
@@ -109,7 +127,7 @@ func Default() *Profile {
 			Mode:         ModeEmbedded,
 			Nodes:        3,
 			Bootstrap:    []string{},
-			KafkaVersion: "3.6.0",
+			KafkaVersion: "auto",
 			Spawn:        defaultSpawn(),
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},

@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,7 +73,7 @@ func TestDefault(t *testing.T) {
 	p := Default()
 	want := &Profile{
 		Name:      "default",
-		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "3.6.0", Spawn: defaultSpawn()},
+		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "auto", Spawn: defaultSpawn()},
 		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
 		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
@@ -150,11 +152,20 @@ func TestValidateRules(t *testing.T) {
 		{"bootstrap port 0", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:0"} }, "cluster.bootstrap[0]", "port 0 is not in 1..65535"},
 		{"bootstrap port too big", func(p *Profile) { p.Cluster.Mode, p.Cluster.Bootstrap = ModeAttach, []string{"a:65536"} }, "cluster.bootstrap[0]", "port 65536 is not in 1..65535"},
 		{"embedded with bootstrap", func(p *Profile) { p.Cluster.Bootstrap = []string{"a:1"} }, "cluster.bootstrap", "bootstrap is only for attach mode"},
+		{"version auto", func(p *Profile) { p.Cluster.KafkaVersion = "auto" }, "", ""},
+		{"version three parts", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.0" }, "", ""},
 		{"version two parts", func(p *Profile) { p.Cluster.KafkaVersion = "3.6" }, "", ""},
+		{"version 2.8", func(p *Profile) { p.Cluster.KafkaVersion = "2.8" }, "", ""},
+		{"version before 1.0, three parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.11.0" }, "", ""},
+		{"version before 1.0, four parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.11.0.0" }, "", ""},
 		{"version four parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.10.2.1" }, "", ""},
-		{"version one part", func(p *Profile) { p.Cluster.KafkaVersion = "3" }, "cluster.kafka_version", `"3" is not a version like 3.6.0`},
-		{"version five parts", func(p *Profile) { p.Cluster.KafkaVersion = "1.2.3.4.5" }, "cluster.kafka_version", "is not a version"},
-		{"version word", func(p *Profile) { p.Cluster.KafkaVersion = "latest" }, "cluster.kafka_version", "is not a version"},
+		{"version one part", func(p *Profile) { p.Cluster.KafkaVersion = "3" }, "cluster.kafka_version", `"3" is not a version: use auto, or a Kafka release such as 3.6.0, 3.6, 2.8, 0.11.0 or 0.11.0.0`},
+		{"version four parts after 1.0", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.0.0" }, "cluster.kafka_version", `"3.6.0.0" is not a version: use auto`},
+		{"version five parts", func(p *Profile) { p.Cluster.KafkaVersion = "0.1.2.3.4" }, "cluster.kafka_version", "is not a version: use auto"},
+		{"version word", func(p *Profile) { p.Cluster.KafkaVersion = "latest" }, "cluster.kafka_version", `"latest" is not a version: use auto, or`},
+		{"version empty", func(p *Profile) { p.Cluster.KafkaVersion = "" }, "cluster.kafka_version", `"" is not a version: use auto`},
+		{"version unknown release", func(p *Profile) { p.Cluster.KafkaVersion = "3.6.9" }, "cluster.kafka_version", `"3.6.9" is not a Kafka release the client knows (0.8.2.0 to `},
+		{"version newer than known", func(p *Profile) { p.Cluster.KafkaVersion = "99.0" }, "cluster.kafka_version", `"99.0" is not a Kafka release the client knows`},
 		{"topic name legal", func(p *Profile) { p.Topic.Name = "e2e-3x3_a.b" }, "", ""},
 		{"topic name 249", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 249) }, "", ""},
 		{"topic name 250", func(p *Profile) { p.Topic.Name = strings.Repeat("a", 250) }, "topic.name", "is 250 characters long; the limit is 249"},
@@ -198,6 +209,23 @@ func TestValidateRules(t *testing.T) {
 			tt.change(p)
 			wantProblem(t, p.Validate(known), tt.wantKey, tt.wantMsg)
 		})
+	}
+}
+
+// TestKafkaVersionForms: every accepted form of cluster.kafka_version parses
+// from YAML; a bad one is reported with its key, its line and the forms.
+func TestKafkaVersionForms(t *testing.T) {
+	for _, v := range []string{"auto", "0.11.0", "0.11.0.0", "2.8", "3.6.0", `"3.6"`} {
+		p := mustParse(t, "v.yaml", "name: v\ncluster:\n  kafka_version: "+v+"\n")
+		if err := p.Validate(known); err != nil {
+			t.Errorf("kafka_version %s: %v", v, err)
+		}
+	}
+	p := mustParse(t, "v.yaml", "name: v\ncluster:\n  nodes: 3\n  kafka_version: 3.6.0.0\n")
+	err := p.Validate(known)
+	want := `v.yaml:4: cluster.kafka_version: "3.6.0.0" is not a version: use auto, or a Kafka release such as 3.6.0, 3.6, 2.8, 0.11.0 or 0.11.0.0`
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %s", err, want)
 	}
 }
 
@@ -254,7 +282,7 @@ colour: blue
 `))
 	problems := problemsOf(t, err)
 	want := []string{
-		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor)`,
+		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
 		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
 		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, allow_not_applicable)`,
 	}
@@ -277,7 +305,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"duration word", "timeouts:\n  cluster_ready: soon\n", `x.yaml:2: timeouts.cluster_ready: must be a duration like 60s or 2m, not "soon"`},
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
-		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor), not "5"`},
+		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor, delete, existing), not "5"`},
 		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, allow_not_applicable), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
@@ -454,9 +482,8 @@ func TestLoadLookup(t *testing.T) {
 		{root, "configs/3x3.yaml", "configs/3x3.yaml", "3x3"},
 		{root, "3x3", filepath.Join("configs", "3x3.yaml"), "3x3"},
 		{root, "3x3.yaml", filepath.Join("configs", "3x3.yaml"), "3x3"},
-		{empty, "3x3", "embedded:3x3.yaml", "3x3"},
-		{empty, "3x9.yaml", "embedded:3x9.yaml", "3x9"},
-		{empty, "configs/3x3.yaml", "embedded:3x3.yaml", "3x3"},
+		{empty, "3x3", "builtin:3x3.yaml", "3x3"},
+		{empty, "3x9.yaml", "builtin:3x9.yaml", "3x9"},
 		{local, "mine", filepath.Join("configs", "mine.yaml"), "mine"},
 		{local, "3x3", filepath.Join("configs", "3x3.yaml"), "local-3x3"},
 		{local, "plain", "plain", "plain"},
@@ -477,13 +504,51 @@ func TestLoadLookup(t *testing.T) {
 	}
 }
 
+// A name with a slash is a path: it never falls back to a built-in profile.
+func TestLoadPathNeverBuiltin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load("configs/3x3.yaml")
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
+	}
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, failover, scale)"
+	if err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// A local file named like a built-in profile says which one it shadows.
+func TestLoadShadows(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll("configs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("configs", "3x3.yaml"), []byte("name: mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load("3x3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Shadows != "builtin:3x3.yaml" {
+		t.Errorf("Shadows = %q, want builtin:3x3.yaml", p.Shadows)
+	}
+	if p.Digest != "sha256:"+fmt.Sprintf("%x", sha256.Sum256([]byte("name: mine\n"))) {
+		t.Errorf("Digest = %q", p.Digest)
+	}
+	b, err := Load("builtin-free")
+	if err == nil || b != nil {
+		t.Errorf("Load of an unknown name = %v, %v", b, err)
+	}
+}
+
 func TestLoadUnknown(t *testing.T) {
 	t.Chdir(t.TempDir())
 	_, err := Load("nope")
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, embedded:nope, embedded:nope.yaml; embedded profiles: 3x3, 3x9, chronik-3x3, failover, scale`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, failover, scale (chronik-e2e profiles lists them)`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

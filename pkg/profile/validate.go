@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 )
 
 // Limits checked by Validate. The memory and file descriptors a run needs
@@ -72,10 +73,7 @@ func (e *ValidationError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-var (
-	versionRE   = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
-	topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
-)
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 // Validate checks every value before anything connects and reports all
 // problems at once as a *ValidationError wrapped in exitcode.UsageError
@@ -124,8 +122,8 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	case c.Mode == ModeEmbedded && len(c.Bootstrap) > 0:
 		v.add("cluster.bootstrap", "bootstrap is only for attach mode (cluster.mode is embedded)")
 	}
-	if !versionRE.MatchString(c.KafkaVersion) {
-		v.add("cluster.kafka_version", "%q is not a version like 3.6.0", c.KafkaVersion)
+	if _, _, err := kafka.ParseVersion(c.KafkaVersion); err != nil {
+		v.add("cluster.kafka_version", "%v", err)
 	}
 
 	t := p.Topic
@@ -213,6 +211,8 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	}
 	p.validateGate(v)
 	p.validateFaults(v)
+	p.validateSecurity(v)
+	p.validateTopic(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {
@@ -220,7 +220,12 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	}
 	// In file order; values set by flags (no line) come first.
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
-	return exitcode.UsageError(&ValidationError{Source: p.Source, Problems: problems})
+	err := &exitcode.Error{Code: exitcode.Usage, Err: &ValidationError{Source: p.Source, Problems: problems}}
+	citesFile := slices.ContainsFunc(problems, func(pr Problem) bool { return pr.Line > 0 && pr.Flag == "" })
+	if name, ok := strings.CutPrefix(p.Source, BuiltinPrefix); ok && citesFile {
+		err.Hint = fmt.Sprintf("%s is compiled into chronik-e2e: chronik-e2e profile show %s prints it", p.Source, strings.TrimSuffix(name, ".yaml"))
+	}
+	return err
 }
 
 // maxNodes is the most nodes a cluster of mode may have.
@@ -250,6 +255,9 @@ func (v *validator) add(key, format string, args ...any) {
 // that set it. A list item ("scenarios[1]") falls back to its list's line.
 func (p *Profile) origin(key string) (line int, flag string) {
 	base, _, _ := strings.Cut(key, "[")
+	if f := p.flags[key]; f != "" { // a list item a flag added (--threshold)
+		return 0, f
+	}
 	if f := p.flags[base]; f != "" {
 		return 0, f
 	}

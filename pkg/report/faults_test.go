@@ -88,3 +88,32 @@ func TestRenderFaults(t *testing.T) {
 		}
 	}
 }
+
+// The compact report leaves out the timeline and the windows, says so, and
+// keeps the delivery per mode and the guarantees.
+func TestRenderCompactFaults(t *testing.T) {
+	r := sample()
+	r.Faults = &Faults{Target: "leader-of-most", Seed: 42,
+		Timeline:   []Event{{AtS: 1.25, Scenario: "leader-failover", Kind: EventFault, Node: 0, Partition: -1, Detail: "kill node 0"}},
+		Windows:    []Window{{Scenario: "leader-failover", Fault: "kill node 0", Partition: 3, FromS: 1.2, ToS: 1.33, DurationS: 0.13}},
+		Runs:       []FaultRun{{Scenario: "leader-failover", Mode: "acks=all", Counts: Counts{Sent: 1566, Acked: 1563, Failed: 3}, Passed: true}},
+		Guarantees: []Guarantee{{Acks: "all", Idempotent: true, ReplicationFactor: ">=2", Loss: "never", Duplicates: "never", Why: "exactly once per partition"}},
+	}
+	var b strings.Builder
+	if err := RenderCompact(&b, r, asciiRenderer()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"timeline of 1 event and 1 unavailability window left out: -v shows them", "leader-failover acks=all", "exactly once per partition"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compact report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "⚡ fault") || strings.Contains(out, "Timeline (") {
+		t.Errorf("compact report has the timeline:\n%s", out)
+	}
+	full := render(t, r, asciiRenderer())
+	if !strings.Contains(full, "Timeline (") {
+		t.Error("the full report lacks the timeline")
+	}
+}

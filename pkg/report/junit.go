@@ -143,12 +143,23 @@ func junitRun(r *Report, name string) junitSuite {
 		{"partitions", strconv.Itoa(c.Partitions)}, {"replication_factor", strconv.Itoa(c.ReplicationFactor)},
 		{"messages", strconv.Itoa(c.Messages)}, {"acks", c.Acks},
 	}
+	for _, kv := range [][2]string{{"profile_source", r.ProfileSource}, {"profile_digest", r.ProfileDigest}, {"tool_version", r.ToolVersion}} {
+		if kv[1] != "" {
+			props = append(props, junitProp{kv[0], kv[1]})
+		}
+	}
+	for _, t := range r.TagList() {
+		k, v, _ := strings.Cut(t, "=")
+		props = append(props, junitProp{"tag." + k, v})
+	}
 	s.Properties = &junitProps{Props: props}
 
 	class := junitClass(r.Profile, "scenario")
 	for _, sc := range r.Scenarios {
 		tc := junitTestcase{Name: sc.Name, Classname: class, Time: junitTime(sc.DurationS)}
 		switch {
+		case sc.InternalError:
+			tc.Error = &junitMessage{Type: "internal-error", Message: sc.Error, Text: junitStacks(r.InternalErrors, sc.Name)}
 		case sc.NotApplicable && r.AllowNotApplicable:
 			tc.Skipped = &junitMessage{Type: "not-applicable", Message: sc.Error}
 		case sc.NotApplicable: // fails the run: the guarantee went untested
@@ -168,6 +179,10 @@ func junitRun(r *Report, name string) junitSuite {
 		}
 		tc.SystemOut = strings.Join(sc.Notes, "\n")
 		s.Cases = append(s.Cases, tc)
+	}
+	if text := junitStacks(r.InternalErrors, ""); text != "" { // outside any scenario
+		s.Cases = append(s.Cases, junitTestcase{Name: "run", Classname: class, Time: "0",
+			Error: &junitMessage{Type: "internal-error", Message: InternalErrorText, Text: text}})
 	}
 	if r.Interrupted {
 		s.Cases = append(s.Cases, junitTestcase{Name: "run", Classname: class, Time: "0",
@@ -245,4 +260,16 @@ func junitTimestamp(rep *Repeat) string {
 		return ""
 	}
 	return rep.StartedAt.UTC().Format("2006-01-02T15:04:05")
+}
+
+// junitStacks is the title and stack of each internal error of scenario
+// (of none: "").
+func junitStacks(es []InternalError, scenario string) string {
+	var parts []string
+	for _, e := range es {
+		if e.Scenario == scenario {
+			parts = append(parts, e.Title()+"\n"+e.Stack)
+		}
+	}
+	return strings.Join(parts, "\n")
 }

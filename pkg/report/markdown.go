@@ -20,6 +20,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	c := r.Config
 	fmt.Fprintf(&b, "Run `%s` · %s cluster · topic `%s` · %d partitions · RF %d · %s messages · acks %s · %s\n\n",
 		r.RunID, r.Cluster.Mode, c.Topic, c.Partitions, c.ReplicationFactor, commas(int64(c.Messages)), c.Acks, seconds(r.DurationS))
+	if about := mdAbout(r); about != "" {
+		b.WriteString(about + "\n\n")
+	}
 	mdScenarios(&b, r.Scenarios, r.AllowNotApplicable)
 	if r.Gate != nil {
 		mdThresholds(&b, r.Gate.Thresholds)
@@ -29,6 +32,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	mdDelivery(&b, r)
 	mdFindings(&b, r.Scenarios)
+	mdInternalErrors(&b, r.InternalErrors)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -39,6 +43,8 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 	var b strings.Builder
 	word := "PASSED"
 	switch {
+	case rep.Errored():
+		word = "ERROR, " + InternalErrorText
 	case rep.Interrupted:
 		word = "INTERRUPTED"
 	case !rep.Passed:
@@ -86,6 +92,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 		if len(r.Scenarios) > 0 && !r.ChecksPassed() {
 			fmt.Fprintf(&b, "\n### Run %d\n", i+1)
 			mdFindings(&b, r.Scenarios)
+			mdInternalErrors(&b, r.InternalErrors)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -127,9 +134,11 @@ func verdictEmoji(passed, interrupted bool) string {
 	return "❌"
 }
 
-// verdictWord is PASSED, FAILED or INTERRUPTED, saying when only the gate failed.
+// verdictWord is PASSED, FAILED, ERROR or INTERRUPTED, saying when only the gate failed.
 func verdictWord(r *Report) string {
 	switch {
+	case r.Errored():
+		return "ERROR (" + InternalErrorText + ")"
 	case r.Interrupted:
 		return "INTERRUPTED"
 	case r.Passed:
@@ -150,6 +159,8 @@ func mdScenarios(b *strings.Builder, ss []*Scenario, allowNA bool) {
 	for _, s := range ss {
 		mark, word := "✅", "passed"
 		switch {
+		case s.InternalError:
+			mark, word = "❌", "**error**"
 		case s.NotApplicable && allowNA:
 			mark, word = "➖", "not applicable"
 		case s.NotApplicable:
@@ -257,4 +268,35 @@ func mdFindings(b *strings.Builder, ss []*Scenario) {
 func mdCell(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// mdAbout is the line with the profile's source and digest, the tool's
+// version and the tags; empty when the report has none of them.
+func mdAbout(r *Report) string {
+	var parts []string
+	if r.ProfileSource != "" {
+		parts = append(parts, "profile `"+r.ProfileSource+"`")
+	}
+	if r.ProfileDigest != "" {
+		parts = append(parts, "`"+shortDigest(r.ProfileDigest)+"`")
+	}
+	if r.ToolVersion != "" {
+		parts = append(parts, "chronik-e2e "+r.ToolVersion)
+	}
+	for _, t := range r.TagList() {
+		parts = append(parts, "`"+t+"`")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// mdInternalErrors lists the internal errors, each with its stack folded away.
+func mdInternalErrors(b *strings.Builder, es []InternalError) {
+	if len(es) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### Internal errors\n\n%s: please report it with these stacks.\n", InternalErrorText)
+	for _, e := range es {
+		fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n```\n%s\n```\n\n</details>\n",
+			mdCell(e.Title()), strings.TrimRight(e.Stack, "\n"))
+	}
 }

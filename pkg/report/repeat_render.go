@@ -12,9 +12,12 @@ import (
 )
 
 // orASCII returns rd, or a plain-text renderer bound to w when rd is nil.
+// The profile is set on the renderer, not passed as termenv.WithProfile:
+// lipgloss ignores that option and detects the profile again from w.
 func orASCII(w io.Writer, rd *lipgloss.Renderer) *lipgloss.Renderer {
 	if rd == nil {
-		return lipgloss.NewRenderer(w, termenv.WithProfile(termenv.Ascii))
+		rd = lipgloss.NewRenderer(w)
+		rd.SetColorProfile(termenv.Ascii)
 	}
 	return rd
 }
@@ -83,6 +86,8 @@ func (p *printer) runs(rep *Repeat) {
 	for i, r := range rep.Runs {
 		mark, word, st := p.st.pass.Render("✓"), "PASSED", p.st.pass
 		switch {
+		case r.Errored():
+			mark, word, st = p.st.fail.Render("✗"), "ERROR", p.st.fail
 		case r.Interrupted:
 			mark, word, st = p.st.skip.Render("■"), "INTERRUPTED", p.st.skip
 		case !r.Passed:
@@ -224,6 +229,8 @@ func (p *printer) repeatVerdict(rep *Repeat) {
 	var text string
 	var st lipgloss.Style
 	switch {
+	case rep.Errored():
+		text, st = fmt.Sprintf("✗ ERROR  %s (%d/%d runs passed)", InternalErrorText, passed, n), p.st.fail
 	case rep.Interrupted:
 		text, st = fmt.Sprintf("■ INTERRUPTED (%d of %d runs done, %d passed)", n, rep.Requested, passed), p.st.skip
 	case rep.Passed:

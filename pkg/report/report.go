@@ -2,28 +2,47 @@
 // (a styled terminal report) and for machines (JSON).
 package report
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // SchemaVersion is the version of the JSON report; it changes on a breaking change.
 const SchemaVersion = 1
 
+// Verdicts of a run (Report.Verdict).
+const (
+	VerdictPassed      = "PASSED"
+	VerdictFailed      = "FAILED"
+	VerdictError       = "ERROR" // an internal error: a bug in chronik-e2e
+	VerdictInterrupted = "INTERRUPTED"
+)
+
 // Report is everything one run found, in the shape of the JSON report.
 type Report struct {
-	SchemaVersion int            `json:"schema_version"`
-	Passed        bool           `json:"passed"`
-	Profile       string         `json:"profile"`
-	RunID         string         `json:"run_id"`
-	StartedAt     time.Time      `json:"started_at"`
-	DurationS     float64        `json:"duration_s"`
-	Config        Config         `json:"config"`
-	Cluster       Cluster        `json:"cluster"`
-	Scenarios     []*Scenario    `json:"scenarios"`
-	Delivery      Delivery       `json:"delivery"`
-	Throughput    Throughput     `json:"throughput"`
-	Latency       Latency        `json:"latency_ms"`
-	Distribution  Distribution   `json:"distribution"`
-	Partitions    []Partition    `json:"partitions"`
-	Leaders       map[string]int `json:"leaders"`
+	SchemaVersion int    `json:"schema_version"`
+	Passed        bool   `json:"passed"`
+	Profile       string `json:"profile"`
+	// ProfileSource is where the profile was read ("configs/3x3.yaml",
+	// "builtin:3x3.yaml"); ProfileDigest is "sha256:<hex>" of its YAML.
+	ProfileSource string `json:"profile_source,omitempty"`
+	ProfileDigest string `json:"profile_digest,omitempty"`
+	// ToolVersion is the chronik-e2e version that ran.
+	ToolVersion string `json:"tool_version,omitempty"`
+	// Tags are the --tag key=value labels of the run.
+	Tags         map[string]string `json:"tags,omitempty"`
+	RunID        string            `json:"run_id"`
+	StartedAt    time.Time         `json:"started_at"`
+	DurationS    float64           `json:"duration_s"`
+	Config       Config            `json:"config"`
+	Cluster      Cluster           `json:"cluster"`
+	Scenarios    []*Scenario       `json:"scenarios"`
+	Delivery     Delivery          `json:"delivery"`
+	Throughput   Throughput        `json:"throughput"`
+	Latency      Latency           `json:"latency_ms"`
+	Distribution Distribution      `json:"distribution"`
+	Partitions   []Partition       `json:"partitions"`
+	Leaders      map[string]int    `json:"leaders"`
 	// Produced and Consumed say which parts of the report hold measurements:
 	// a run that never produced has no throughput or latency to show.
 	Produced bool `json:"produced"`
@@ -46,17 +65,30 @@ type Report struct {
 	// EndToEnd is the latency from each message's send to its read, measured
 	// when consuming while producing (workload.concurrent_consume); nil otherwise.
 	EndToEnd *Latency `json:"end_to_end_latency_ms,omitempty"`
+	// TopicCleanup says what became of the run's topic (topic.delete):
+	// deleted, kept and why; empty when nothing was to be done.
+	TopicCleanup string `json:"topic_cleanup,omitempty"`
 	// Faults holds what the fault scenarios did and saw (timeline,
 	// unavailability windows, delivery per mode, guarantees); nil when none ran.
 	Faults *Faults `json:"faults,omitempty"`
 	// Audit is what the consume scenario's final audit found; nil when it did not run.
 	Audit *Audit `json:"audit,omitempty"`
+	// Verdict is PASSED, FAILED, ERROR (an internal error, a bug in
+	// chronik-e2e, stopped the run: exit status 5) or INTERRUPTED; Passed is
+	// true only with PASSED. Reports written before it was added have none.
+	Verdict string `json:"verdict,omitempty" jsonschema:"enum=PASSED,enum=FAILED,enum=ERROR,enum=INTERRUPTED"`
+	// InternalErrors are the panics recovered during the run, each a bug in
+	// chronik-e2e, not a finding about the cluster; any one makes the
+	// verdict ERROR.
+	InternalErrors []InternalError `json:"internal_errors,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.
 type Config struct {
-	Nodes             int    `json:"nodes"`
-	Topic             string `json:"topic"`
+	Nodes int    `json:"nodes"`
+	Topic string `json:"topic"`
+	// TopicExisting is set when the run used a topic that existed before it.
+	TopicExisting     bool   `json:"topic_existing,omitempty"`
 	Partitions        int    `json:"partitions"`
 	ReplicationFactor int    `json:"replication_factor"`
 	Messages          int    `json:"messages"`
@@ -76,6 +108,15 @@ type Cluster struct {
 	Mode      string   `json:"mode"`
 	Bootstrap []string `json:"bootstrap"`
 	Brokers   []Broker `json:"brokers"`
+	// Security says how the clients reached the cluster ("TLS, SASL
+	// SCRAM-SHA-256 as e2e"); empty for plaintext. Never a password.
+	Security string `json:"security,omitempty"`
+	// KafkaVersion is the protocol version the run spoke ("3.6.0");
+	// KafkaVersionWhy says where it came from: the profile, or for
+	// cluster.kafka_version auto what the brokers advertise and why no newer
+	// version fits.
+	KafkaVersion    string `json:"kafka_version,omitempty"`
+	KafkaVersionWhy string `json:"kafka_version_why,omitempty"`
 	// The rest is for clusters of processes the runner started (spawn mode); see nodes.go.
 	// WorkDir holds the nodes' files, data and logs; WorkDirRemoved is set when it was removed after a pass.
 	WorkDir        string        `json:"work_dir,omitempty"`
@@ -116,6 +157,9 @@ type Scenario struct {
 	// NotRun marks a skipped scenario that never started: the run was
 	// interrupted, or the cluster failed, before its turn.
 	NotRun bool `json:"not_run,omitempty"`
+	// InternalError marks a scenario stopped by an internal error (see the
+	// report's internal_errors): its verdict is ERROR, not FAILED.
+	InternalError bool `json:"internal_error,omitempty"`
 }
 
 // Delivery accounts for every message of the run.
@@ -208,12 +252,12 @@ func (r *Report) Scenario(name string) *Scenario {
 	return nil
 }
 
-// Finish computes the verdict: passed only when at least one scenario passed
-// and every other one was not applicable to the cluster, which the profile
-// allowed (AllowNotApplicable).
+// Finish computes the verdict: passed only when at least one scenario passed,
+// every other one was not applicable to the cluster (which the profile
+// allowed: AllowNotApplicable), and chronik-e2e had no internal error.
 func (r *Report) Finish(end time.Time) {
 	r.DurationS = end.Sub(r.StartedAt).Seconds()
-	r.Passed = !r.Interrupted && !r.Cluster.Fails()
+	r.Passed = !r.Interrupted && !r.Cluster.Fails() && !r.Errored()
 	passed := 0
 	for _, s := range r.Scenarios {
 		switch {
@@ -226,6 +270,32 @@ func (r *Report) Finish(end time.Time) {
 	if passed == 0 { // nothing was checked
 		r.Passed = false
 	}
+	r.UpdateVerdict()
+}
+
+// UpdateVerdict sets Verdict from InternalErrors, Interrupted and Passed.
+// Finish calls it; so must whoever changes Passed afterwards (the gate).
+func (r *Report) UpdateVerdict() {
+	switch {
+	case r.Errored():
+		r.Verdict = VerdictError
+	case r.Interrupted:
+		r.Verdict = VerdictInterrupted
+	case r.Passed:
+		r.Verdict = VerdictPassed
+	default:
+		r.Verdict = VerdictFailed
+	}
+}
+
+// TagList returns the tags as sorted "key=value" strings.
+func (r *Report) TagList() []string {
+	out := make([]string, 0, len(r.Tags))
+	for k, v := range r.Tags {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // WriteJSON writes the report as indented JSON to path.

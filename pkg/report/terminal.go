@@ -12,7 +12,6 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
 )
 
 // lineWidth is the number of columns the terminal report fills.
@@ -33,15 +32,25 @@ const (
 // from rd; a renderer with the termenv.Ascii profile (or a nil rd) gives plain
 // text without escape codes.
 func Render(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
-	if rd == nil {
-		rd = lipgloss.NewRenderer(w, termenv.WithProfile(termenv.Ascii))
-	}
-	p := &printer{st: newStyles(rd)}
+	return renderReport(w, r, rd, false)
+}
+
+// RenderCompact is Render without the fault scenarios' timeline and
+// unavailability windows, which run to pages after a failover profile: the
+// default on a terminal; -v shows everything.
+func RenderCompact(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
+	return renderReport(w, r, rd, true)
+}
+
+func renderReport(w io.Writer, r *Report, rd *lipgloss.Renderer, compact bool) error {
+	rd = orASCII(w, rd)
+	p := &printer{st: newStyles(rd), compact: compact}
 	p.header(r)
 	p.nodes(r)
 	p.scenarios(r)
 	p.faults(r.Faults)
 	p.summary(r)
+	p.internalErrors(r)
 	p.verdict(r)
 	_, err := io.WriteString(w, p.b.String())
 	return err
@@ -70,8 +79,9 @@ func newStyles(rd *lipgloss.Renderer) styles {
 }
 
 type printer struct {
-	b  strings.Builder
-	st styles
+	b       strings.Builder
+	st      styles
+	compact bool // leave out the fault timeline and windows (RenderCompact)
 }
 
 func (p *printer) line(parts ...string) {
@@ -101,7 +111,8 @@ func (p *printer) header(r *Report) {
 	}
 
 	lines = append(lines, p.st.title.Render("CHRONIK-E2E")+"  end-to-end test report", "")
-	field("Profile", "", r.Profile)
+	field("Profile", " · ", r.Profile, r.ProfileSource, shortDigest(r.ProfileDigest))
+	field("Tags", " · ", r.TagList()...)
 	field("Run", "", r.RunID)
 	var took string
 	if r.DurationS > 0 {
@@ -116,6 +127,7 @@ func (p *printer) header(r *Report) {
 	c := r.Cluster
 	field("Cluster", "", c.Mode)
 	field("Bootstrap", ", ", c.Bootstrap...)
+	field("Security", "", c.Security)
 	brokers := slices.Clone(c.Brokers)
 	slices.SortFunc(brokers, func(a, b Broker) int { return cmp.Compare(a.ID, b.ID) })
 	var bs []string
@@ -123,14 +135,23 @@ func (p *printer) header(r *Report) {
 		bs = append(bs, fmt.Sprintf("%d %s", b.ID, b.Addr))
 	}
 	field("Brokers", " · ", bs...)
+	if c.KafkaVersion != "" { // wrapped at words
+		field("Protocol", " ", append([]string{c.KafkaVersion, "·"}, strings.Fields(protocolWhy(c.KafkaVersionWhy))...)...)
+	}
 
 	cf := r.Config
 	lines = append(lines, "")
-	field("Topic", " · ", quoteIf(cf.Topic), countOf(cf.Partitions, "partition"),
+	existing := ""
+	if cf.TopicExisting {
+		existing = "existing"
+	}
+	field("Topic", " · ", quoteIf(cf.Topic), existing, countOf(cf.Partitions, "partition"),
 		nonZero(cf.ReplicationFactor, "RF %d"), countOf(cf.Nodes, "node"))
+	field("Cleanup", "", r.TopicCleanup)
 	field("Workload", " · ", append([]string{countOf(cf.Messages, "message"), countOf(cf.Keys, "key"),
 		nonZero(cf.ValueBytes, "%d B values"), prefixed("acks ", cf.Acks)}, loadItems(cf)...)...)
 	field("Timeout", "", suffixed(cf.ScenarioTimeout, " per scenario"))
+	field("Tool", "", prefixed("chronik-e2e ", r.ToolVersion))
 
 	p.line(p.st.box.Render(strings.Join(lines, "\n")))
 }
@@ -218,6 +239,8 @@ func (p *printer) grid(cells []string, indent string) {
 
 func (p *printer) status(s *Scenario) string {
 	switch {
+	case s.InternalError:
+		return p.st.fail.Render("ERROR")
 	case s.NotApplicable:
 		return p.st.skip.Render("NOT APPLICABLE")
 	case s.NotRun:
@@ -582,42 +605,7 @@ func (p *printer) results(ss []*Scenario) {
 	p.section("Scenario results")
 	nw := min(widest(ss, func(s *Scenario) string { return s.Name }), lineWidth-30)
 	for _, s := range ss {
-		mark, word := p.st.pass.Render("✓"), "PASSED"
-		switch {
-		case s.NotApplicable:
-			mark, word = p.st.skip.Render("○"), "N/A"
-		case s.NotRun:
-			mark, word = p.st.skip.Render("○"), "NOT RUN"
-		case s.Skipped:
-			mark, word = p.st.skip.Render("○"), "SKIPPED"
-		case !s.Passed:
-			mark, word = p.st.fail.Render("✗"), "FAILED"
-		}
-		name := s.Name
-		if ansi.StringWidth(name) > nw {
-			name = ansi.Truncate(name, nw, "…")
-		}
-		st := p.st.pass
-		switch {
-		case s.Skipped:
-			st = p.st.skip
-		case !s.Passed:
-			st = p.st.fail
-		}
-		l := "  " + mark + " " + pad(name, nw) + "  " + st.Render(pad(word, 7))
-		if !s.Skipped || s.DurationS > 0 {
-			l += fmt.Sprintf("  %7s", seconds(s.DurationS))
-		}
-		switch {
-		case len(s.Findings) > 0:
-			l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
-		case s.NotApplicable:
-			l += "  " + p.st.skip.Render("not applicable to this cluster")
-		case s.NotRun: // its section says why
-		case s.Error != "":
-			l += "  " + p.st.bad.Render("error")
-		}
-		p.line(l)
+		p.line(p.result(s, nw))
 	}
 }
 
@@ -635,6 +623,71 @@ func (p *printer) untested(r *Report) {
 	for _, u := range r.Untested {
 		p.wrapped("  ", "○ ", u, lipgloss.Style{})
 	}
+}
+
+// result is the verdict line of scenario s, its name padded to nw cells.
+func (p *printer) result(s *Scenario, nw int) string {
+	mark, word := p.st.pass.Render("✓"), "PASSED"
+	switch {
+	case s.InternalError:
+		mark, word = p.st.fail.Render("✗"), "ERROR"
+	case s.NotApplicable:
+		mark, word = p.st.skip.Render("○"), "N/A"
+	case s.NotRun:
+		mark, word = p.st.skip.Render("○"), "NOT RUN"
+	case s.Skipped:
+		mark, word = p.st.skip.Render("○"), "SKIPPED"
+	case !s.Passed:
+		mark, word = p.st.fail.Render("✗"), "FAILED"
+	}
+	name := s.Name
+	if ansi.StringWidth(name) > nw {
+		name = ansi.Truncate(name, nw, "…")
+	}
+	st := p.st.pass
+	switch {
+	case s.Skipped:
+		st = p.st.skip
+	case !s.Passed:
+		st = p.st.fail
+	}
+	l := "  " + mark + " " + pad(name, nw) + "  " + st.Render(pad(word, 7))
+	if !s.Skipped || s.DurationS > 0 {
+		l += fmt.Sprintf("  %7s", seconds(s.DurationS))
+	}
+	switch {
+	case len(s.Findings) > 0:
+		l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
+	case s.NotApplicable:
+		l += "  " + p.st.skip.Render("not applicable to this cluster")
+	case s.NotRun: // its section says why
+	case s.Error != "":
+		l += "  " + p.st.bad.Render("error")
+	}
+	return l
+}
+
+// RenderSummary writes the short report of --quiet: each scenario's verdict
+// line, then the verdict.
+func RenderSummary(w io.Writer, r *Report, rd *lipgloss.Renderer) error {
+	p := &printer{st: newStyles(orASCII(w, rd))}
+	nw := min(widest(r.Scenarios, func(s *Scenario) string { return s.Name }), lineWidth-30)
+	for _, s := range r.Scenarios {
+		p.line(p.result(s, nw))
+	}
+	p.verdict(r)
+	_, err := io.WriteString(w, p.b.String())
+	return err
+}
+
+// RenderScenarioLine writes the verdict line of one finished scenario, as
+// the live view on a terminal shows it; nameWidth pads the name so that the
+// lines of a run line up.
+func RenderScenarioLine(w io.Writer, s *Scenario, nameWidth int, rd *lipgloss.Renderer) error {
+	p := &printer{st: newStyles(orASCII(w, rd))}
+	p.line(p.result(s, max(nameWidth, len(s.Name))))
+	_, err := io.WriteString(w, p.b.String())
+	return err
 }
 
 // verdict writes the final banner.
@@ -657,6 +710,9 @@ func (p *printer) verdict(r *Report) {
 	var text string
 	var st lipgloss.Style
 	switch {
+	case r.Errored():
+		p.banner("✗ ERROR  "+InternalErrorText, p.st.fail)
+		return
 	case r.Interrupted && notRun > 0:
 		text, st = fmt.Sprintf("■ INTERRUPTED (%d/%d scenarios passed, %d not run)", passed, n, notRun), p.st.skip
 	case r.Interrupted:
@@ -685,6 +741,11 @@ func (p *printer) verdict(r *Report) {
 	if r.DurationS > 0 {
 		text += " in " + seconds(r.DurationS)
 	}
+	p.banner(text, st)
+}
+
+// banner writes the verdict text between two rules, centred, in style st.
+func (p *printer) banner(text string, st lipgloss.Style) {
 	rule := st.Render(strings.Repeat("═", lineWidth))
 	p.blank()
 	p.line(rule)
@@ -884,4 +945,23 @@ func quoteIf(s string) string {
 		return ""
 	}
 	return strconv.Quote(s)
+}
+
+// shortDigest is "sha256:" and the first 12 hex digits of a digest, enough
+// to tell two profiles apart at a glance.
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
+
+// protocolWhy shortens the reason for an auto-chosen protocol version to its
+// conclusion for the header ("auto: chose 3.6.0 (3.7.0 would send Fetch
+// v16)"); the brokers' version ranges stay in the JSON report.
+func protocolWhy(why string) string {
+	if i := strings.LastIndex(why, "; chose "); strings.HasPrefix(why, "auto:") && i >= 0 {
+		return "auto: every broker's ApiVersions checked;" + why[i+1:]
+	}
+	return why
 }

@@ -77,7 +77,9 @@ func sample() *Report {
 }
 
 func asciiRenderer() *lipgloss.Renderer {
-	return lipgloss.NewRenderer(&bytes.Buffer{}, termenv.WithProfile(termenv.Ascii))
+	rd := lipgloss.NewRenderer(&bytes.Buffer{})
+	rd.SetColorProfile(termenv.Ascii)
+	return rd
 }
 
 func render(t *testing.T, r *Report, rd *lipgloss.Renderer) string {

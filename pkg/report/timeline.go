@@ -33,8 +33,14 @@ func (p *printer) faults(f *Faults) {
 	if f.Limits != "" {
 		p.wrapped("  ", "", f.Limits, p.st.faint)
 	}
-	p.timeline(f.Timeline)
-	p.windows(f.Windows)
+	if p.compact && (len(f.Timeline) > 0 || len(f.Windows) > 0) {
+		p.blank()
+		p.wrapped("  ", "", fmt.Sprintf("timeline of %s and %s left out: -v shows them, the JSON report has every row",
+			countOf(len(f.Timeline), "event"), countOf(len(f.Windows), "unavailability window")), p.st.faint)
+	} else {
+		p.timeline(f.Timeline)
+		p.windows(f.Windows)
+	}
 	p.faultRuns(f.Runs)
 	p.guarantees(f.Guarantees)
 }

@@ -9,20 +9,10 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
-	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 )
-
-// startSpawn starts the profile's broker processes; their work dir is named
-// after the profile and the run.
-func startSpawn(ctx context.Context, p *profile.Profile, rep *report.Report, status func(string, ...any)) (cluster.Cluster, error) {
-	name := p.Name
-	if len(rep.RunID) >= 8 {
-		name += "-" + rep.RunID[len(rep.RunID)-8:]
-	}
-	return cluster.StartSpawn(ctx, p.Cluster.Nodes, p.Cluster.Spawn, cluster.SpawnOptions{Name: name, Status: status})
-}
 
 // waitReady waits with the cluster's own readiness check when it has one
 // (spawn mode), else by polling metadata from its bootstrap addresses.
@@ -40,40 +30,32 @@ func describe(c cluster.Cluster, rep *report.Report) {
 	}
 }
 
-// closeStarted stops a cluster the runner started and removes its work
-// dir when the run passed and keep is not set; a failed run keeps it.
-func closeStarted(c cluster.Cluster, rep *report.Report, keep bool) {
-	_ = c.Close()
-	w, ok := c.(cluster.WorkDirOwner)
-	if !ok || !rep.Passed || keep {
-		return
-	}
-	if err := w.RemoveWorkDir(); err == nil {
-		rep.Cluster.WorkDirRemoved = true
-	}
-}
-
 // clusterFailure is the cause of a run stopped because the cluster failed
 // (a node exited).
 type clusterFailure struct{ err error }
 
 func (f *clusterFailure) Error() string { return f.err.Error() }
 
+// internalFailure is the cause of a run stopped by a panic in chronik-e2e.
+type internalFailure struct{ p *safe.PanicError }
+
+func (f *internalFailure) Error() string { return f.p.Error() }
+
 // watchCluster stops the run with stop when the cluster reports a failure;
-// the returned func ends the watch.
-func watchCluster(c cluster.Cluster, stop context.CancelCauseFunc) func() {
+// the returned func ends the watch. Its goroutine runs under rec.
+func watchCluster(c cluster.Cluster, stop context.CancelCauseFunc, rec *safe.Recorder) func() {
 	w, ok := c.(cluster.Watcher)
 	if !ok {
 		return func() {}
 	}
 	done := make(chan struct{})
-	go func() {
+	rec.Go("cluster watch", func() {
 		select {
 		case err := <-w.Failed():
 			stop(&clusterFailure{err})
 		case <-done:
 		}
-	}()
+	})
 	return func() { close(done) }
 }
 
@@ -86,11 +68,15 @@ func clusterFailed(ctx context.Context) error {
 	return nil
 }
 
-// notRun records the scenarios a cluster failure kept from running, as skipped.
+// notRun records the scenarios a cluster failure or an internal error kept
+// from running, as skipped.
 func notRun(ctx context.Context, rep *report.Report, rest []scenarios.Scenario) {
 	why := "the run was stopped"
+	var f *internalFailure
 	if err := clusterFailed(ctx); err != nil {
 		why = err.Error()
+	} else if errors.As(context.Cause(ctx), &f) {
+		why = "an internal error stopped the run"
 	} else if ctx.Err() != nil {
 		why = "the run was interrupted"
 	}
@@ -100,4 +86,16 @@ func notRun(ctx context.Context, rep *report.Report, rest []scenarios.Scenario) 
 			Error: fmt.Sprintf("not run: %s", strings.TrimSpace(why)),
 		})
 	}
+}
+
+// recordPanics adds to rep the panics of all it does not hold yet, as
+// internal errors of scenario ("": of none), and returns them.
+func recordPanics(rep *report.Report, all []*safe.PanicError, scenario string) []*safe.PanicError {
+	added := all[min(len(rep.InternalErrors), len(all)):]
+	for _, p := range added {
+		rep.InternalErrors = append(rep.InternalErrors, report.InternalError{
+			Scenario: scenario, Where: p.Where, Value: fmt.Sprint(p.Value), Stack: p.Stack,
+		})
+	}
+	return added
 }

@@ -570,21 +570,9 @@ func TestUnderReplicated(t *testing.T) {
 			t.Parallel()
 			c := startEmbedded(t, 3)
 			onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
-				cl, err := secondClient(env)
+				snap, err := metadataSnapshot(ctx, env)
 				if err != nil {
 					return err
-				}
-				defer cl.Close()
-				req := kmsg.NewPtrMetadataRequest()
-				rt := kmsg.NewMetadataRequestTopic()
-				rt.Topic = kmsg.StringPtr(env.Topic)
-				req.Topics = append(req.Topics, rt)
-				snap, err := req.RequestWith(ctx, cl)
-				if err != nil {
-					return fmt.Errorf("metadata: %w", err)
-				}
-				if len(snap.Topics) != 1 || len(snap.Topics[0].Partitions) != 3 {
-					return fmt.Errorf("metadata: want 1 topic of 3 partitions, got %+v", snap.Topics)
 				}
 				for i := range snap.Topics[0].Partitions {
 					if p := &snap.Topics[0].Partitions[i]; p.Partition == 1 {

@@ -10,15 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 )
 
@@ -42,16 +44,22 @@ type Options struct {
 	// are done (or the cluster never became ready), before the runner closes
 	// or leaves it: the moment to collect node logs.
 	BeforeClose func(cluster.Cluster)
+	// Finished, when set, is called with each scenario's result as it
+	// finishes (the live view on a terminal).
+	Finished func(*report.Scenario)
+	// ToolVersion and Tags are recorded in the report as they are.
+	ToolVersion string
+	Tags        map[string]string
 	// KeepWorkDir keeps a spawned cluster's work dir after a pass too (--keep).
 	KeepWorkDir bool
 }
 
 // Run runs the profile and returns its report. The error is non-nil only when
 // the run could not start (exit 2 or 3); failed scenarios are in the report.
-// When the cluster could not be started or reached (exit 3) the report so
-// far comes with the error, its Error saying why, for --json.
-// When ctx is cancelled (Ctrl-C) the report so far is returned, marked interrupted.
-func Run(ctx context.Context, opts Options) (*report.Report, error) {
+// When ctx is cancelled (Ctrl-C) the report so far is returned, marked
+// interrupted. A panic in the run (a bug in chronik-e2e) stops it: the
+// report so far is returned with verdict ERROR and the stack.
+func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	p := opts.Profile
 	names := opts.Scenarios
 	if len(names) == 0 {
@@ -64,6 +72,10 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if _, err := kafka.Config(p.Cluster.KafkaVersion); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	sec, err := p.Cluster.Security() // reads the certificates and the password before anything starts
+	if err != nil {
+		return nil, err
+	}
 	status := opts.Status
 	if status == nil {
 		status = func(string, ...any) {}
@@ -71,7 +83,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 
 	runID := newRunID()
 	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
+	rep.ProfileSource, rep.ProfileDigest = p.Source, p.Digest
 	rep.AllowNotApplicable = p.AllowNotApplicable
+	rep.ToolVersion, rep.Tags = opts.ToolVersion, opts.Tags
 	topic := p.Topic.Name
 	if topic == "" {
 		topic = fmt.Sprintf("e2e-%s-%08x", topicSafe(p.Name), uint32(runID))
@@ -82,28 +96,46 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		Keys: p.Workload.Keys, ValueBytes: p.Workload.ValueBytes, Acks: p.Workload.Acks,
 		ScenarioTimeout: p.Timeouts.Scenario.String(),
 		Producers:       p.Workload.Producers, Rate: p.Workload.Rate, ConcurrentConsume: p.Workload.ConcurrentConsume,
+		TopicExisting: p.Topic.Existing,
 	}
 
-	c := opts.Cluster
-	if c == nil {
-		if c, err = start(ctx, p, plan, rep, status); err != nil {
-			if ctx.Err() != nil {
-				return interrupted(ctx, rep, plan), nil
-			}
-			return notStarted(rep, err)
+	// A node that exits, or a panic in any goroutine of the run, stops the
+	// run at once: runCtx ends with the cause.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	panics := safe.NewRecorder(func(p *safe.PanicError) { stopRun(&internalFailure{p}) })
+	defer func() {
+		// A panic of the runner's own code, recovered below once every
+		// deferred close has run: the report so far, with verdict ERROR.
+		if len(recordPanics(rep, panics.Panics(), "")) > 0 {
+			rep.Finish(time.Now())
+			res, err = rep, nil
 		}
-		defer closeStarted(c, rep, opts.KeepWorkDir)
+	}()
+	defer panics.Recover("runner")
+
+	// An embedded cluster keeps its data on disk only when a scenario of
+	// the plan faults nodes (and may so restart the whole cluster).
+	co := ClusterOptions{Name: spawnName(p, rep), Durable: scenarios.FaultsNodes(plan), Status: status, BeforeClose: opts.BeforeClose}
+	var lc *Lifecycle
+	if opts.Cluster != nil {
+		lc = borrowed(opts.Cluster, p, co)
+	} else if lc, err = StartCluster(ctx, p, co); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx, rep, plan), nil
+		}
+		return notStarted(rep, err)
 	}
-	if opts.BeforeClose != nil {
-		defer opts.BeforeClose(c) // deferred last, so it runs before Close
-	}
+	// A failed run keeps a spawned cluster's work dir; a pass too with --keep.
+	defer func() { rep.Cluster.WorkDirRemoved = lc.Close(opts.KeepWorkDir || !rep.Passed) }()
+	c := lc.Cluster
 	rep.Cluster = report.Cluster{Mode: c.Mode(), Bootstrap: c.Bootstrap()}
+	if sec.TLS != nil || sec.SASL != nil {
+		rep.Cluster.Security = sec.Describe() // never the password
+	}
 	describe(c, rep)
 
-	cfg, _ := kafka.Config(p.Cluster.KafkaVersion)
-	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
-	brokers, err := waitReady(readyCtx, c, p.Cluster.Nodes, cfg, status)
-	cancel()
+	brokers, err := lc.WaitReady(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(ctx, rep, plan), nil
@@ -113,18 +145,29 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	rep.Cluster.Brokers = brokers
 	status("cluster ready: %d broker(s) at %s", len(brokers), strings.Join(c.Bootstrap(), ","))
 
-	env, err := scenarios.NewEnv(p, c, rep, topic, runID)
+	cfg, _ := kafka.Config(p.Cluster.KafkaVersion) // checked above
+	kafka.Secure(cfg, sec)
+	version, err := resolveVersion(ctx, p, brokers, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx, rep, plan), nil
+		}
+		return notStarted(rep, err)
+	}
+	rep.Cluster.KafkaVersion, rep.Cluster.KafkaVersionWhy = version.Version.String(), version.Why
+	status("protocol %s (%s)", version.Version, version.Why)
+
+	env, err := scenarios.NewEnv(p, c, rep, topic, runID, version.Version)
 	if err != nil {
 		return notStarted(rep, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect"))
 	}
 	defer env.Close()
 	env.Progress = opts.Progress
 	env.Records = opts.Records
+	env.Status = opts.Status
 
-	// A node that exits stops the run at once: runCtx ends with the cause.
-	runCtx, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	defer watchCluster(c, stopRun)()
+	env.Panics = panics
+	defer watchCluster(c, stopRun, panics)()
 	for i, s := range plan {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
@@ -137,13 +180,35 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		}
 		status("scenario %s …", s.Name())
 		runOne(runCtx, env, s, p.Timeouts.Scenario.Duration)
+		if opts.Finished != nil {
+			opts.Finished(rep.Scenarios[len(rep.Scenarios)-1])
+		}
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 	}
+	recordPanics(rep, panics.Panics(), "") // those no scenario saw
 	describe(c, rep)
 	rep.Finish(time.Now())
+	cleanUpTopic(ctx, env, p, rep, ranTopicCreate(rep)) // topic.go
 	return rep, nil
+}
+
+// resolveVersion decides the protocol version of the run from
+// cluster.kafka_version, asking the ready brokers for auto; a cluster whose
+// brokers do not answer, or whose requests no version fits, is exit 3.
+func resolveVersion(ctx context.Context, p *profile.Profile, brokers []report.Broker, cfg *sarama.Config) (kafka.Choice, error) {
+	addrs := make(map[int32]string, len(brokers))
+	for _, b := range brokers {
+		addrs[b.ID] = b.Addr
+	}
+	rctx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
+	defer cancel()
+	choice, err := kafka.Resolve(rctx, p.Cluster.KafkaVersion, addrs, cfg)
+	if err != nil {
+		return choice, exitcode.ClusterError(err, "set cluster.kafka_version to the Kafka release the cluster implements")
+	}
+	return choice, nil
 }
 
 // runOne runs one scenario under its deadline and records its verdict.
@@ -154,8 +219,14 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	err := runGuarded(sctx, env, s, step)
+	err := env.Panics.Call("scenario "+s.Name(), func() error { return s.Run(sctx, env, step) })
 	sec.DurationS = time.Since(start).Seconds()
+	if panics := recordPanics(env.Report, env.Panics.Panics(), s.Name()); len(panics) > 0 {
+		// A bug in chronik-e2e, not a finding about the cluster: ERROR.
+		sec.InternalError, sec.Passed = true, false
+		sec.Error = panics[0].Error()
+		return
+	}
 	switch {
 	case scenarios.IsNotApplicable(err): // fails the run unless the profile allows it
 		sec.Skipped, sec.NotApplicable = true, true
@@ -182,41 +253,12 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	sec.Passed = err == nil && !step.Failed()
 }
 
-// runGuarded turns a panicking scenario into a failed one.
-func runGuarded(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, step *scenarios.Step) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("scenario %s panicked: %v\n%s", s.Name(), r, debug.Stack())
-		}
-	}()
-	return s.Run(ctx, env, step)
-}
-
-// start starts the profile's cluster, or attaches to it. An embedded
-// cluster keeps its data on disk only when a scenario of the plan faults
-// nodes (and may so restart the whole cluster); otherwise in memory.
-func start(ctx context.Context, p *profile.Profile, plan []scenarios.Scenario, rep *report.Report, status func(string, ...any)) (cluster.Cluster, error) {
-	switch p.Cluster.Mode {
-	case profile.ModeAttach:
-		return attach(p)
-	case profile.ModeSpawn:
-		return startSpawn(ctx, p, rep, status)
-	case profile.ModeEmbedded:
-		durable := scenarios.FaultsNodes(plan)
-		if len(p.Cluster.Ports) > 0 {
-			return cluster.StartEmbeddedPorts(p.Cluster.Ports, durable)
-		}
-		startEmbedded := cluster.StartEmbedded
-		if durable {
-			startEmbedded = cluster.StartEmbeddedDurable
-		}
-		e, err := startEmbedded(p.Cluster.Nodes)
-		if err != nil {
-			return nil, exitcode.ClusterError(err, "")
-		}
-		return e, nil
+// spawnName names the work dir of a spawned cluster after the profile and the run.
+func spawnName(p *profile.Profile, rep *report.Report) string {
+	if len(rep.RunID) >= 8 {
+		return p.Name + "-" + rep.RunID[len(rep.RunID)-8:]
 	}
-	return nil, exitcode.Usagef("cluster.mode %q is not supported", p.Cluster.Mode)
+	return p.Name
 }
 
 // notStarted returns rep, finished with err as its Error, when err is the

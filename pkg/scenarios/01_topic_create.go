@@ -1,7 +1,9 @@
 package scenarios
 
 // topic-create creates the run's topic and polls metadata until every
-// partition has a leader.
+// partition has a leader. Transient errors (NOT_CONTROLLER while a Raft
+// cluster settles, REQUEST_TIMED_OUT, ...) are retried until the deadline,
+// each retry a note; see retry.go.
 //
 // Measures: the time the CreateTopics request took, and the time until
 // metadata showed a leader for every partition.
@@ -30,16 +32,19 @@ func (topicCreate) Summary() string {
 }
 
 func (topicCreate) Run(ctx context.Context, env *Env, step *Step) error {
+	if env.Profile.Topic.Existing {
+		return useExistingTopic(ctx, env, step) // existing.go
+	}
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
 	start := time.Now()
-	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(env.Topic, detail, false) })
+	err := createTopic(ctx, env, step, env.Topic, detail)
 	created := time.Since(start)
 	switch {
 	case errors.Is(err, sarama.ErrTopicAlreadyExists):
-		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, or leave it empty for a fresh name per run", env.Topic)
+		return fmt.Errorf("topic %s already exists: name a new topic with --topic or topic.name, leave it empty for a fresh name per run, or run against it with --existing-topic %s (topic.existing: true)", env.Topic, env.Topic)
 	case err != nil:
-		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", env.Topic, t.Partitions, t.ReplicationFactor, err)
+		return err
 	}
 	step.Metric("create_s", created.Seconds())
 
@@ -100,33 +105,4 @@ func leaderless(env *Env, want int) (leaderState, error) {
 		}
 	}
 	return st, nil
-}
-
-// within runs a blocking client call and returns its result, or ctx's error
-// when ctx ends first (the call is then left to end on its own deadline).
-func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("no answer: %s", stopped(ctx))
-	}
-}
-
-// stopped says why ctx ended: the scenario's deadline passed, or the run was interrupted.
-func stopped(ctx context.Context) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "the scenario deadline passed"
-	}
-	return "the run was interrupted"
 }

@@ -6,7 +6,7 @@ package scenarios_test
 // benchmark run. Each reports the runner's rate divided by bare sarama's as
 // the "ratio" metric; make bench runs them with -benchtime 400000x.
 //
-// Both sides use the runner's sarama configuration (kafka.Config with
+// Both sides use the runner's sarama configuration (kafka.ConfigFor with
 // acks=all) and connect to every leader the same way, so that they differ in
 // what they do with each message only. Each side moves b.N messages in
 // benchRounds chunks, in the order bare, runner, runner, bare, bare, runner,
@@ -177,7 +177,7 @@ func benchProfile(b *testing.B, n int) *profile.Profile {
 // benchEnv returns an Env of the benchmarked workload for topic, closed when the benchmark ends.
 func benchEnv(b *testing.B, c cluster.Cluster, topic string, n int) *scenarios.Env {
 	b.Helper()
-	env, err := scenarios.NewEnv(benchProfile(b, n), c, report.New("bench", "bench", time.Now()), topic, benchRunID)
+	env, err := scenarios.NewEnv(benchProfile(b, n), c, report.New("bench", "bench", time.Now()), topic, benchRunID, benchVersion)
 	if err != nil {
 		b.Fatalf("env: %v", err)
 	}
@@ -228,15 +228,15 @@ func runnerConsume(b *testing.B, env *scenarios.Env) {
 	}
 }
 
+// benchVersion is the protocol version both sides speak.
+var benchVersion = sarama.V3_6_0_0
+
 // bareConfig is the runner's own client configuration (deadlines, no
 // retries, buffer sizes) with acks=all: the bare side differs from the
 // runner only in what it does with each message.
 func bareConfig(b *testing.B) *sarama.Config {
 	b.Helper()
-	cfg, err := kafka.Config(profile.Default().Cluster.KafkaVersion)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := kafka.ConfigFor(benchVersion)
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	return cfg
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -41,8 +42,13 @@ type Env struct {
 	// Topic is the topic the scenarios use; RunID marks this run's payloads.
 	Topic string
 	RunID uint64
+	// Version is the protocol version the run speaks (cluster.kafka_version, resolved).
+	Version sarama.KafkaVersion
 	// Progress starts progress displays; nil means none.
 	Progress ProgressFunc
+	// Status, when set, receives one-line messages of what a scenario waits
+	// for while it waits ("waiting up to 10s for …"); the live view shows them.
+	Status func(format string, args ...any)
 	// Records receives every lost, duplicated, misplaced and unacknowledged
 	// record consume finds (the artifacts' ledger CSV); nil means none.
 	Records RecordSink
@@ -57,17 +63,33 @@ type Env struct {
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
 
+	// readFrom holds, for an existing topic (topic.existing), each
+	// partition's end offset at the start of the run: where reading starts
+	// instead of the log start.
+	readFrom map[int32]int64
+
+	// extraTopics are the topics scenarios created besides Topic (noteTopic).
+	topicsMu    sync.Mutex
+	extraTopics []string
+
+	// security is how every client of the run reaches the cluster (TLS, SASL).
+	security kafka.Security
+
 	// liveRead is the read that produce ran alongside itself
 	// (workload.concurrent_consume), for consume to account.
 	liveRead *verify.Reading
 }
 
-// NewEnv connects the shared client to c and returns an Env for p.
-func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64) (*Env, error) {
-	cfg, err := kafka.Config(p.Cluster.KafkaVersion)
+// NewEnv connects the shared client to c and returns an Env for p that
+// speaks protocol version v (cluster.kafka_version, resolved), secured as
+// cluster.tls and cluster.sasl say.
+func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic string, runID uint64, v sarama.KafkaVersion) (*Env, error) {
+	sec, err := p.Cluster.Security()
 	if err != nil {
 		return nil, err
 	}
+	cfg := kafka.ConfigFor(v)
+	kafka.Secure(cfg, sec)
 	client, err := sarama.NewClient(c.Bootstrap(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %v: %w", c.Bootstrap(), err)
@@ -77,7 +99,7 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 		client.Close()
 		return nil, fmt.Errorf("admin client for %v: %w", c.Bootstrap(), err)
 	}
-	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID}, nil
+	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, Version: v, security: sec}, nil
 }
 
 // Close closes the shared client.
@@ -90,13 +112,19 @@ func (e *Env) Close() {
 	}
 }
 
-// Config returns a fresh client config for the profile's protocol version.
+// Config returns a fresh client config for the run's protocol version and
+// security.
 func (e *Env) Config() *sarama.Config {
-	cfg, err := kafka.Config(e.Profile.Cluster.KafkaVersion)
-	if err != nil {
-		panic(err) // the profile's version was validated before the run
-	}
+	cfg := kafka.ConfigFor(e.Version)
+	kafka.Secure(cfg, e.security)
 	return cfg
+}
+
+// status tells what the scenario is doing or waiting for, when anyone listens.
+func (e *Env) status(format string, args ...any) {
+	if e.Status != nil {
+		e.Status(format, args...)
+	}
 }
 
 func (e *Env) progress(label string, total int64) Progress {
@@ -124,18 +152,4 @@ func (e *Env) leaderOf(p int32) int32 {
 		return -1
 	}
 	return b.ID()
-}
-
-// closeWithin runs fn and waits for it at most d and no longer than ctx
-// lives, so that closing a client stuck on an unanswering broker neither
-// hangs the run nor stretches a scenario past its deadline; fn then ends on
-// its own.
-func closeWithin(ctx context.Context, d time.Duration, fn func()) {
-	done := make(chan struct{})
-	go func() { fn(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }

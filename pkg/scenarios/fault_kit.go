@@ -236,6 +236,7 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 	k.mu.Lock()
 	k.marks = append(k.marks, faultMark{label: label, at: start})
 	k.mu.Unlock()
+	k.env.status("  %s: %s (%s) …", k.name, label, n.Addr)
 	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
 		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
@@ -277,9 +278,11 @@ func (k *faultKit) createTopic(ctx context.Context, suffix string) error {
 	}
 	t := env.Profile.Topic
 	detail := &sarama.TopicDetail{NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor)}
-	if _, err := within(ctx, func() (struct{}, error) { return struct{}{}, env.Admin.CreateTopic(k.topic, detail, false) }); err != nil {
-		return fmt.Errorf("create topic %s (%d partitions, replication factor %d): %w", k.topic, t.Partitions, t.ReplicationFactor, err)
+	if err := createTopic(ctx, env, k.step, k.topic, detail); err != nil {
+		return err
 	}
+	// Deleted with the run's topic (topic.delete).
+	env.noteTopic(k.topic)
 	if k.watch != nil { // the scenario's previous topic
 		k.watch.stop()
 	}

@@ -70,6 +70,7 @@ func (k *faultKit) failover(ctx context.Context, s *stream, op cluster.Op, follo
 // them, for the partitions that had none, and returns false.
 func (k *faultKit) awaitLeaders(ctx context.Context, since time.Time, gone ...int32) (bool, error) {
 	timeout := k.cfg.ElectionTimeout.Duration
+	k.env.status("  %s: waiting up to %s for every partition to have a leader after %s …", k.name, timeout, k.lastMark())
 	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
 		if !s.at.After(since) {
 			return false
@@ -109,6 +110,7 @@ func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) err
 	rf := k.env.Profile.Topic.ReplicationFactor
 	timeout := k.cfg.RecoveryTimeout.Duration
 	listed := false
+	k.env.status("  %s: waiting up to %s for node %d to be back in every in-sync replica set …", k.name, timeout, id)
 	snap, err := k.watch.waitFor(ctx, timeout, func(s snapshot) bool {
 		in := s.at.After(since) && slices.Contains(s.brokers, id)
 		listed = listed || in
@@ -138,21 +140,9 @@ func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) err
 }
 
 // settle keeps the scenario going (and its producers producing) for faults.settle.
-func (k *faultKit) settle(ctx context.Context) error { return sleepCtx(ctx, k.cfg.Settle.Duration) }
-
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopped by %s", stopped(ctx))
-	}
+func (k *faultKit) settle(ctx context.Context) error {
+	k.env.status("  %s: producing for %s more (faults.settle) …", k.name, k.cfg.Settle.Duration)
+	return sleepCtx(ctx, k.cfg.Settle.Duration)
 }
 
 // awaitWhole waits, up to faults.recovery_timeout, until metadata lists

@@ -45,7 +45,7 @@ func startRead(ctx context.Context, env *Env, topic string, exp verify.Expect, l
 	}
 	var starts []int64
 	if err == nil {
-		starts, err = offsetsOf(ctx, env.Client, topic, ids, sarama.OffsetOldest)
+		starts, err = env.offsetsFrom(ctx, env.Client, topic, ids, sarama.OffsetOldest)
 	}
 	if err != nil {
 		closeWithin(ctx, 5*time.Second, func() { _ = consumer.Close(); _ = client.Close() })
@@ -84,7 +84,7 @@ func finishRead(ctx context.Context, env *Env, topic string, rd *verify.Reading,
 	audit, cov := verify.RunAudit(ctx, rd, verify.AuditOptions{
 		Settle: env.Profile.Timeouts.Settle.Duration,
 		Offsets: func(ctx context.Context, ids []int32, at int64) ([]int64, error) {
-			return offsetsOf(ctx, client, topic, ids, at)
+			return env.offsetsFrom(ctx, client, topic, ids, at)
 		},
 		MaxAcked: ledger.MaxAcked(n),
 		Probe: func(ctx context.Context, p int32, from, to int64) *verify.Probe {

@@ -27,7 +27,19 @@ type Terminal struct {
 	envColor bool  // the environment allows colour (NO_COLOR unset, TERM not dumb)
 	color    *bool // explicit SetColor, overrides the default
 	renderer *lipgloss.Renderer
+	errRend  *lipgloss.Renderer
+	verbose  Verbosity
 }
+
+// Verbosity is how much a command tells on stderr besides its result.
+type Verbosity int
+
+// Verbosity levels: --quiet, the default, -v, -vv.
+const (
+	Quiet   Verbosity = -1
+	Normal  Verbosity = 0
+	Verbose Verbosity = 1
+)
 
 // System returns the Terminal of the process: os.Stdout and os.Stderr, with
 // TTY detection and colour on when stdout is a terminal and NO_COLOR is unset.
@@ -68,7 +80,7 @@ func (t *Terminal) SetTTY(out, err bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.outTTY, t.errTTY = out, err
-	t.renderer = nil
+	t.renderer, t.errRend = nil, nil
 }
 
 // ColorEnabled reports whether output may be coloured: as set by SetColor, or
@@ -92,7 +104,21 @@ func (t *Terminal) SetColor(on bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.color = &on
-	t.renderer = nil
+	t.renderer, t.errRend = nil, nil
+}
+
+// SetVerbosity sets how much commands tell (--quiet, -v).
+func (t *Terminal) SetVerbosity(v Verbosity) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.verbose = v
+}
+
+// Verbosity returns how much commands tell: Quiet, Normal, Verbose or more.
+func (t *Terminal) Verbosity() Verbosity {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.verbose
 }
 
 // Renderer returns a lipgloss renderer bound to Out: plain text (the Ascii
@@ -103,17 +129,48 @@ func (t *Terminal) Renderer() *lipgloss.Renderer {
 	if t.renderer != nil {
 		return t.renderer
 	}
-	if !t.colorLocked() {
-		t.renderer = lipgloss.NewRenderer(t.Out, termenv.WithProfile(termenv.Ascii))
-		return t.renderer
+	t.renderer = newRenderer(t.Out, t.colorLocked())
+	return t.renderer
+}
+
+// ErrRenderer is Renderer for ErrOut: coloured when ErrOut is a terminal,
+// as SetColor and NO_COLOR allow.
+func (t *Terminal) ErrRenderer() *lipgloss.Renderer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.errRend != nil {
+		return t.errRend
 	}
-	r := lipgloss.NewRenderer(t.Out)
-	// Colour was decided above; if termenv finds no colour support (Out is
-	// not a real terminal, colour was forced), fall back to the 16 ANSI colours.
+	on := t.errTTY && t.envColor
+	if t.color != nil {
+		on = *t.color
+	}
+	t.errRend = newRenderer(t.ErrOut, on)
+	return t.errRend
+}
+
+// newRenderer returns a renderer bound to w: plain when on is false, else
+// the terminal's colour profile.
+func newRenderer(w io.Writer, on bool) *lipgloss.Renderer {
+	if !on {
+		return Plain(w)
+	}
+	r := lipgloss.NewRenderer(w)
+	// Colour was decided by the caller; if termenv finds no colour support
+	// (w is not a real terminal, colour was forced), fall back to the 16
+	// ANSI colours.
 	if r.ColorProfile() == termenv.Ascii {
 		r.SetColorProfile(termenv.ANSI)
 	}
-	t.renderer = r
+	return r
+}
+
+// Plain returns a renderer bound to w that never writes escape codes. The
+// profile is set on the renderer itself: lipgloss ignores a termenv.WithProfile
+// option and detects the profile again from w, which colours a terminal.
+func Plain(w io.Writer) *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(w)
+	r.SetColorProfile(termenv.Ascii)
 	return r
 }
 

@@ -111,9 +111,12 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 			if first == nil {
 				first = now
 			}
-			if !slices.Equal(now, ends) {
+			changed := !slices.Equal(now, ends)
+			if changed {
 				ends, stableSince = now, time.Now()
-			} else if time.Since(stableSince) >= o.Settle {
+			}
+			// Quiet: unchanged for o.Settle; with settle 0, one listing is enough.
+			if o.Settle == 0 || !changed && time.Since(stableSince) >= o.Settle {
 				a.Settled = true
 				break
 			}
@@ -272,6 +275,10 @@ func decodeOf(exp Expect, key, value []byte) (bool, error) {
 // fetchVersion is the Fetch request version sarama's consumer uses for v.
 func fetchVersion(v sarama.KafkaVersion) int16 {
 	switch {
+	case v.IsAtLeast(sarama.V2_7_0_0):
+		return 12
+	case v.IsAtLeast(sarama.V2_3_0_0):
+		return 11
 	case v.IsAtLeast(sarama.V2_1_0_0):
 		return 10
 	case v.IsAtLeast(sarama.V2_0_0_0):

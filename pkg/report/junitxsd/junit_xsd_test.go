@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package junitxsd_test validates the JUnit XML that chronik-e2e writes
 // against testdata/junit.xsd, the JUnit format as Jenkins, GitLab and GitHub
 // read it, with libxml2 (github.com/terminalstatic/go-xsd-validate; cgo, in

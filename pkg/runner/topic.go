@@ -1,0 +1,100 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+)
+
+// deleteTimeout bounds the DeleteTopics request at the end of a run.
+const deleteTimeout = 30 * time.Second
+
+// cleanUpTopic deletes the run's topic, and the topics the fault scenarios
+// made beside it, as topic.delete says (on-pass, always, never), and records
+// what it did in the report. A topic that existed before the run is never
+// deleted; one that could not be deleted is a note, not a failed run.
+func cleanUpTopic(ctx context.Context, env *scenarios.Env, p *profile.Profile, rep *report.Report, created bool) {
+	var topics []string
+	if created && !p.Topic.Existing {
+		topics = append(topics, env.Topic)
+	}
+	topics = append(topics, env.ExtraTopics()...)
+	policy := p.TopicDelete()
+	keep := func(why string) {
+		rep.TopicCleanup = fmt.Sprintf("%s kept: %s", topicList(topics), why)
+	}
+	switch {
+	case p.Topic.Existing && len(topics) == 0:
+		rep.TopicCleanup = fmt.Sprintf("topic %s kept: it existed before the run (topic.existing)", env.Topic)
+		return
+	case len(topics) == 0:
+		return // no scenario made a topic
+	case policy == profile.DeleteNever && p.Topic.Delete == "":
+		return // embedded: the topics go away with the cluster
+	case policy == profile.DeleteNever:
+		keep("topic.delete is never")
+		return
+	case policy == profile.DeleteOnPass && !rep.Passed:
+		keep("the run failed, left for inspection (topic.delete: on-pass)")
+		return
+	case ctx.Err() != nil:
+		keep("the run was interrupted")
+		return
+	}
+	var failed []string
+	for _, t := range topics {
+		if err := deleteTopic(ctx, env.Admin, t); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", t, err))
+		}
+	}
+	rep.TopicCleanup = fmt.Sprintf("%s deleted (topic.delete: %s)", topicList(topics), policy)
+	if p.Topic.Existing {
+		rep.TopicCleanup += fmt.Sprintf("; topic %s kept: it existed before the run (topic.existing)", env.Topic)
+	}
+	if len(failed) > 0 {
+		rep.TopicCleanup = fmt.Sprintf("could not delete %s (topic.delete: %s); remove them with chronik-e2e topics clean", strings.Join(failed, "; "), policy)
+	}
+}
+
+// topicList names topics for the report: "topic a", "topics a, b".
+func topicList(topics []string) string {
+	if len(topics) == 1 {
+		return "topic " + topics[0]
+	}
+	return "topics " + strings.Join(topics, ", ")
+}
+
+// deleteTopic deletes topic within deleteTimeout; a topic already gone is deleted.
+func deleteTopic(ctx context.Context, admin sarama.ClusterAdmin, topic string) error {
+	dctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- admin.DeleteTopic(topic) }()
+	select {
+	case err := <-done:
+		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			return nil
+		}
+		return err
+	case <-dctx.Done():
+		return fmt.Errorf("no answer within %s", deleteTimeout)
+	}
+}
+
+// ranTopicCreate reports whether topic-create ran (and so may have made the topic).
+func ranTopicCreate(rep *report.Report) bool {
+	for _, s := range rep.Scenarios {
+		if s.Name == "topic-create" && !s.Skipped {
+			return true
+		}
+	}
+	return false
+}
