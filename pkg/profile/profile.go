@@ -33,6 +33,8 @@ type Profile struct {
 	Baseline Baseline `yaml:"baseline"`
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
+	// Transactions says what the transactions scenario writes; see transactions.go.
+	Transactions Transactions `yaml:"transactions"`
 	// AllowNotApplicable lets a listed scenario that cannot run on this
 	// cluster (a fault scenario without node control) leave its guarantee
 	// untested without failing the run; the report names what went untested.
@@ -104,6 +106,9 @@ type Workload struct {
 	// ConcurrentConsume reads every partition while producing, which
 	// measures end-to-end latency (send to read).
 	ConcurrentConsume bool `yaml:"concurrent_consume"`
+	// ReplicaReads makes consume also read every partition from every
+	// replica (KIP-392 follower fetch) and compare each with its leader.
+	ReplicaReads bool `yaml:"replica_reads"`
 }
 
 // Timeouts bound how long the runner waits for the cluster and for each scenario.
@@ -143,10 +148,11 @@ func Default() *Profile {
 			Scenario:     Duration{120 * time.Second},
 			Settle:       Duration{2 * time.Second},
 		},
-		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
-		Baseline:  DefaultBaseline(),
-		Faults:    DefaultFaults(),
-		Source:    DefaultSource,
+		Scenarios:    []string{"topic-create", "produce", "consume", "metadata"},
+		Baseline:     DefaultBaseline(),
+		Faults:       DefaultFaults(),
+		Transactions: DefaultTransactions(),
+		Source:       DefaultSource,
 	}
 }
 

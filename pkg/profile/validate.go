@@ -211,6 +211,7 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	}
 	p.validateGate(v)
 	p.validateFaults(v)
+	p.validateTransactions(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
 

@@ -264,6 +264,7 @@ func (p *printer) summary(r *Report) {
 	p.delivery(r.Delivery, r.Consumed)
 	p.losses(r.Delivery.Losses)
 	p.audit(r.Audit)
+	p.transactions(r.Transactions)
 	if r.Produced || r.Consumed {
 		p.throughput(r)
 	}
