@@ -33,6 +33,8 @@ type Profile struct {
 	Baseline Baseline `yaml:"baseline"`
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
+	// Storm says how the topic-storm scenario loads the catalog; see storm.go.
+	Storm Storm `yaml:"storm"`
 
 	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
@@ -142,6 +144,7 @@ func Default() *Profile {
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Baseline:  DefaultBaseline(),
 		Faults:    DefaultFaults(),
+		Storm:     DefaultStorm(),
 		Source:    DefaultSource,
 	}
 }

@@ -79,6 +79,7 @@ func TestDefault(t *testing.T) {
 		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
 		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
 		Faults:    DefaultFaults(),
+		Storm:     DefaultStorm(),
 		Baseline:  DefaultBaseline(),
 		Source:    DefaultSource,
 	}
@@ -284,7 +285,7 @@ colour: blue
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
 		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
-		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults)`,
+		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, storm)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
@@ -306,7 +307,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
 		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor, delete, existing), not "5"`},
-		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults), not a list`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, storm), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
 	}

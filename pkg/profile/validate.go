@@ -187,6 +187,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	p.validateFaults(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
+	p.validateStorm(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {
