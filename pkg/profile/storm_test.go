@@ -1,0 +1,62 @@
+package profile
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStormSection: a storm section is read with every key, keys left out
+// keep their defaults, and bad values are reported with their key and line.
+func TestStormSection(t *testing.T) {
+	p, err := Parse("s.yaml", []byte(`storm:
+  topics: 2000
+  restart: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultStorm()
+	want.Topics, want.Restart = 2000, true
+	if p.Storm != want {
+		t.Errorf("storm = %+v, want %+v", p.Storm, want)
+	}
+	if err := p.Validate([]string{"topic-storm"}); err == nil || !strings.Contains(err.Error(), "scenarios") {
+		// The default scenarios are unknown to this list: only that is wrong.
+		t.Errorf("Validate = %v, want only the scenarios reported", err)
+	}
+
+	p, err = Parse("s.yaml", []byte(`storm:
+  topics: 0
+  parallelism: 1000
+  messages_per_topic: -1
+  converge_timeout: 0s
+scenarios: [topic-storm]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Validate([]string{"topic-storm"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	got := strings.Split(ve.Error(), "\n")
+	wantLines := []string{
+		"s.yaml:2: storm.topics: must be 1..100000, not 0",
+		"s.yaml:3: storm.parallelism: must be 1..256 CreateTopics in flight, not 1000",
+		"s.yaml:4: storm.messages_per_topic: must be 0..100000, not -1",
+		"s.yaml:5: storm.converge_timeout: must be more than 0, not 0s",
+	}
+	if !slices.Equal(got, wantLines) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
+	}
+	if _, err := Parse("s.yaml", []byte("storm:\n  topic: 3\n")); err == nil || !strings.Contains(err.Error(), `s.yaml:2: unknown key "topic" in storm`) {
+		t.Errorf("unknown key: %v", err)
+	}
+	if d := DefaultStorm().ConvergeTimeout.Duration; d != time.Minute {
+		t.Errorf("default converge_timeout %s, want 1m", d)
+	}
+}
