@@ -60,3 +60,31 @@ scenarios: [topic-storm]
 		t.Errorf("default converge_timeout %s, want 1m", d)
 	}
 }
+
+// TestStormConfigs: the shipped storm profiles load, validate and say what
+// the README says they do.
+func TestStormConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		ref       string
+		mode      string
+		topics    int
+		threshold string
+	}{
+		{"storm", ModeEmbedded, 500, ""},
+		{"chronik-storm", ModeSpawn, 2000, "node.max_rss_mb < 6000"},
+	} {
+		p, err := Load("builtin:" + tc.ref)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.ref, err)
+		}
+		if err := p.Validate([]string{"topic-storm"}); err != nil {
+			t.Errorf("%s: %v", tc.ref, err)
+		}
+		if p.Cluster.Mode != tc.mode || p.Storm.Topics != tc.topics || !p.Storm.Restart || !slices.Equal(p.Scenarios, []string{"topic-storm"}) {
+			t.Errorf("%s: mode %s, storm %+v, scenarios %v", tc.ref, p.Cluster.Mode, p.Storm, p.Scenarios)
+		}
+		if tc.threshold != "" && !slices.ContainsFunc(p.Thresholds, func(s string) bool { return strings.HasPrefix(s, tc.threshold) }) {
+			t.Errorf("%s: thresholds %q lack %q", tc.ref, p.Thresholds, tc.threshold)
+		}
+	}
+}
