@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -642,5 +643,31 @@ func serveHooks(t *testing.T, c *cluster.Embedded, dir string) {
 		}
 		_ = os.WriteFile(filepath.Join(dir, "done.tmp"), []byte(answer), 0o644)
 		_ = os.Rename(filepath.Join(dir, "done.tmp"), filepath.Join(dir, "done"))
+	}
+}
+
+// TestConsumerGroupDeletedWithTopics: with topic.delete always, the
+// consumer group the consumer-group scenario made goes with its topic.
+func TestConsumerGroupDeletedWithTopics(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	rep := run(t, faultProfile(t, func(p *profile.Profile) { p.Topic.Delete = profile.DeleteAlways }, "topic-create", "consumer-group"), c)
+	verdicts(t, rep, map[string]bool{"topic-create": true, "consumer-group": true})
+	if !strings.Contains(rep.TopicCleanup, "deleted") || !strings.Contains(rep.TopicCleanup, "with consumer group(s) chronik-e2e-") {
+		t.Errorf("topic cleanup %q, want the topics and the consumer group deleted", rep.TopicCleanup)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	groups, err := kadm.NewClient(cl).ListGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := groups.Groups(); len(names) > 0 {
+		t.Errorf("consumer groups left behind: %v", names)
 	}
 }

@@ -216,6 +216,7 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	step := scenarios.NewStep(sec)
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	sctx = safe.WithRecorder(sctx, env.Panics) // for helpers that start goroutines with only a context
 	start := time.Now()
 	err := env.Panics.Call("scenario "+s.Name(), func() error { return s.Run(sctx, env, step) })
 	sec.DurationS = time.Since(start).Seconds()

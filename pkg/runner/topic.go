@@ -54,6 +54,14 @@ func cleanUpTopic(ctx context.Context, env *scenarios.Env, p *profile.Profile, r
 	}
 	failed := deleteTopics(ctx, env.Panics, env.Admin, topics)
 	rep.TopicCleanup = fmt.Sprintf("%s deleted (topic.delete: %s)", topicList(topics), policy)
+	if groups := env.Groups(); len(groups) > 0 {
+		for _, g := range groups {
+			if err := deleteGroup(ctx, env.Admin, g); err != nil {
+				failed = append(failed, fmt.Sprintf("consumer group %s: %v", g, err))
+			}
+		}
+		rep.TopicCleanup += fmt.Sprintf(", with consumer group(s) %s", strings.Join(groups, ", "))
+	}
 	if p.Topic.Existing {
 		rep.TopicCleanup += fmt.Sprintf("; topic %s kept: it existed before the run (topic.existing)", env.Topic)
 	}
@@ -140,4 +148,21 @@ func ranTopicCreate(rep *report.Report) bool {
 		}
 	}
 	return false
+}
+
+// deleteGroup deletes a consumer group within deleteTimeout; one already gone is deleted.
+func deleteGroup(ctx context.Context, admin sarama.ClusterAdmin, group string) error {
+	dctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- admin.DeleteConsumerGroup(group) }()
+	select {
+	case err := <-done:
+		if errors.Is(err, sarama.ErrGroupIDNotFound) {
+			return nil
+		}
+		return err
+	case <-dctx.Done():
+		return fmt.Errorf("no answer within %s", deleteTimeout)
+	}
 }

@@ -4,6 +4,7 @@
 package safe
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -22,7 +23,9 @@ func (e *PanicError) Error() string {
 }
 
 // Recorder collects the panics of one run's goroutines. The zero value is
-// ready to use; a nil *Recorder records nothing but still recovers.
+// ready to use. A nil *Recorder has nowhere to record: its Go and Recover
+// let the panic crash the process as Go would (never swallowed silently);
+// its Call still returns the panic as an error.
 type Recorder struct {
 	mu     sync.Mutex
 	panics []*PanicError
@@ -65,11 +68,29 @@ func (r *Recorder) Go(where string, fn func()) {
 	}()
 }
 
-// Recover, deferred, turns a panic of the calling goroutine into a record in r.
+// Recover, deferred, turns a panic of the calling goroutine into a record in
+// r; with a nil r it panics on.
 func (r *Recorder) Recover(where string) {
 	if v := recover(); v != nil {
+		if r == nil {
+			panic(v)
+		}
 		r.Record(&PanicError{Where: where, Value: v, Stack: string(debug.Stack())})
 	}
+}
+
+type recorderKey struct{}
+
+// WithRecorder returns ctx carrying r, for helpers that start goroutines
+// with nothing but a context (FromContext).
+func WithRecorder(ctx context.Context, r *Recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, r)
+}
+
+// FromContext returns the recorder ctx carries, or nil.
+func FromContext(ctx context.Context) *Recorder {
+	r, _ := ctx.Value(recorderKey{}).(*Recorder)
+	return r
 }
 
 // Call runs fn and returns its panic, if any, as a *PanicError (also recorded in r).

@@ -1,6 +1,7 @@
 package safe
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func TestGoRecordsPanic(t *testing.T) {
 }
 
 func TestCallReturnsPanicAsError(t *testing.T) {
-	var r *Recorder // nil still recovers
+	var r *Recorder // nil: Call still returns the panic
 	err := r.Call("scenario produce", func() error { panic("boom") })
 	var p *PanicError
 	if !errors.As(err, &p) || p.Value != "boom" {
@@ -35,4 +36,26 @@ func TestCallReturnsPanicAsError(t *testing.T) {
 	if err := r.Call("x", func() error { return errors.New("plain") }); err == nil || err.Error() != "plain" {
 		t.Fatalf("Call without panic = %v", err)
 	}
+}
+
+// A nil recorder lets a panic through rather than swallow it; a context
+// carries a recorder to helpers that only have the context.
+func TestNilRecorderPanicsOn(t *testing.T) {
+	defer func() {
+		if v := recover(); v != "boom" {
+			t.Fatalf("recovered %v, want the panic to go on", v)
+		}
+	}()
+	if FromContext(context.Background()) != nil {
+		t.Fatal("a bare context carries a recorder")
+	}
+	r := NewRecorder(nil)
+	if FromContext(WithRecorder(context.Background(), r)) != r {
+		t.Fatal("WithRecorder/FromContext lost the recorder")
+	}
+	func() {
+		var nilRec *Recorder
+		defer nilRec.Recover("test")
+		panic("boom")
+	}()
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
@@ -55,6 +56,7 @@ func consumerGroup(ctx context.Context, k *faultKit) error {
 	g := &group{k: k, s: s, name: fmt.Sprintf("chronik-e2e-%s-%08x", k.topic, uint32(env.RunID)), members: map[int]*member{}, high: map[int32]int64{},
 		found: verify.NewFindings()}
 	g.check = verify.NewUnorderedChecker(s.exp, s.ledger, g.found)
+	env.noteGroup(g.name)
 	k.onDone(g.closeAll)
 	n := k.cfg.Consumers
 	start := time.Now()
@@ -170,8 +172,9 @@ func (g *group) join() error {
 		g.changed = make(chan struct{})
 	}
 	g.mu.Unlock()
-	go g.drainErrors(m)
-	go func() {
+	panics := g.k.env.Panics
+	panics.Go(fmt.Sprintf("error reader of consumer %d", m.id), func() { g.drainErrors(m) })
+	panics.Go(fmt.Sprintf("consumer %d of group %s", m.id, g.name), func() {
 		defer close(m.done)
 		for ctx.Err() == nil {
 			err := cg.Consume(ctx, []string{g.s.topic}, &handler{g: g, m: m})
@@ -183,7 +186,7 @@ func (g *group) join() error {
 				_ = sleepCtx(ctx, 100*time.Millisecond)
 			}
 		}
-	}()
+	})
 	return nil
 }
 
@@ -217,7 +220,7 @@ func (g *group) leave() int {
 // stop ends a member's consuming and closes it, bounded.
 func (g *group) stop(m *member) {
 	m.cancel()
-	closeWithin(context.Background(), 10*time.Second, func() { _ = m.cg.Close() })
+	closeWithin(safe.WithRecorder(context.Background(), g.k.env.Panics), 10*time.Second, func() { _ = m.cg.Close() })
 	select {
 	case <-m.done:
 	case <-time.After(10 * time.Second):
@@ -233,7 +236,7 @@ func (g *group) closeAll() {
 	var wg sync.WaitGroup
 	for _, m := range ms {
 		wg.Add(1)
-		go func() { defer wg.Done(); g.stop(m) }()
+		g.k.env.Panics.Go("closing a group member", func() { defer wg.Done(); g.stop(m) })
 	}
 	wg.Wait()
 }
@@ -249,7 +252,11 @@ type handler struct {
 	m *member
 }
 
+// The handler's methods run on sarama's goroutines: a panic in them is
+// recorded, not a crash.
+
 func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
+	defer h.g.k.env.Panics.Recover(fmt.Sprintf("consumer %d's session setup", h.m.id))
 	g := h.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -261,6 +268,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 }
 
 func (h *handler) Cleanup(sarama.ConsumerGroupSession) error {
+	defer h.g.k.env.Panics.Recover(fmt.Sprintf("consumer %d's session cleanup", h.m.id))
 	g := h.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -270,6 +278,7 @@ func (h *handler) Cleanup(sarama.ConsumerGroupSession) error {
 }
 
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	defer h.g.k.env.Panics.Recover(fmt.Sprintf("consumer %d reading partition %d", h.m.id, claim.Partition()))
 	g := h.g
 	for m := range claim.Messages() {
 		g.record(m)

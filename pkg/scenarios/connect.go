@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 )
 
 // startClient connects a client with cfg to the cluster and to every leader
@@ -21,7 +22,7 @@ func startClient[T io.Closer](ctx context.Context, env *Env, topic string, cfg *
 		err    error
 	}
 	ch := make(chan started, 1)
-	go func() {
+	safe.FromContext(ctx).Go("connecting a client", func() {
 		client, err := sarama.NewClient(env.Cluster.Bootstrap(), cfg)
 		if err != nil {
 			ch <- started{err: err}
@@ -39,7 +40,7 @@ func startClient[T io.Closer](ctx context.Context, env *Env, topic string, cfg *
 			return
 		}
 		ch <- started{client, v, nil}
-	}()
+	})
 	select {
 	case s := <-ch:
 		return s.client, s.v, s.err

@@ -8,20 +8,24 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 )
 
 // within runs a blocking client call and returns its result, or ctx's error
 // when ctx ends first (the call is then left to end on its own deadline).
+// A panic in fn goes to the recorder ctx carries (safe.WithRecorder), which
+// ends the run as an internal error.
 func within[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
 	}
 	ch := make(chan result, 1)
-	go func() {
+	safe.FromContext(ctx).Go("a client call", func() {
 		v, err := fn()
 		ch <- result{v, err}
-	}()
+	})
 	select {
 	case r := <-ch:
 		return r.v, r.err
@@ -56,7 +60,10 @@ func stopped(ctx context.Context) string {
 // its own.
 func closeWithin(ctx context.Context, d time.Duration, fn func()) {
 	done := make(chan struct{})
-	go func() { fn(); close(done) }()
+	safe.FromContext(ctx).Go("closing a client", func() {
+		defer close(done)
+		fn()
+	})
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -71,6 +71,7 @@ type Env struct {
 	// extraTopics are the topics scenarios created besides Topic (noteTopic).
 	topicsMu    sync.Mutex
 	extraTopics []string
+	groups      []string // consumer groups scenarios made (noteGroup)
 
 	// security is how every client of the run reaches the cluster (TLS, SASL).
 	security kafka.Security
@@ -105,10 +106,10 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 // Close closes the shared client.
 func (e *Env) Close() {
 	if e.liveRead != nil {
-		closeWithin(context.Background(), 5*time.Second, e.liveRead.Close)
+		closeWithin(safe.WithRecorder(context.Background(), e.Panics), 5*time.Second, e.liveRead.Close)
 	}
 	if e.Client != nil {
-		closeWithin(context.Background(), 5*time.Second, func() { _ = e.Client.Close() })
+		closeWithin(safe.WithRecorder(context.Background(), e.Panics), 5*time.Second, func() { _ = e.Client.Close() })
 	}
 }
 

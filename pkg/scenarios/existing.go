@@ -78,6 +78,21 @@ func (e *Env) noteTopic(name string) {
 	e.extraTopics = append(e.extraTopics, name)
 }
 
+// noteGroup records a consumer group a scenario made, for the runner to
+// delete with the topics.
+func (e *Env) noteGroup(name string) {
+	e.topicsMu.Lock()
+	defer e.topicsMu.Unlock()
+	e.groups = append(e.groups, name)
+}
+
+// Groups returns the consumer groups scenarios made.
+func (e *Env) Groups() []string {
+	e.topicsMu.Lock()
+	defer e.topicsMu.Unlock()
+	return append([]string(nil), e.groups...)
+}
+
 // ExtraTopics returns the topics scenarios created besides the run's topic.
 func (e *Env) ExtraTopics() []string {
 	e.topicsMu.Lock()

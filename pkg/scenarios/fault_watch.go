@@ -131,7 +131,7 @@ func startWatcher(k *faultKit, topic string) *watcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{k: k, topic: topic, addrs: addrs, cfg: cfg, changes: map[int32][]leaderChange{},
 		updated: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
-	go w.run(ctx)
+	k.env.Panics.Go("metadata watcher of "+topic, func() { w.run(ctx) })
 	return w
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
@@ -259,8 +260,9 @@ func (e *engine) close() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				closeWithin(context.Background(), 5*time.Second, func() { _ = p.ap.Close() })
-				closeWithin(context.Background(), 5*time.Second, func() { _ = p.client.Close() })
+				ctx := safe.WithRecorder(context.Background(), e.env.Panics)
+				closeWithin(ctx, 5*time.Second, func() { _ = p.ap.Close() })
+				closeWithin(ctx, 5*time.Second, func() { _ = p.client.Close() })
 				select { // the collector has recorded (and flushed) every answer
 				case <-p.collected:
 				case <-time.After(5 * time.Second):

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 )
 
 // OffsetsFunc lists the log start offsets (at = sarama.OffsetOldest) or end
@@ -205,7 +207,7 @@ func ProbeBeyond(ctx context.Context, client sarama.Client, topic string, p int3
 		err  error
 	}
 	ch := make(chan result, 1)
-	go func() {
+	safe.FromContext(ctx).Go(fmt.Sprintf("fetching %s partition %d past its high watermark", topic, p), func() {
 		b, err := client.Leader(topic, p)
 		if err != nil {
 			ch <- result{nil, err}
@@ -218,7 +220,7 @@ func ProbeBeyond(ctx context.Context, client sarama.Client, topic string, p int3
 		req.AddBlock(topic, p, from, 32<<20, -1)
 		resp, err := b.Fetch(req)
 		ch <- result{resp, err}
-	}()
+	})
 	var r result
 	select {
 	case r = <-ch:

@@ -402,10 +402,10 @@ func (rd *Reading) open(pr *PartitionRead) (sarama.PartitionConsumer, error) {
 		err error
 	}
 	ch := make(chan result, 1)
-	go func() {
+	rd.opts.Panics.Go(fmt.Sprintf("opening %s partition %d", rd.opts.Topic, pr.ID), func() {
 		pc, err := rd.opts.Consumer.ConsumePartition(rd.opts.Topic, pr.ID, pr.Next)
 		ch <- result{pc, err}
-	}()
+	})
 	select {
 	case r := <-ch:
 		return r.pc, r.err
@@ -447,11 +447,11 @@ func offsetWithin(ctx context.Context, client sarama.Client, topic string, p int
 		err error
 	}
 	ch := make(chan result, 1)
-	go func() {
+	safe.FromContext(ctx).Go(fmt.Sprintf("listing %s partition %d", topic, p), func() {
 		_ = client.RefreshMetadata(topic)
 		off, err := client.GetOffset(topic, p, at)
 		ch <- result{off, err}
-	}()
+	})
 	select {
 	case r := <-ch:
 		return r.off, r.err
