@@ -155,6 +155,62 @@ func TestTopicStormDivergence(t *testing.T) {
 	}
 }
 
+// TestTopicStormBrokerFaults: what else a broker may do to a storm, each
+// failing by name or, where the storm must carry on, passing with a note.
+func TestTopicStormBrokerFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		stage  func(c *cluster.Embedded, env *scenarios.Env) error
+		passes bool
+		want   func(env *scenarios.Env) []string // a finding, or with passes a note
+	}{
+		{"a partition listed without a leader by one broker", func(c *cluster.Embedded, env *scenarios.Env) error {
+			c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Nodes: []int32{1}, Topic: stormName(env, 4), Partitions: []int32{2}, Err: kerr.LeaderNotAvailable, Count: -1})
+			return nil
+		}, false, func(env *scenarios.Env) []string {
+			return []string{"broker 1 lists 1 topic(s) with partitions missing or without a leader: " + stormName(env, 4) + " (partitions [2])"}
+		}},
+		{"CreateTopics times out after creating", func(c *cluster.Embedded, env *scenarios.Env) error {
+			c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.CreateTopics}, Err: kerr.RequestTimedOut, Count: 3})
+			return nil
+		}, true, func(env *scenarios.Env) []string {
+			return []string{"answered REQUEST_TIMED_OUT, but the topic exists with the right shape; carrying on"}
+		}},
+		{"a topic of the storm nobody asked for", func(c *cluster.Embedded, env *scenarios.Env) error {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			_, err = kadm.NewClient(cl).CreateTopic(context.Background(), 1, 3, nil, stormName(env, 0))
+			return err
+		}, false, func(env *scenarios.Env) []string {
+			return []string{"broker 0 lists 1 topic(s) of this storm that were not created", stormName(env, 0)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := startDurable(t)
+			var env *scenarios.Env
+			onHook(t, c, func(_ context.Context, e *scenarios.Env) error {
+				env = e
+				return tc.stage(c, e)
+			})
+			rep := run(t, stormProfile(t, 2*time.Second, true, func(p *profile.Profile) { p.Storm.Restart = false }), c)
+			verdicts(t, rep, map[string]bool{"topic-create": true, hookName: true, "topic-storm": tc.passes})
+			s := section(t, rep, "topic-storm")
+			if tc.passes {
+				if len(notesWith(s, tc.want(env)...)) == 0 {
+					t.Errorf("no note contains %q; notes %q", tc.want(env), s.Notes)
+				}
+				return
+			}
+			wantFinding(t, s, tc.want(env)...)
+		})
+	}
+}
+
 // TestTopicStormRestart: what a restart does to the catalog and the
 // records is found and named: topics gone from every broker, one broker
 // recovering a smaller catalog (Chronik's 15 / 4,695 / 882), records gone.

@@ -122,7 +122,7 @@ func (c *catalogPoller) ask(ctx context.Context, b report.Broker) *catalogView {
 		v.listed[t.Name] = true
 		led := map[int32]bool{}
 		for _, p := range t.Partitions {
-			if p.Leader >= 0 && p.Err != sarama.ErrLeaderNotAvailable {
+			if p.Leader >= 0 && (p.Err == sarama.ErrNoError || p.Err == sarama.ErrReplicaNotAvailable) {
 				led[p.ID] = true
 			}
 		}
