@@ -1,6 +1,9 @@
 package profile
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Storm says how the topic-storm scenario loads the cluster's catalog: how
 // many topics it creates, how many CreateTopics it keeps in flight, what it
@@ -48,7 +51,14 @@ func (p *Profile) validateStorm(v *validator) {
 	if s.MessagesPerTopic < 0 || s.MessagesPerTopic > MaxStormMessagesPerTopic {
 		v.add("storm.messages_per_topic", "must be 0..%d, not %d", MaxStormMessagesPerTopic, s.MessagesPerTopic)
 	}
-	if s.ConvergeTimeout.Duration <= 0 {
+	waits, why := s.ConvergeTimeout.Duration, ""
+	if s.Restart {
+		waits, why = 2*waits, " (twice: before and after the restart)"
+	}
+	switch {
+	case s.ConvergeTimeout.Duration <= 0:
 		v.add("storm.converge_timeout", "must be more than 0, not %s", s.ConvergeTimeout)
+	case slices.Contains(p.Scenarios, "topic-storm") && p.Timeouts.Scenario.Duration > 0 && waits >= p.Timeouts.Scenario.Duration:
+		v.add("storm.converge_timeout", "the storm may wait %s for the brokers%s, which leaves no time of timeouts.scenario (%s) to create and write: raise timeouts.scenario", Duration{waits}, why, p.Timeouts.Scenario)
 	}
 }

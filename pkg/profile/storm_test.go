@@ -53,6 +53,10 @@ scenarios: [topic-storm]
 	if !slices.Equal(got, wantLines) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
 	}
+	p, _ = Parse("s.yaml", []byte("storm:\n  restart: true\n  converge_timeout: 1m\ntimeouts:\n  scenario: 90s\nscenarios: [topic-storm]\n"))
+	if err := p.Validate([]string{"topic-storm"}); err == nil || !strings.Contains(err.Error(), "s.yaml:3: storm.converge_timeout: the storm may wait 2m for the brokers (twice: before and after the restart), which leaves no time of timeouts.scenario (1m30s)") {
+		t.Errorf("converge_timeout beyond the scenario's: %v", err)
+	}
 	if _, err := Parse("s.yaml", []byte("storm:\n  topic: 3\n")); err == nil || !strings.Contains(err.Error(), `s.yaml:2: unknown key "topic" in storm`) {
 		t.Errorf("unknown key: %v", err)
 	}

@@ -18,6 +18,7 @@ func TestTopicStormSpawned(t *testing.T) {
 	b := startBackend(t)
 	p := spawnProfile(t, b, func(p *profile.Profile) {
 		p.Storm = profile.Storm{Topics: 20, Parallelism: 4, MessagesPerTopic: 2, Restart: true, ConvergeTimeout: profile.Duration{Duration: 30 * time.Second}}
+		p.Timeouts.Scenario.Duration = 90 * time.Second
 	}, "topic-storm")
 	rep := run(t, p, nil)
 	verdicts(t, rep, map[string]bool{"topic-storm": true})

@@ -35,6 +35,7 @@ func stormProfile(t *testing.T, converge time.Duration, hook bool, edit func(*pr
 		p.Storm = profile.Storm{Topics: stormSize, Parallelism: 8, MessagesPerTopic: 4, Restart: true,
 			ConvergeTimeout: profile.Duration{Duration: converge}}
 		p.Faults.RecoveryTimeout.Duration = 10 * time.Second
+		p.Timeouts.Scenario.Duration = max(p.Timeouts.Scenario.Duration, 3*converge)
 		if edit != nil {
 			edit(p)
 		}

@@ -403,55 +403,94 @@ func (w *stormWrite) only(topics []string) *stormWrite {
 
 // check lists every partition's log start and end offset and fails each
 // partition holding fewer records than were acknowledged to it, or whose end
-// offset is not past the last acknowledged offset. Findings start with prefix.
+// offset is not past the last acknowledged offset. A cluster that has just
+// restarted may answer with an error, or with a high watermark that has not
+// caught up yet: partitions are asked again, with backoff, for up to
+// storm.converge_timeout before they fail. Findings start with prefix.
 func (w *stormWrite) check(ctx context.Context, env *Env, step *Step, prefix string) error {
 	ids := make([]int32, w.partitions)
 	for i := range ids {
 		ids[i] = int32(i)
 	}
 	type counted struct {
-		starts, ends []int64
-		err          error
+		problems []string // short partitions, or why the topic could not be counted
+		counting bool     // problems say the topic could not be counted
+		held     int64
 	}
 	got := make([]counted, len(w.topics))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for i := range min(env.Profile.Storm.Parallelism, len(w.topics)) {
-		wg.Add(1)
-		env.Panics.Go(fmt.Sprintf("storm offset lister %d", i), func() {
-			defer wg.Done()
-			for {
-				j := int(next.Add(1) - 1)
-				if j >= len(w.topics) || ctx.Err() != nil {
-					return
-				}
-				c := &got[j]
-				if c.starts, c.err = offsetsOf(ctx, env.Client, w.topics[j], ids, sarama.OffsetOldest); c.err == nil {
-					c.ends, c.err = offsetsOf(ctx, env.Client, w.topics[j], ids, sarama.OffsetNewest)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return fmt.Errorf("%scounting the storm's records: %s", prefix, stopped(ctx))
-	}
-	var short, unlisted []string
-	var held int64
-	for j, topic := range w.topics {
-		c := got[j]
-		if c.err != nil {
-			unlisted = append(unlisted, c.err.Error())
-			continue
+	count := func(j int) counted {
+		topic := w.topics[j]
+		starts, err := offsetsOf(ctx, env.Client, topic, ids, sarama.OffsetOldest)
+		var ends []int64
+		if err == nil {
+			ends, err = offsetsOf(ctx, env.Client, topic, ids, sarama.OffsetNewest)
 		}
+		if err != nil {
+			return counted{problems: []string{err.Error()}, counting: true}
+		}
+		var c counted
 		for i, p := range ids {
 			tp := topicPart{topic, p}
-			n := c.ends[i] - c.starts[i]
-			held += n
-			if n < w.acked[tp] || w.acked[tp] > 0 && c.ends[i] <= w.last[tp] {
-				short = append(short, fmt.Sprintf("%s partition %d holds %d record(s) (log start %d, end offset %d), %d acknowledged (the last at offset %d)",
-					topic, p, n, c.starts[i], c.ends[i], w.acked[tp], w.last[tp]))
+			n := ends[i] - starts[i]
+			c.held += n
+			if n < w.acked[tp] || w.acked[tp] > 0 && ends[i] <= w.last[tp] {
+				c.problems = append(c.problems, fmt.Sprintf("%s partition %d holds %d record(s) (log start %d, end offset %d), %d acknowledged (the last at offset %d)",
+					topic, p, n, starts[i], ends[i], w.acked[tp], w.last[tp]))
 			}
+		}
+		return c
+	}
+
+	start := time.Now()
+	budget := env.Profile.Storm.ConvergeTimeout.Duration
+	pending := make([]int, len(w.topics))
+	for j := range pending {
+		pending[j] = j
+	}
+	backoff := 100 * time.Millisecond
+	for round := 1; ; round++ {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for i := range min(env.Profile.Storm.Parallelism, len(pending)) {
+			wg.Add(1)
+			env.Panics.Go(fmt.Sprintf("storm offset lister %d", i), func() {
+				defer wg.Done()
+				for k := int(next.Add(1) - 1); k < len(pending) && ctx.Err() == nil; k = int(next.Add(1) - 1) {
+					got[pending[k]] = count(pending[k])
+				}
+			})
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%scounting the storm's records: %s", prefix, stopped(ctx))
+		}
+		var again []int
+		for _, j := range pending {
+			if len(got[j].problems) > 0 {
+				again = append(again, j)
+			}
+		}
+		if len(again) == 0 && round > 1 {
+			step.Notef("%severy partition held its acknowledged records after %d rounds of counting in %s", prefix, round, time.Since(start).Round(time.Millisecond))
+		}
+		if len(again) == 0 || time.Since(start)+backoff > budget {
+			break
+		}
+		env.status("  topic-storm: %s%d topic(s) not counted whole yet; asking again for up to %s", prefix, len(again), budget)
+		if err := sleepCtx(ctx, backoff); err != nil {
+			return fmt.Errorf("%scounting the storm's records: %w", prefix, err)
+		}
+		pending, backoff = again, min(2*backoff, time.Second)
+	}
+
+	var short, unlisted []string
+	var held int64
+	for _, c := range got {
+		held += c.held
+		if c.counting {
+			unlisted = append(unlisted, c.problems...)
+		} else {
+			short = append(short, c.problems...)
 		}
 	}
 	sort.Strings(short)
