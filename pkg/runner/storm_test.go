@@ -162,29 +162,27 @@ func TestTopicStormBrokerFaults(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		stage  func(c *cluster.Embedded, env *scenarios.Env) error
+		stage  func(t *testing.T, c *cluster.Embedded, env *scenarios.Env) error
 		passes bool
 		want   func(env *scenarios.Env) []string // a finding, or with passes a note
 	}{
-		{"a partition listed without a leader by one broker", func(c *cluster.Embedded, env *scenarios.Env) error {
+		{"a partition listed without a leader by one broker", func(_ *testing.T, c *cluster.Embedded, env *scenarios.Env) error {
 			c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Metadata}, Nodes: []int32{1}, Topic: stormName(env, 4), Partitions: []int32{2}, Err: kerr.LeaderNotAvailable, Count: -1})
 			return nil
 		}, false, func(env *scenarios.Env) []string {
 			return []string{"broker 1 lists 1 topic(s) with partitions missing or without a leader: " + stormName(env, 4) + " (partitions [2])"}
 		}},
-		{"CreateTopics times out after creating", func(c *cluster.Embedded, env *scenarios.Env) error {
+		{"CreateTopics times out after creating", func(_ *testing.T, c *cluster.Embedded, env *scenarios.Env) error {
 			c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.CreateTopics}, Err: kerr.RequestTimedOut, Count: 3})
 			return nil
 		}, true, func(env *scenarios.Env) []string {
 			return []string{"answered REQUEST_TIMED_OUT, but the topic exists with the right shape; carrying on"}
 		}},
-		{"a topic of the storm nobody asked for", func(c *cluster.Embedded, env *scenarios.Env) error {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
-			if err != nil {
-				return err
+		{"a topic of the storm nobody asked for", func(t *testing.T, c *cluster.Embedded, env *scenarios.Env) error {
+			adm, ctx, err := adminOf(t, c)
+			if err == nil {
+				_, err = adm.CreateTopic(ctx, 1, 3, nil, stormName(env, 0))
 			}
-			defer cl.Close()
-			_, err = kadm.NewClient(cl).CreateTopic(context.Background(), 1, 3, nil, stormName(env, 0))
 			return err
 		}, false, func(env *scenarios.Env) []string {
 			return []string{"broker 0 lists 1 topic(s) of this storm that were not created", stormName(env, 0)}
@@ -196,7 +194,7 @@ func TestTopicStormBrokerFaults(t *testing.T) {
 			var env *scenarios.Env
 			onHook(t, c, func(_ context.Context, e *scenarios.Env) error {
 				env = e
-				return tc.stage(c, e)
+				return tc.stage(t, c, e)
 			})
 			rep := run(t, stormProfile(t, 2*time.Second, true, func(p *profile.Profile) { p.Storm.Restart = false }), c)
 			verdicts(t, rep, map[string]bool{"topic-create": true, hookName: true, "topic-storm": tc.passes})
@@ -266,19 +264,29 @@ func TestTopicStormRestart(t *testing.T) {
 	}
 }
 
-// deleteBehind deletes topics behind the runner's back.
-func deleteBehind(t *testing.T, c *cluster.Embedded, topics ...string) {
-	t.Helper()
+// adminOf returns an admin client of c's, behind the runner's back, and a
+// context for its requests; both end with the test. It may be called from
+// any goroutine (a hook), so it returns its error.
+func adminOf(t *testing.T, c cluster.Cluster) (*kadm.Client, context.Context, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	defer cl.Close()
+	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resps, err := kadm.NewClient(cl).DeleteTopics(ctx, topics...)
+	t.Cleanup(cancel)
+	return kadm.NewClient(cl), ctx, nil
+}
+
+// deleteBehind deletes topics behind the runner's back.
+func deleteBehind(t *testing.T, c cluster.Cluster, topics ...string) {
+	t.Helper()
+	adm, ctx, err := adminOf(t, c)
 	if err == nil {
-		err = resps.Error()
+		var resps kadm.DeleteTopicResponses
+		if resps, err = adm.DeleteTopics(ctx, topics...); err == nil {
+			err = resps.Error()
+		}
 	}
 	if err != nil {
 		t.Errorf("delete topics %v: %v", topics, err)
@@ -286,16 +294,13 @@ func deleteBehind(t *testing.T, c *cluster.Embedded, topics ...string) {
 }
 
 // listTopics lists the cluster's topics.
-func listTopics(t *testing.T, c *cluster.Embedded) []string {
+func listTopics(t *testing.T, c cluster.Cluster) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
+	adm, ctx, err := adminOf(t, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	td, err := kadm.NewClient(cl).ListTopics(ctx)
+	td, err := adm.ListTopics(ctx)
 	if err != nil {
 		t.Fatalf("list topics: %v", err)
 	}
