@@ -135,7 +135,7 @@ func (topicStorm) Run(ctx context.Context, env *Env, step *Step) error {
 		return nil
 	}
 	if step.Failed() {
-		step.Notef("the cluster was not restarted: the catalog was already wrong before the restart")
+		step.Notef("the cluster was not restarted: the storm had already failed before the restart (above)")
 		return nil
 	}
 	for _, op := range []cluster.Op{cluster.OpStop, cluster.OpStart} {
