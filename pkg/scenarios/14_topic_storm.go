@@ -39,6 +39,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
@@ -335,7 +336,25 @@ func writeStorm(ctx context.Context, env *Env, step *Step, topics []string, part
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	prod, err := within(ctx, func() (sarama.SyncProducer, error) { return sarama.NewSyncProducer(env.Cluster.Bootstrap(), cfg) })
+	// Every leader connected before the first send (see kafka.ConnectLeaders).
+	client, err := within(ctx, func() (sarama.Client, error) {
+		client, err := sarama.NewClient(env.Cluster.Bootstrap(), cfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range topics {
+			if err := kafka.ConnectLeaders(client, t); err != nil {
+				_ = client.Close()
+				return nil, err
+			}
+		}
+		return client, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("producer for the storm's topics against %v: %w", env.Cluster.Bootstrap(), err)
+	}
+	defer closeWithin(context.WithoutCancel(ctx), 10*time.Second, func() { _ = client.Close() })
+	prod, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("producer for the storm's topics against %v: %w", env.Cluster.Bootstrap(), err)
 	}
