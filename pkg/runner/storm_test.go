@@ -306,3 +306,15 @@ func listTopics(t *testing.T, c cluster.Cluster) []string {
 	}
 	return td.Names()
 }
+
+// TestTopicStormRestartNeedsNodeControl: on an attached cluster without node
+// hooks a storm with a restart is not applicable, saying how to run it.
+func TestTopicStormRestartNeedsNodeControl(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	rep := run(t, stormProfile(t, 10*time.Second, false, nil), cluster.Attach(c.Bootstrap()))
+	s := section(t, rep, "topic-storm")
+	if !s.NotApplicable || !strings.Contains(s.Error, "storm.restart: the attached cluster has no node hooks") || !strings.Contains(s.Error, "storm.restart: false storms without the restart") {
+		t.Errorf("topic-storm: not applicable %v, error %q", s.NotApplicable, s.Error)
+	}
+}
