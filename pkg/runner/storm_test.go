@@ -172,6 +172,22 @@ func TestTopicStormBrokerFaults(t *testing.T) {
 		}, false, func(env *scenarios.Env) []string {
 			return []string{"broker 1 lists 1 topic(s) with partitions missing or without a leader: " + stormName(env, 4) + " (partitions [2])"}
 		}},
+		{"CreateTopics creates fewer partitions than asked", func(_ *testing.T, c *cluster.Embedded, env *scenarios.Env) error {
+			short := stormName(env, 12)
+			kc := c.Kfake()
+			kc.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				kc.KeepControl()
+				for i, rt := range req.(*kmsg.CreateTopicsRequest).Topics {
+					if rt.Topic == short {
+						req.(*kmsg.CreateTopicsRequest).Topics[i].NumPartitions = 1 // created, answered as asked
+					}
+				}
+				return nil, nil, false
+			})
+			return nil
+		}, false, func(env *scenarios.Env) []string {
+			return []string{"broker 0 lists 1 topic(s) with partitions missing or without a leader: " + stormName(env, 12) + " (partitions [1 2])"}
+		}},
 		{"CreateTopics times out after creating", func(_ *testing.T, c *cluster.Embedded, env *scenarios.Env) error {
 			c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.CreateTopics}, Err: kerr.RequestTimedOut, Count: 3})
 			return nil

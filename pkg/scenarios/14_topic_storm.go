@@ -291,16 +291,19 @@ func awaitCatalog(ctx context.Context, env *Env, step *Step, poller *catalogPoll
 	}
 }
 
-// listedByAll returns the topics of want no broker is missing (all of them
-// when the catalogs converged), in want's order.
+// listedByAll returns the topics of want every broker lists with every
+// partition led (all of them when the catalogs converged), in want's order:
+// those the storm writes to and counts; the others are findings already.
 func listedByAll(want []string, gap *catalogGap) []string {
 	gone := map[string]bool{}
 	for _, t := range gap.lost {
 		gone[t] = true
 	}
-	for _, ts := range gap.missing {
-		for _, t := range ts {
-			gone[t] = true
+	for _, m := range []map[int32][]string{gap.missing, gap.leaderless} {
+		for _, ts := range m {
+			for _, t := range ts {
+				gone[t] = true
+			}
 		}
 	}
 	var out []string
