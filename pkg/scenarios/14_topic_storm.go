@@ -24,8 +24,12 @@ package scenarios
 // Not applicable: storm.restart without node control.
 // Cannot detect: records acknowledged and kept but corrupted (it counts
 // records, it does not read them: produce and consume do); divergence that
-// heals within the convergence window (it waits for agreement, as a client
-// would); a catalog that diverges only under other load.
+// heals within the convergence window, or a catalog that flaps and happens to
+// agree at one poll (it waits for agreement, as a client would); a storm
+// topic's leader that no broker advertises, or replicas and in-sync replicas
+// short of the replication factor (metadata checks those for the run's
+// topic, the storm only for leaders); a catalog that diverges only under
+// other load.
 
 import (
 	"context"
