@@ -29,13 +29,26 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 			return exitStatus(testbroker.Main(args, t.Out, t.ErrOut))
 		},
 	}
+	placement := &cobra.Command{
+		Use:                "placement --backend URL --index I --topic TOPIC",
+		Short:              "Print what one test broker node holds of a topic (" + testbroker.PlacementUsage + ")",
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			return exitStatus(testbroker.Placement(args, t.Out, t.ErrOut))
+		},
+	}
 	var nodes int
+	var replication string
 	backend := &cobra.Command{
-		Use:   "backend --nodes N",
+		Use:   "backend --nodes N [--replication MODE]",
 		Short: "Serve the cluster behind N proxy-mode test brokers until Ctrl-C; print its URL and what it does as nodes come and go",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := testbroker.StartBackend(nodes)
+			mode, err := testbroker.ParseReplication(replication)
+			if err != nil {
+				return exitcode.Usagef("--replication: %v", err)
+			}
+			b, err := testbroker.StartBackend(nodes, testbroker.WithReplication(mode))
 			if err != nil {
 				return exitcode.ClusterError(err, "")
 			}
@@ -47,7 +60,9 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 		},
 	}
 	backend.Flags().IntVar(&nodes, "nodes", 3, "brokers of the backend cluster")
-	cmd.AddCommand(broker, backend)
+	backend.Flags().StringVar(&replication, "replication", "kfake",
+		"how metadata shows replication and what each node holds: kfake (replicas and ISR are the brokers up), healthy, isr-lies, leader-only (Chronik #29)")
+	cmd.AddCommand(broker, backend, placement)
 	return cmd
 }
 

@@ -23,14 +23,16 @@ import (
 
 // The scripts' commands for spawn mode and cluster up (see TestScript):
 //
-//	backend [-env NAME] [-hold REQUEST] [-no-election] NODES
+//	backend [-env NAME] [-hold REQUEST] [-no-election] [-replication MODE] NODES
 //	    start the cluster behind NODES proxy-mode test brokers in the test
 //	    process (testbroker.Backend) and set $NAME (default BACKEND) to
 //	    the URL the brokers take as --backend; -hold never answers the
 //	    requests named; -no-election makes metadata show partition 0 of
 //	    every topic without a leader from the moment a node dies or stops
-//	    until one starts again (a cluster that does not elect); it stops
-//	    when the script ends
+//	    until one starts again (a cluster that does not elect);
+//	    -replication shows replication as MODE says (healthy, isr-lies,
+//	    leader-only: see testbroker.Replication); it stops when the
+//	    script ends
 //	backend-held NAME
 //	    wait until the backend whose URL is in $NAME holds a request
 //	signal-pid [-parent] SIGNAL FILE
@@ -73,8 +75,11 @@ func cmdBackend(ts *testscript.TestScript, neg bool, args []string) {
 	var hold []kmsg.Key
 	holdFlag(fs, &hold)
 	noElection := fs.Bool("no-election", false, "partition 0 of every topic has no leader while a node is down")
-	nodes := parseNodes(ts, fs, args, "backend [-env NAME] [-hold REQUEST] [-no-election] NODES")
-	b, err := testbroker.StartBackend(nodes)
+	replication := fs.String("replication", "", "how metadata shows replication")
+	nodes := parseNodes(ts, fs, args, "backend [-env NAME] [-hold REQUEST] [-no-election] [-replication MODE] NODES")
+	mode, err := testbroker.ParseReplication(*replication)
+	ts.Check(err)
+	b, err := testbroker.StartBackend(nodes, testbroker.WithReplication(mode))
 	ts.Check(err)
 	ts.Defer(func() { _ = b.Close() })
 	held, _ := holdRequests(ts, b.Embedded(), hold)

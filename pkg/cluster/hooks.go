@@ -43,6 +43,8 @@ func ParseHook(name, text string) (*template.Template, error) {
 // cluster: one command template per operation, run with sh -c.
 type Hooks struct {
 	Commands map[Op]string
+	// Placement prints what one node holds of a topic (see Placer).
+	Placement string
 	// Timeout bounds each command; it is killed, with every process it
 	// started, when it runs longer.
 	Timeout time.Duration
@@ -54,8 +56,9 @@ const hookOutputMax = 4 << 10
 // Hooked is an attached cluster whose nodes the profile's hooks control.
 type Hooked struct {
 	*Attached
-	tmpl    map[Op]*template.Template
-	timeout time.Duration
+	tmpl      map[Op]*template.Template
+	placement *template.Template
+	timeout   time.Duration
 }
 
 var _ NodeController = (*Hooked)(nil)
@@ -73,6 +76,13 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 			return nil, fmt.Errorf("%s hook: %w", op, err)
 		}
 		hc.tmpl[op] = t
+	}
+	if strings.TrimSpace(h.Placement) != "" {
+		t, err := template.New("placement").Option("missingkey=error").Parse(h.Placement)
+		if err != nil {
+			return nil, fmt.Errorf("placement hook: %w", err)
+		}
+		hc.placement = t
 	}
 	if hc.timeout <= 0 {
 		hc.timeout = time.Minute

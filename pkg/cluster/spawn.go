@@ -41,6 +41,7 @@ type Spawned struct {
 	grace    time.Duration
 	launcher *launcher
 	status   func(format string, args ...any)
+	spec     profile.Spawn // for spawn.placement
 
 	ready  atomic.Bool   // set once WaitReady succeeded
 	failed chan error    // the first unexpected exit
@@ -105,7 +106,7 @@ func StartSpawn(ctx context.Context, count int, spec profile.Spawn, opts SpawnOp
 	prepared = true
 
 	s := &Spawned{
-		nodes: nodes, workDir: workDir, stopSig: sig, grace: spec.Stop.Grace.Duration,
+		nodes: nodes, workDir: workDir, stopSig: sig, grace: spec.Stop.Grace.Duration, spec: spec,
 		launcher: newLauncher(), status: status, failed: make(chan error, 1),
 	}
 	for _, n := range nodes {
@@ -209,7 +210,7 @@ func prepareNodes(count int, spec profile.Spawn, workDir string, rules *logRules
 	for i, tn := range tnodes {
 		r, prog := rendered[i], progs[i]
 		n := &spawnNode{
-			id: tn.ID, dir: tn.WorkDir, dataDir: tn.DataDir,
+			id: tn.ID, dir: tn.WorkDir, dataDir: tn.DataDir, tnode: tn,
 			logPath:  filepath.Join(workDir, fmt.Sprintf("node-%d.log", tn.ID)),
 			pidPath:  filepath.Join(workDir, fmt.Sprintf("node-%d.pid", tn.ID)),
 			ports:    plan[i],

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
@@ -27,6 +28,7 @@ const (
 // the process currently running it (a node can be stopped and started again).
 type spawnNode struct {
 	id       int // 1 for the first node
+	tnode    *profile.TemplateNode
 	dir      string
 	dataDir  string
 	logPath  string

@@ -27,6 +27,9 @@ type Faults struct {
 	ElectionTimeout Duration `yaml:"election_timeout"`
 	// RecoveryTimeout is how long a restarted node may take to be back in every ISR.
 	RecoveryTimeout Duration `yaml:"recovery_timeout"`
+	// ISRTimeout is how long a node killed, stopped or paused may still be
+	// listed in a partition's in-sync replicas before the ISR counts as lying.
+	ISRTimeout Duration `yaml:"isr_timeout"`
 	// Consumers is how many consumers the consumer-group scenario starts.
 	Consumers int `yaml:"consumers"`
 	// SessionTimeout is the consumer group's session timeout.
@@ -39,12 +42,15 @@ type Faults struct {
 // {{.Port}}, {{.Op}}) that control one node of an attached cluster; empty:
 // not available.
 type Hooks struct {
-	Kill    string   `yaml:"kill"`
-	Stop    string   `yaml:"stop"`
-	Start   string   `yaml:"start"`
-	Pause   string   `yaml:"pause"`
-	Resume  string   `yaml:"resume"`
-	Timeout Duration `yaml:"timeout"`
+	Kill   string `yaml:"kill"`
+	Stop   string `yaml:"stop"`
+	Start  string `yaml:"start"`
+	Pause  string `yaml:"pause"`
+	Resume string `yaml:"resume"`
+	// Placement prints which partitions of {{.Topic}} node {{.ID}}
+	// physically holds (see README: replica placement); not a node operation.
+	Placement string   `yaml:"placement"`
+	Timeout   Duration `yaml:"timeout"`
 }
 
 // HookCommand is one hook: the operation's name and its command template.
@@ -70,6 +76,7 @@ func DefaultFaults() Faults {
 		Settle:          Duration{time.Second},
 		ElectionTimeout: Duration{30 * time.Second},
 		RecoveryTimeout: Duration{60 * time.Second},
+		ISRTimeout:      Duration{30 * time.Second},
 		Consumers:       3,
 		SessionTimeout:  Duration{10 * time.Second},
 		Hooks:           Hooks{Timeout: Duration{time.Minute}},
@@ -113,6 +120,7 @@ type hookData struct {
 	ID               int32
 	Addr, Host, Port string
 	Op               string
+	Topic            string
 }
 
 // validateFaults checks the faults section.
@@ -134,6 +142,7 @@ func (p *Profile) validateFaults(v *validator) {
 	for _, x := range []timing{
 		{"faults.warmup", f.Warmup, true}, {"faults.settle", f.Settle, true},
 		{"faults.election_timeout", f.ElectionTimeout, false}, {"faults.recovery_timeout", f.RecoveryTimeout, false},
+		{"faults.isr_timeout", f.ISRTimeout, false},
 		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false},
 	} {
 		switch {
@@ -153,6 +162,15 @@ func (p *Profile) validateFaults(v *validator) {
 		}
 		if err != nil {
 			v.add("faults.hooks."+h.Op, "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Op}}): %v", err)
+		}
+	}
+	if h := f.Hooks.Placement; strings.TrimSpace(h) != "" {
+		t, err := template.New("placement").Option("missingkey=error").Parse(h)
+		if err == nil {
+			err = t.Execute(new(bytes.Buffer), hookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: "placement", Topic: "example"})
+		}
+		if err != nil {
+			v.add("faults.hooks.placement", "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Topic}}): %v", err)
 		}
 	}
 }

@@ -75,6 +75,7 @@ func TestFaultsValidation(t *testing.T) {
   rate: 0
   warmup: -1s
   election_timeout: 0s
+  isr_timeout: -5s
   consumers: 1
   hooks:
     stop: ssh {{.Hostname}} systemctl stop chronik
@@ -93,12 +94,13 @@ func TestFaultsValidation(t *testing.T) {
 		"f.yaml:3: faults.rate: must be 1..100000 messages per second, not 0",
 		"f.yaml:4: faults.warmup: must not be negative, not -1s",
 		"f.yaml:5: faults.election_timeout: must be more than 0, not 0s",
-		"f.yaml:6: faults.consumers: must be 2..64 (one consumer leaves the group while the others keep reading), not 1",
+		"f.yaml:6: faults.isr_timeout: must be more than 0, not -5s",
+		"f.yaml:7: faults.consumers: must be 2..64 (one consumer leaves the group while the others keep reading), not 1",
 	}
 	if !slices.Equal(got[:len(want)], want) || len(got) != len(want)+1 {
 		t.Fatalf("problems:\n%s\nwant:\n%s\n+ the stop hook", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if last := got[len(want)]; !strings.HasPrefix(last, "f.yaml:8: faults.hooks.stop: not a command template") || !strings.Contains(last, "Hostname") {
+	if last := got[len(want)]; !strings.HasPrefix(last, "f.yaml:9: faults.hooks.stop: not a command template") || !strings.Contains(last, "Hostname") {
 		t.Errorf("hook problem %q, want its line and the unknown field", last)
 	}
 }

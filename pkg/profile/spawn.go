@@ -38,6 +38,10 @@ type Spawn struct {
 	Logs SpawnLogs `yaml:"logs"`
 	// WorkDir is where each run's fresh work dir is made; empty: the system's temp dir.
 	WorkDir string `yaml:"work_dir"`
+	// Placement is a shell command template, rendered per node with the
+	// node's fields and {{.Topic}}, that prints which partitions of the
+	// topic the node physically holds (see README: replica placement).
+	Placement string `yaml:"placement"`
 }
 
 // SpawnReady is the optional readiness probe of a node.
@@ -91,7 +95,7 @@ func defaultSpawn() Spawn {
 // given reports whether the profile says anything about spawned processes.
 func (s *Spawn) given() bool {
 	return len(s.Command) > 0 || len(s.Files) > 0 || len(s.Ports) > 0 || len(s.Env) > 0 ||
-		len(s.PortBases) > 0 || s.Ready.HTTP != "" || len(s.Logs.FailOn) > 0 || s.WorkDir != ""
+		len(s.PortBases) > 0 || s.Ready.HTTP != "" || len(s.Logs.FailOn) > 0 || s.WorkDir != "" || s.Placement != ""
 }
 
 var (
@@ -227,6 +231,12 @@ func (v *validator) validateSpawn() {
 				v.add(te.Key, "%s", te.Msg)
 			}
 			continue
+		}
+		if s.Placement != "" && !reported[k+".placement"] {
+			if _, err := s.RenderPlacement(n, "example-topic"); err != nil {
+				reported[k+".placement"] = true
+				v.add(k+".placement", "%s", err.(*TemplateError).Msg)
+			}
 		}
 		if r.ReadyURL != "" && !reported[k+".ready.http"] {
 			if msg := checkProbeURL(r.ReadyURL); msg != "" {

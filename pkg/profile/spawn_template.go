@@ -104,10 +104,11 @@ type keyedTemplate struct {
 }
 
 type spawnTemplates struct {
-	command []keyedTemplate
-	env     []keyedTemplate // key suffix after "env." is the variable name
-	files   []keyedTemplate
-	ready   *keyedTemplate
+	command   []keyedTemplate
+	env       []keyedTemplate // key suffix after "env." is the variable name
+	files     []keyedTemplate
+	ready     *keyedTemplate
+	placement *keyedTemplate
 }
 
 type templateProblem struct{ key, msg string }
@@ -138,7 +139,36 @@ func (s *Spawn) compile() (*spawnTemplates, []templateProblem) {
 		r := parseOne(k+".ready.http", "ready.http", s.Ready.HTTP)
 		st.ready = &r
 	}
+	if s.Placement != "" {
+		pl := parseOne(k+".placement", "placement", s.Placement)
+		st.placement = &pl
+	}
 	return st, problems
+}
+
+// PlacementNode is what spawn.placement sees: the node's fields and the topic.
+type PlacementNode struct {
+	*TemplateNode
+	Topic string
+}
+
+// RenderPlacement renders spawn.placement for node n and topic; "" when
+// the profile has none. The error is a *TemplateError.
+func (s *Spawn) RenderPlacement(n *TemplateNode, topic string) (string, error) {
+	st, problems := s.compile()
+	for _, p := range problems {
+		if p.key == "cluster.spawn.placement" {
+			return "", &TemplateError{Key: p.key, Msg: p.msg}
+		}
+	}
+	if st.placement == nil || st.placement.t == nil {
+		return "", nil
+	}
+	var b strings.Builder
+	if err := st.placement.t.Execute(&b, PlacementNode{TemplateNode: n, Topic: topic}); err != nil {
+		return "", &TemplateError{Key: st.placement.key, Msg: templateMsg(err)}
+	}
+	return b.String(), nil
 }
 
 // Render renders every template of s for node n. The error is a
@@ -198,6 +228,9 @@ func (s *Spawn) RequiredEnv() []string {
 	all := append(append(append([]keyedTemplate{}, st.command...), st.env...), st.files...)
 	if st.ready != nil {
 		all = append(all, *st.ready)
+	}
+	if st.placement != nil {
+		all = append(all, *st.placement)
 	}
 	for _, kt := range all {
 		if kt.t != nil && kt.t.Tree != nil {

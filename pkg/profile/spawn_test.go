@@ -186,7 +186,7 @@ func TestSpawnUnknownKey(t *testing.T) {
 	_, err := Parse("x.yaml", []byte("cluster:\n  mode: spawn\n  spawn:\n    comand: [x]\n    stop: {signal: TERM, grase: 1s}\n"))
 	msg := err.Error()
 	for _, want := range []string{
-		`x.yaml:4: unknown key "comand" in cluster.spawn (known: command, env, files, ports, port_bases, kafka_port, ready, stop, logs, work_dir)`,
+		`x.yaml:4: unknown key "comand" in cluster.spawn (known: command, env, files, ports, port_bases, kafka_port, ready, stop, logs, work_dir, placement)`,
 		`x.yaml:5: unknown key "grase" in cluster.spawn.stop (known: signal, grace)`,
 	} {
 		if !strings.Contains(msg, want) {
@@ -210,4 +210,48 @@ func TestChronikProfile(t *testing.T) {
 	if s.PortBases["health"] != 6092 || s.PortBases["admin"] != 10001 {
 		t.Errorf("port_bases = %v: Chronik's fixed ports are 6091+id and 10000+id", s.PortBases)
 	}
+}
+
+// The shipped spawn profiles carry a placement hook that renders per node
+// and topic: Chronik's lists its WAL directory for the topic.
+func TestShippedPlacementHooks(t *testing.T) {
+	for _, tc := range []struct{ ref, want string }{
+		{"chronik-3x3", `ls "/work/node-2/data/wal/t1" 2>/dev/null || true`},
+		{"replication", "internal placement --backend /ENV/BACKEND --index 1 --topic t1"},
+	} {
+		p, err := Load(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Validate(append(slices.Clone(known), p.Scenarios...)); err != nil {
+			t.Fatalf("%s: Validate: %v", tc.ref, err)
+		}
+		s := &p.Cluster.Spawn
+		n := s.placeholderNodes(3)[1]
+		n.Env["BACKEND"] = "/ENV/BACKEND"
+		got, err := s.RenderPlacement(n, "t1")
+		if err != nil || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: placement for node 2 = %q, %v; want it to contain %q", tc.ref, got, err, tc.want)
+		}
+	}
+}
+
+// A placement template with an unknown field is a problem with its key and line.
+func TestPlacementTemplateProblems(t *testing.T) {
+	p := mustParse(t, "p.yaml", `cluster:
+  mode: spawn
+  spawn:
+    command: [broker, --listen, '{{.Addr "kafka"}}']
+    ports: [kafka]
+    placement: 'ls {{.Partition}}'
+`)
+	wantProblem(t, p.Validate(known), "cluster.spawn.placement", "Partition")
+	p = mustParse(t, "h.yaml", `cluster:
+  mode: attach
+  bootstrap: [10.0.0.1:9092]
+faults:
+  hooks:
+    placement: 'kubectl exec chronik-{{.ID}} -- ls /data/wal/{{.Topc}}'
+`)
+	wantProblem(t, p.Validate(known), "faults.hooks.placement", "Topc")
 }

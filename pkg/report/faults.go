@@ -22,6 +22,9 @@ type Faults struct {
 	Runs []FaultRun `json:"runs"`
 	// Guarantees is what each producer mode allows through one node failure.
 	Guarantees []Guarantee `json:"guarantees"`
+	// ISR is, per node taken down, when metadata dropped it from the
+	// in-sync replicas and listed it again, and whether that was honest.
+	ISR []NodeISR `json:"isr,omitempty"`
 
 	mu sync.Mutex
 }

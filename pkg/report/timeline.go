@@ -41,6 +41,7 @@ func (p *printer) faults(f *Faults) {
 		p.timeline(f.Timeline)
 		p.windows(f.Windows)
 	}
+	p.isr(f.ISR)
 	p.faultRuns(f.Runs)
 	p.guarantees(f.Guarantees)
 }

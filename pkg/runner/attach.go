@@ -10,10 +10,10 @@ import (
 // profile's faults.hooks when it has any.
 func attach(p *profile.Profile) (cluster.Cluster, error) {
 	cmds := p.Faults.Hooks.Commands()
-	if len(cmds) == 0 {
+	if len(cmds) == 0 && p.Faults.Hooks.Placement == "" {
 		return cluster.Attach(p.Cluster.Bootstrap), nil
 	}
-	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Timeout: p.Faults.Hooks.Timeout.Duration}
+	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: p.Faults.Hooks.Placement, Timeout: p.Faults.Hooks.Timeout.Duration}
 	for _, c := range cmds {
 		h.Commands[cluster.Op(c.Op)] = c.Command
 	}

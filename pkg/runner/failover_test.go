@@ -212,6 +212,19 @@ func TestFaultScenariosPassOnHealthyCluster(t *testing.T) {
 	if _, ok := section(t, rep, "node-restart").Metrics["isr_restored_s"]; !ok {
 		t.Errorf("node-restart: no isr_restored_s metric")
 	}
+	// kfake's ISR follows the live brokers: ISR honesty is not applicable,
+	// and says why, for every node taken down; never a silent pass.
+	if len(f.ISR) == 0 {
+		t.Errorf("no ISR entries: want one not-applicable entry per node taken down")
+	}
+	for _, n := range f.ISR {
+		if n.Verdict != report.ISRNotApplicable || !strings.Contains(n.Detail, "kfake") {
+			t.Errorf("ISR entry %+v: want not applicable, saying why", n)
+		}
+	}
+	if len(notesWith(section(t, rep, "leader-failover"), "ISR honesty: not applicable: the embedded cluster (kfake) lists")) == 0 {
+		t.Errorf("leader-failover: no note that ISR honesty is not applicable on kfake")
+	}
 	// A kill may go unnoticed by the producer (its next message finds the
 	// new leader): a window is not certain, its leaders are.
 	for _, w := range f.Windows {

@@ -40,9 +40,9 @@ func TestHelperBroker(t *testing.T) {
 
 // startBackend starts the backend of a 3-node spawned cluster, closed when
 // the test ends; before that, the test checks that no node process is left.
-func startBackend(t *testing.T) *testbroker.Backend {
+func startBackend(t *testing.T, opts ...testbroker.BackendOption) *testbroker.Backend {
 	t.Helper()
-	b, err := testbroker.StartBackend(3)
+	b, err := testbroker.StartBackend(3, opts...)
 	if err != nil {
 		t.Fatalf("start the backend: %v", err)
 	}

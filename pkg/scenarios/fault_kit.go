@@ -114,8 +114,12 @@ type faultKit struct {
 	down     map[int32]bool // nodes this scenario took down and has not started again
 	cleanups []func()       // run by done, last first
 
+	isrNoted       bool // the ISR check's not-applicable note was given
+	placementNoted bool // the placement check's
+
 	mu    sync.Mutex
 	marks []faultMark // the faults this scenario injected, in order
+	isr   []*isrWatch // the nodes taken down, their ISR followed (fault_isr.go)
 }
 
 // faultMark is one injected fault and when it began.
@@ -212,6 +216,7 @@ func (k *faultKit) done(scenarioCtx context.Context) {
 		}
 		cancel()
 	}
+	k.reportISR()
 	for i := len(k.cleanups) - 1; i >= 0; i-- {
 		k.cleanups[i]()
 	}
@@ -236,9 +241,19 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 	k.mu.Lock()
 	k.marks = append(k.marks, faultMark{label: label, at: start})
 	k.mu.Unlock()
+	var isr *isrWatch
+	switch op {
+	case cluster.OpKill, cluster.OpStop, cluster.OpPause:
+		isr = k.isrDown(op, n, start)
+	case cluster.OpStart, cluster.OpResume:
+		k.isrUp(n.ID, start)
+	}
 	k.env.status("  %s: %s (%s) …", k.name, label, n.Addr)
 	out, err := k.nc.Do(ctx, op, n)
 	if err != nil {
+		if isr != nil {
+			k.dropISR(isr)
+		}
 		k.event(start, report.EventFault, n.ID, -1, "%s failed: %v", label, err)
 		return start, fmt.Errorf("%s (%s): %w", label, n.Addr, err)
 	}

@@ -52,6 +52,9 @@ func (k *faultKit) failover(ctx context.Context, s *stream, op cluster.Op, follo
 	if err := k.settle(ctx); err != nil {
 		return err
 	}
+	if err := k.awaitISRShrink(ctx, target.ID); err != nil {
+		return err
+	}
 	started, err := k.do(ctx, cluster.OpStart, target)
 	if err != nil {
 		return err

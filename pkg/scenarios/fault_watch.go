@@ -235,6 +235,7 @@ func (w *watcher) record(sent, at time.Time, resp *sarama.MetadataResponse) {
 	w.mu.Unlock()
 
 	k := w.k
+	k.observeISR(w.topic, s)
 	if len(lost) > 0 {
 		k.event(at, report.EventNoLeader, -1, -1, "metadata shows no leader for %s", strings.Join(lost, ", "))
 	}

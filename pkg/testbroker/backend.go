@@ -59,6 +59,8 @@ type Backend struct {
 	before   func(op cluster.Op, id int32)
 	after    func(op cluster.Op, id int32)
 	handlers sync.WaitGroup
+
+	repl replState // how replication shows (replication.go)
 }
 
 // session is one node's registration for a broker.
@@ -81,7 +83,7 @@ const maxEvents = 1000
 
 // StartBackend starts a backend of n brokers on free ports of 127.0.0.1,
 // its data in a temporary directory that Close removes.
-func StartBackend(n int) (*Backend, error) {
+func StartBackend(n int, opts ...BackendOption) (*Backend, error) {
 	e, err := cluster.StartEmbeddedDurable(n)
 	if err != nil {
 		return nil, err
@@ -95,9 +97,18 @@ func StartBackend(n int) (*Backend, error) {
 		embedded: e, done: make(chan struct{}),
 		sessions: make([]*session, n), down: make([]bool, n),
 	}
+	for _, o := range opts {
+		o(b)
+	}
+	if err := b.startFronts(); err != nil {
+		_ = ln.Close()
+		_ = e.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /register", b.register)
 	mux.HandleFunc("POST /leave", b.leave)
+	mux.HandleFunc("GET /placement", b.placement)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	b.url = "http://" + ln.Addr().String()
 	go func() { _ = b.srv.Serve(ln) }()
@@ -154,6 +165,7 @@ func (b *Backend) Close() error {
 		err = errors.Join(err, b.srv.Close())
 	}
 	b.handlers.Wait()
+	b.closeFronts()
 	return errors.Join(err, b.embedded.Close())
 }
 
@@ -183,6 +195,7 @@ func (b *Backend) nodeOp(op cluster.Op, i int, why string) (string, error) {
 		return "", err
 	}
 	b.down[i] = op == cluster.OpKill || op == cluster.OpStop
+	b.nodeChanged(op, i)
 	b.event("%s: %s broker %d: %s", why, op, i, out)
 	if b.after != nil {
 		b.after(op, id)
@@ -259,7 +272,7 @@ func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 	defer b.handlers.Done()
 
 	// The answer, then the open connection: its end is the node's.
-	_, err := fmt.Fprintln(w, b.embedded.Bootstrap()[i])
+	_, err := fmt.Fprintln(w, b.target(i))
 	if err == nil {
 		err = http.NewResponseController(w).Flush()
 	}

@@ -24,7 +24,9 @@
 // that the fault scenarios run against real processes killed with
 // SIGKILL. What it cannot: the brokers of a Backend share one copy of the
 // data in one process, so a killed node loses nothing acknowledged, its
-// followers need no catching up and every broker is always in every ISR;
+// followers need no catching up and every broker up is in every ISR (a
+// Backend's replication mode, replication.go, stages an honest ISR, one
+// that lies, and Chronik's #29, with a placement answer per node);
 // there is no replication between processes, elections are immediate and
 // deterministic, and a paused (SIGSTOP) node keeps its leadership, as
 // nothing detects it. Loss, slow elections and catch-up are the real
