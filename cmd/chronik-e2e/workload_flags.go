@@ -22,6 +22,7 @@ func addWorkloadFlags(cmd *cobra.Command, o *RunOptions) {
 	f.Duration(profile.FlagScenarioTimeout, 0, "deadline of each scenario, e.g. 5m (timeouts.scenario)")
 	f.Duration(profile.FlagSettle, 0, "how long a topic's end offsets must stay still before the final audit, e.g. 2s (timeouts.settle)")
 	f.Bool(profile.FlagConcurrentConsume, false, "read while producing and report end-to-end latency (workload.concurrent_consume)")
+	f.Bool(profile.FlagReplicaReads, false, "consume also reads every partition from every replica and compares them (workload.replica_reads)")
 	f.StringArrayVar(&o.Overrides.Thresholds, profile.FlagThreshold, nil, "a threshold every run must meet, e.g. 'produce.p99_ms < 50' (repeatable; added to the profile's; chronik-e2e metrics lists the metrics)")
 	f.StringArrayVar(&o.TagArgs, "tag", nil, "label the run key=value, recorded in every report format (repeatable), e.g. --tag version=v2.11.0-rc1")
 }
@@ -49,6 +50,10 @@ func readWorkloadFlags(cmd *cobra.Command, o *RunOptions) error {
 			v, _ := cmd.Flags().GetDuration(name)
 			*dst = &v
 		}
+	}
+	if cmd.Flags().Changed(profile.FlagReplicaReads) {
+		v, _ := cmd.Flags().GetBool(profile.FlagReplicaReads)
+		o.Overrides.ReplicaReads = &v
 	}
 	if cmd.Flags().Changed(profile.FlagConcurrentConsume) {
 		v, _ := cmd.Flags().GetBool(profile.FlagConcurrentConsume)

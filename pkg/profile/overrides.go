@@ -27,6 +27,7 @@ const (
 	FlagThreshold         = "threshold"
 	FlagSettle            = "settle"
 	FlagConcurrentConsume = "concurrent-consume"
+	FlagReplicaReads      = "replica-reads"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -51,6 +52,7 @@ type Overrides struct {
 	ScenarioTimeout   *time.Duration // --scenario-timeout: timeouts.scenario
 	Settle            *time.Duration // --settle: timeouts.settle
 	ConcurrentConsume *bool          // --concurrent-consume: workload.concurrent_consume
+	ReplicaReads      *bool          // --replica-reads: workload.replica_reads
 	Thresholds        []string       // --threshold: added to the profile's thresholds
 	TopicDelete       string         // --topic-delete: topic.delete
 	ExistingTopic     string         // --existing-topic: topic.name, with topic.existing
@@ -117,6 +119,10 @@ func (p *Profile) Apply(o Overrides) {
 	if o.Settle != nil {
 		p.Timeouts.Settle.Duration = *o.Settle
 		p.setBy(FlagSettle, "timeouts.settle")
+	}
+	if o.ReplicaReads != nil {
+		p.Workload.ReplicaReads = *o.ReplicaReads
+		p.setBy(FlagReplicaReads, "workload.replica_reads")
 	}
 	if o.ConcurrentConsume != nil {
 		p.Workload.ConcurrentConsume = *o.ConcurrentConsume

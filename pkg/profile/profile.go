@@ -102,6 +102,9 @@ type Workload struct {
 	// ConcurrentConsume reads every partition while producing, which
 	// measures end-to-end latency (send to read).
 	ConcurrentConsume bool `yaml:"concurrent_consume"`
+	// ReplicaReads makes consume also read every partition from every
+	// replica (KIP-392 follower fetch) and compare each with its leader.
+	ReplicaReads bool `yaml:"replica_reads"`
 }
 
 // Timeouts bound how long the runner waits for the cluster and for each scenario.

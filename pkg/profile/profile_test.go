@@ -284,7 +284,7 @@ colour: blue
 	problems := problemsOf(t, err)
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
-		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume)`,
+		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume, replica_reads)`,
 		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, storm)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {

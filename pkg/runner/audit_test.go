@@ -398,3 +398,14 @@ func TestTopicNeverSettles(t *testing.T) {
 		t.Errorf("audit %+v, lost %d: want an unsettled audit and nothing lost", rep.Audit, rep.Delivery.Lost)
 	}
 }
+
+// TestReplicaReadsOnEmbedded: kfake serves fetches from leaders only, so
+// consume's reads through every replica say so, and nothing fails.
+func TestReplicaReadsOnEmbedded(t *testing.T) {
+	t.Parallel()
+	rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) { p.Workload.ReplicaReads = true }), startEmbedded(t, 3))
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, "consume": true, "metadata": true})
+	if got := notesWith(section(t, rep, "consume"), "reads through every replica after consuming: node(s) ", "do not serve fetches from followers"); len(got) != 1 {
+		t.Errorf("consume notes %q: want one saying the reads came from leaders only", section(t, rep, "consume").Notes)
+	}
+}

@@ -210,3 +210,28 @@ func TestSpawnedReplicaReadsDiffer(t *testing.T) {
 		t.Errorf("findings %q: want only the three replica reads'", s.Findings)
 	}
 }
+
+// TestSpawnedConsumeReplicaReads: with workload.replica_reads, consume also
+// reads every partition from every replica; a follower serving a record
+// other than its leader's at one offset fails consume naming the replica,
+// the partition and the offset, though the leader's copy read back intact.
+func TestSpawnedConsumeReplicaReads(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationHealthy))
+	b.OnFollowerFetch(func(node int, topic string, p int32, batches []byte) []byte {
+		if node == 2 && p == 1 { // a follower of partition 1, led by node 1
+			return flipLastValueByte(batches)
+		}
+		return batches
+	})
+	rep := run(t, spawnProfile(t, b, func(p *profile.Profile) { p.Workload.ReplicaReads = true }, "topic-create", "produce", "consume"), nil)
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, "consume": false})
+	s := section(t, rep, "consume")
+	wantFinding(t, s, "reads through every replica after consuming: node 2, a follower of partition 1, holds records other than leader node 1's at offsets ")
+	if d := rep.Delivery; d.Lost+d.Duplicated+d.Unexpected != 0 || d.Consumed != d.Acked {
+		t.Errorf("delivery %+v: the leaders' copies read back whole", d)
+	}
+	if s.Metrics["replica_reads"] != 6 {
+		t.Errorf("replica_reads = %v, want 6 (3 partitions × 2 followers)", s.Metrics["replica_reads"])
+	}
+}

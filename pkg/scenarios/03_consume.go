@@ -104,6 +104,16 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	deliveryCounts(&env.Report.Delivery.Counts, rb)
 	env.Report.Audit = auditReport(rb)
+	if w.ReplicaReads && ctx.Err() == nil {
+		parts, addr, err := topicReplicas(env, env.Topic)
+		if err != nil {
+			return fmt.Errorf("reads through every replica: %w", err)
+		}
+		rr := &replicaRead{env: env, step: step, topic: env.Topic, who: "consume", when: "after consuming", parts: parts, addr: addr}
+		if err := rr.run(ctx); err != nil {
+			return err
+		}
+	}
 	if !rb.complete {
 		var unfinished []string
 		for i, pr := range rb.rd.Parts() {

@@ -8,8 +8,9 @@ package scenarios
 // serves, or holding a different record at the same offset, fails naming
 // the replica and the offsets. A broker that answers a follower fetch with
 // NOT_LEADER_OR_FOLLOWER does not serve followers: the report says the
-// reads came from leaders only. Only the replication scenario reads this
-// way; the consume scenario and the final audit read from leaders.
+// reads came from leaders only. The replication scenario always reads this
+// way; consume does with workload.replica_reads (it holds a hash per record
+// of one partition at a time, for the leader and one follower).
 
 import (
 	"context"
@@ -42,10 +43,23 @@ func recordHash(key, value []byte) uint64 {
 // errNotServed is a replica that does not serve fetches as a follower.
 var errNotServed = errors.New("does not serve fetches from followers")
 
-// fetchReplica reads partition p of the kit's topic from the broker at
-// addr, offsets start to end, with Fetch v11 requests carrying a rack id.
-func (k *faultKit) fetchReplica(ctx context.Context, addr string, p int32, start, end int64) (replicaRecords, error) {
-	cfg := k.env.Config()
+// replicaRead is one read of a topic through every replica.
+type replicaRead struct {
+	env   *Env
+	step  *Step
+	topic string
+	who   string // for status lines: the scenario's name
+	when  string // for findings: "after producing"
+	// parts are the topic's partitions with their leaders and replicas;
+	// addr gives a node's address.
+	parts []partState
+	addr  func(id int32) string
+}
+
+// fetchReplica reads partition p of the topic from the broker at addr,
+// offsets start to end, with Fetch v11 requests carrying a rack id.
+func (rr *replicaRead) fetchReplica(ctx context.Context, addr string, p int32, start, end int64) (replicaRecords, error) {
+	cfg := rr.env.Config()
 	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = 5*time.Second, 10*time.Second, 10*time.Second
 	b := sarama.NewBroker(addr)
 	if err := b.Open(cfg); err != nil {
@@ -55,12 +69,12 @@ func (k *faultKit) fetchReplica(ctx context.Context, addr string, p int32, start
 	recs := replicaRecords{}
 	for off := start; off < end; {
 		req := &sarama.FetchRequest{Version: 11, MaxWaitTime: 10, MinBytes: 1, MaxBytes: 4 << 20, Isolation: sarama.ReadUncommitted, RackID: replicaRack}
-		req.AddBlock(k.topic, p, off, 4<<20, -1)
+		req.AddBlock(rr.topic, p, off, 4<<20, -1)
 		resp, err := within(ctx, func() (*sarama.FetchResponse, error) { return b.Fetch(req) })
 		if err != nil {
 			return nil, err
 		}
-		block := resp.GetBlock(k.topic, p)
+		block := resp.GetBlock(rr.topic, p)
 		switch {
 		case block == nil:
 			return nil, fmt.Errorf("no answer for partition %d", p)
@@ -134,43 +148,50 @@ func offsetRanges(offs []int64) string {
 // readReplicas reads every partition of the kit's topic from every
 // replica metadata lists and compares each follower with the leader.
 func (k *faultKit) readReplicas(ctx context.Context, when string) error {
-	if !k.env.Version.IsAtLeast(sarama.V2_3_0_0) {
-		k.step.Notef("reads through every replica %s: not applicable: the protocol version %s is older than Fetch v11 (Kafka 2.3), which carries the consumer's rack id; reads came from leaders only", when, k.env.Version)
+	rr := &replicaRead{env: k.env, step: k.step, topic: k.topic, who: k.name, when: when,
+		parts: k.watch.snapshot().parts, addr: func(id int32) string { return k.node(id).Addr }}
+	return rr.run(ctx)
+}
+
+// run reads every partition from every replica and compares each follower
+// with the leader, failing the step for every difference.
+func (rr *replicaRead) run(ctx context.Context) error {
+	env, step, when := rr.env, rr.step, rr.when
+	if !env.Version.IsAtLeast(sarama.V2_3_0_0) {
+		step.Notef("reads through every replica %s: not applicable: the protocol version %s is older than Fetch v11 (Kafka 2.3), which carries the consumer's rack id; reads came from leaders only", when, env.Version)
 		return nil
 	}
-	k.env.status("  %s: reading %s from every replica (%s) …", k.name, k.topic, when)
-	ids := make([]int32, k.env.Profile.Topic.Partitions)
-	for i := range ids {
-		ids[i] = int32(i)
+	env.status("  %s: reading %s from every replica (%s) …", rr.who, rr.topic, when)
+	ids := make([]int32, len(rr.parts))
+	for i, ps := range rr.parts {
+		ids[i] = ps.id
 	}
-	starts, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetOldest)
+	starts, err := offsetsOf(ctx, env.Client, rr.topic, ids, sarama.OffsetOldest)
 	if err != nil {
 		return err
 	}
-	ends, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetNewest)
+	ends, err := offsetsOf(ctx, env.Client, rr.topic, ids, sarama.OffsetNewest)
 	if err != nil {
 		return err
 	}
-	snap := k.watch.snapshot()
 	served, refused := 0, map[int32]string{}
-	for _, ps := range snap.parts {
-		i := slices.Index(ids, ps.id)
-		if i < 0 || ps.leader < 0 || ends[i] <= starts[i] {
+	for i, ps := range rr.parts {
+		if ps.leader < 0 || ends[i] <= starts[i] {
 			continue
 		}
-		lead, err := k.fetchReplica(ctx, k.node(ps.leader).Addr, ps.id, starts[i], ends[i])
+		lead, err := rr.fetchReplica(ctx, rr.addr(ps.leader), ps.id, starts[i], ends[i])
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctxOr(ctx)
 			}
-			k.step.Failf("reads through every replica %s: leader node %d of partition %d: %v", when, ps.leader, ps.id, err)
+			step.Failf("reads through every replica %s: leader node %d of partition %d: %v", when, ps.leader, ps.id, err)
 			continue
 		}
 		for _, r := range ps.replicas {
 			if r == ps.leader {
 				continue
 			}
-			recs, err := k.fetchReplica(ctx, k.node(r).Addr, ps.id, starts[i], ends[i])
+			recs, err := rr.fetchReplica(ctx, rr.addr(r), ps.id, starts[i], ends[i])
 			switch {
 			case errors.Is(err, errNotServed):
 				refused[r] = err.Error()
@@ -179,17 +200,17 @@ func (k *faultKit) readReplicas(ctx context.Context, when string) error {
 				if ctx.Err() != nil {
 					return ctxOr(ctx)
 				}
-				k.step.Failf("reads through every replica %s: follower node %d of partition %d: %v", when, r, ps.id, err)
+				step.Failf("reads through every replica %s: follower node %d of partition %d: %v", when, r, ps.id, err)
 				continue
 			}
 			served++
 			missing, differ := compareReplica(lead, recs)
 			if len(missing) > 0 {
-				k.step.Failf("reads through every replica %s: node %d, a follower of partition %d, lacks %d record(s) that leader node %d serves: offsets %s",
+				step.Failf("reads through every replica %s: node %d, a follower of partition %d, lacks %d record(s) that leader node %d serves: offsets %s",
 					when, r, ps.id, len(missing), ps.leader, offsetRanges(missing))
 			}
 			if len(differ) > 0 {
-				k.step.Failf("reads through every replica %s: node %d, a follower of partition %d, holds records other than leader node %d's at offsets %s",
+				step.Failf("reads through every replica %s: node %d, a follower of partition %d, holds records other than leader node %d's at offsets %s",
 					when, r, ps.id, ps.leader, offsetRanges(differ))
 			}
 		}
@@ -200,11 +221,39 @@ func (k *faultKit) readReplicas(ctx context.Context, when string) error {
 			nodes = append(nodes, r)
 		}
 		slices.Sort(nodes)
-		k.step.Notef("reads through every replica %s: node(s) %s do not serve fetches from followers (%s; KIP-392 needs racks and a replica selector on the brokers): their partitions were read from the leaders only",
+		step.Notef("reads through every replica %s: node(s) %s do not serve fetches from followers (%s; KIP-392 needs racks and a replica selector on the brokers): their partitions were read from the leaders only",
 			when, ints(nodes), strings.TrimPrefix(refused[nodes[0]], errNotServed.Error()+" "))
 	}
 	if served > 0 {
-		k.step.Metric("replica_reads", float64(served))
+		step.Metric("replica_reads", float64(served))
 	}
 	return nil
+}
+
+// topicReplicas returns the partitions of topic with their leaders and
+// replicas from fresh metadata, and the brokers' addresses.
+func topicReplicas(env *Env, topic string) ([]partState, func(int32) string, error) {
+	if err := env.Client.RefreshMetadata(topic); err != nil {
+		return nil, nil, fmt.Errorf("metadata for topic %s: %w", topic, err)
+	}
+	ids, err := env.Client.Partitions(topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	var parts []partState
+	for _, id := range ids {
+		ps := partState{id: id, leader: -1}
+		if b, err := env.Client.Leader(topic, id); err == nil {
+			ps.leader = b.ID()
+		}
+		ps.replicas, _ = env.Client.Replicas(topic, id)
+		parts = append(parts, ps)
+	}
+	addrs := map[int32]string{}
+	for _, b := range env.Client.Brokers() {
+		addrs[b.ID()] = b.Addr()
+	}
+	return parts, func(id int32) string { return addrs[id] }, nil
 }
