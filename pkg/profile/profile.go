@@ -33,6 +33,8 @@ type Profile struct {
 	Baseline Baseline `yaml:"baseline"`
 	// Faults says where the fault scenarios strike and how; see faults.go.
 	Faults Faults `yaml:"faults"`
+	// Transactions says what the transactions scenario writes; see transactions.go.
+	Transactions Transactions `yaml:"transactions"`
 	// Storm says how the topic-storm scenario loads the catalog; see storm.go.
 	Storm Storm `yaml:"storm"`
 
@@ -144,11 +146,12 @@ func Default() *Profile {
 			Scenario:     Duration{120 * time.Second},
 			Settle:       Duration{2 * time.Second},
 		},
-		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
-		Baseline:  DefaultBaseline(),
-		Faults:    DefaultFaults(),
-		Storm:     DefaultStorm(),
-		Source:    DefaultSource,
+		Scenarios:    []string{"topic-create", "produce", "consume", "metadata"},
+		Baseline:     DefaultBaseline(),
+		Faults:       DefaultFaults(),
+		Transactions: DefaultTransactions(),
+		Storm:        DefaultStorm(),
+		Source:       DefaultSource,
 	}
 }
 

@@ -185,6 +185,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 	p.validateGate(v)
 	p.validateFaults(v)
+	p.validateTransactions(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
 	p.validateStorm(v)

@@ -71,6 +71,8 @@ type Report struct {
 	// chronik-e2e, not a finding about the cluster; any one makes the
 	// verdict ERROR.
 	InternalErrors []InternalError `json:"internal_errors,omitempty"`
+	// Transactions is what each transactional scenario found, in the order they ran; empty when none ran.
+	Transactions []*Transactions `json:"transactions,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.

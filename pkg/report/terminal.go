@@ -260,6 +260,7 @@ func (p *printer) summary(r *Report) {
 	p.delivery(r.Delivery)
 	p.losses(r.Delivery.Losses)
 	p.audit(r.Audit)
+	p.transactions(r.Transactions)
 	if r.Produced || r.Consumed {
 		p.throughput(r)
 	}

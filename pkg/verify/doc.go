@@ -13,5 +13,10 @@
 //   - Tally: one walk of the ledger that sorts every message into a verdict and
 //     names a cause for every loss (tally.go);
 //   - Allowed: the guarantee rules, what a producer mode may lose or duplicate
-//     through a fault (rules.go).
+//     through a fault (rules.go);
+//   - Txns, ReadIsolated, TallyTxns, Visible: transactions beside the ledger
+//     (runs of sequences with their id and outcome), the read of a
+//     transactional topic at one isolation level with its own Fetch requests,
+//     the transactional anomalies and the rule they are judged by
+//     (txn.go, txn_read.go, txn_tally.go, txn_rules.go).
 package verify
