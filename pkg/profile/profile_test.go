@@ -308,7 +308,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
 		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor, delete, existing), not "5"`},
-		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions), not a list`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions, storm), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
 	}
