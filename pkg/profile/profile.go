@@ -35,6 +35,8 @@ type Profile struct {
 	Faults Faults `yaml:"faults"`
 	// Transactions says what the transactions scenario writes; see transactions.go.
 	Transactions Transactions `yaml:"transactions"`
+	// Storm says how the topic-storm scenario loads the catalog; see storm.go.
+	Storm Storm `yaml:"storm"`
 
 	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
@@ -148,6 +150,7 @@ func Default() *Profile {
 		Baseline:     DefaultBaseline(),
 		Faults:       DefaultFaults(),
 		Transactions: DefaultTransactions(),
+		Storm:        DefaultStorm(),
 		Source:       DefaultSource,
 	}
 }

@@ -188,6 +188,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	p.validateTransactions(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
+	p.validateStorm(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {
