@@ -214,6 +214,7 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	p.validateTransactions(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
+	p.validateStorm(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {

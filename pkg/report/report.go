@@ -125,7 +125,9 @@ type Cluster struct {
 	WorkDirRemoved bool          `json:"work_dir_removed,omitempty"`
 	Nodes          []Node        `json:"nodes,omitempty"`
 	NodeFailures   []NodeFailure `json:"node_failures,omitempty"`
-	LogFindings    []LogFinding  `json:"log_findings,omitempty"`
+	// Resources is each spawned node's memory, CPU and file descriptors over the run.
+	Resources   *Resources   `json:"resources,omitempty"`
+	LogFindings []LogFinding `json:"log_findings,omitempty"`
 	// LogFindingsDropped counts failing log lines left out of LogFindings to bound its size.
 	LogFindingsDropped int `json:"log_findings_dropped,omitempty"`
 }

@@ -891,6 +891,8 @@ func millis(ms float64) string {
 // metric formats a scenario metric by the unit its name ends in.
 func metric(name string, v float64) string {
 	switch {
+	case strings.HasSuffix(name, "_per_s"): // a rate, not a duration
+		return number(v) + "/s"
 	case strings.HasSuffix(name, "_s") || strings.HasSuffix(name, "_seconds"):
 		return seconds(v)
 	case strings.HasSuffix(name, "_ms"):

@@ -235,3 +235,20 @@ func TestSpawnedConsumeReplicaReads(t *testing.T) {
 		t.Errorf("replica_reads = %v, want 6 (3 partitions × 2 followers)", s.Metrics["replica_reads"])
 	}
 }
+
+// TestSpawnedTransactionsReadCommittedReplicas: the transactions scenario
+// reads read_committed through every replica; a follower serving a record
+// other than its leader's fails it naming the replica.
+func TestSpawnedTransactionsReadCommittedReplicas(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, testbroker.WithReplication(testbroker.ReplicationHealthy))
+	b.OnFollowerFetch(func(node int, topic string, p int32, batches []byte) []byte {
+		if node == 1 && p == 0 && strings.Contains(topic, "-txn") { // a follower of partition 0, led by node 0
+			return flipLastValueByte(batches)
+		}
+		return batches
+	})
+	rep := run(t, spawnProfile(t, b, nil, "transactions"), nil)
+	verdicts(t, rep, map[string]bool{"transactions": false})
+	wantFinding(t, section(t, rep, "transactions"), "reads through every replica at read_committed: node 1, a follower of partition 0, holds records other than leader node 0's at offsets ")
+}

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // replicaRack is the rack id the replica reads announce.
@@ -54,6 +56,8 @@ type replicaRead struct {
 	// addr gives a node's address.
 	parts []partState
 	addr  func(id int32) string
+	// isolation is the fetches' isolation level (read_uncommitted unless set).
+	isolation sarama.IsolationLevel
 }
 
 // fetchReplica reads partition p of the topic from the broker at addr,
@@ -68,7 +72,7 @@ func (rr *replicaRead) fetchReplica(ctx context.Context, addr string, p int32, s
 	defer closeWithin(ctx, 5*time.Second, func() { _ = b.Close() })
 	recs := replicaRecords{}
 	for off := start; off < end; {
-		req := &sarama.FetchRequest{Version: 11, MaxWaitTime: 10, MinBytes: 1, MaxBytes: 4 << 20, Isolation: sarama.ReadUncommitted, RackID: replicaRack}
+		req := &sarama.FetchRequest{Version: 11, MaxWaitTime: 10, MinBytes: 1, MaxBytes: 4 << 20, Isolation: rr.isolation, RackID: replicaRack}
 		req.AddBlock(rr.topic, p, off, 4<<20, -1)
 		resp, err := within(ctx, func() (*sarama.FetchResponse, error) { return b.Fetch(req) })
 		if err != nil {
@@ -79,7 +83,7 @@ func (rr *replicaRead) fetchReplica(ctx context.Context, addr string, p int32, s
 		case block == nil:
 			return nil, fmt.Errorf("no answer for partition %d", p)
 		case errors.Is(block.Err, sarama.ErrNotLeaderForPartition) || errors.Is(block.Err, sarama.ErrReplicaNotAvailable):
-			return nil, fmt.Errorf("%w (%v)", errNotServed, block.Err)
+			return nil, fmt.Errorf("%w: they answered %s", errNotServed, verify.ErrorName(block.Err, ""))
 		case block.Err != sarama.ErrNoError:
 			return nil, block.Err
 		}
@@ -222,7 +226,7 @@ func (rr *replicaRead) run(ctx context.Context) error {
 		}
 		slices.Sort(nodes)
 		step.Notef("reads through every replica %s: node(s) %s do not serve fetches from followers (%s; KIP-392 needs racks and a replica selector on the brokers): their partitions were read from the leaders only",
-			when, ints(nodes), strings.TrimPrefix(refused[nodes[0]], errNotServed.Error()+" "))
+			when, ints(nodes), strings.TrimPrefix(refused[nodes[0]], errNotServed.Error()+": "))
 	}
 	if served > 0 {
 		step.Metric("replica_reads", float64(served))

@@ -66,6 +66,13 @@ func runTxns(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) er
 		return err
 	}
 	an.Merge(verify.AnomalyPrecommitted, precommitted)
+	// read_committed through every replica: a follower whose last stable
+	// offset lags, or that serves other records, shows here.
+	rr := &replicaRead{env: env, step: k.step, topic: k.topic, who: k.name, when: "at read_committed", isolation: sarama.ReadCommitted,
+		parts: k.watch.snapshot().parts, addr: func(id int32) string { return k.node(id).Addr }}
+	if err := rr.run(ctx); err != nil {
+		return err
+	}
 	counts := w.txns.Counts()
 	rep.Begun, rep.Records = len(w.txns.List()), int64(w.txns.Sequences())
 	rep.Committed, rep.Aborted, rep.Unknown = counts[verify.TxnCommitted], counts[verify.TxnAborted], counts[verify.TxnUnknown]
