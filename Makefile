@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 2m
 
 # The fuzz targets, as package:target.
-FUZZ_TARGETS = ./pkg/profile:FuzzParse ./pkg/report:FuzzParseJSON ./cmd/chronik-e2e:FuzzRunFlags
+FUZZ_TARGETS = ./pkg/profile:FuzzParse ./pkg/report:FuzzParseJSON ./cmd/chronik-e2e:FuzzRunFlags ./pkg/verify:FuzzReadStream
 
 .PHONY: help build test run lint bench clean generate fuzz
 
@@ -22,7 +22,7 @@ build:
 test:
 	$(GO) test ./...
 
-## fuzz: fuzz the profile loader, the report reader and the run flags, FUZZTIME (default 2m) each
+## fuzz: fuzz the profile loader, the report reader, the run flags and the verification core, FUZZTIME (default 2m) each
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
