@@ -3,8 +3,12 @@ GO      ?= go
 BIN     ?= bin/chronik-e2e
 PROFILE ?= 3x3.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+FUZZTIME ?= 2m
 
-.PHONY: help build test run lint bench clean generate
+# The fuzz targets, as package:target.
+FUZZ_TARGETS = ./pkg/profile:FuzzParse ./pkg/report:FuzzParseJSON ./cmd/chronik-e2e:FuzzRunFlags ./pkg/verify:FuzzReadStream
+
+.PHONY: help build test run lint bench clean generate fuzz
 
 ## help: list the targets
 help:
@@ -17,6 +21,13 @@ build:
 ## test: run every test (unit, misbehaving clusters, the binary end to end)
 test:
 	$(GO) test ./...
+
+## fuzz: fuzz the profile loader, the report reader, the run flags and the verification core, FUZZTIME (default 2m) each
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s "$${t%%:*}"; \
+	done
 
 ## run: run PROFILE (default 3x3.yaml) on the embedded cluster
 run: build

@@ -95,7 +95,7 @@ type clusterUpState struct {
 // runClusterUp starts the cluster, prints it, and runs it until ctx ends
 // (Ctrl-C, SIGTERM) or a node exits.
 func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) error {
-	p, err := loadProfile(&RunOptions{Profile: o.Profile})
+	p, err := loadProfile(ctx, &RunOptions{Profile: o.Profile})
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	lc, err := runner.StartCluster(ctx, p, runner.ClusterOptions{Name: p.Name + "-up", Status: status})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return interruptedBeforeReady(ctx, "while its nodes were starting")
 		}
 		return err
 	}
@@ -131,7 +131,7 @@ func runClusterUp(ctx context.Context, t *term.Terminal, o *ClusterUpOptions) er
 	brokers, err := lc.WaitReady(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return interruptedBeforeReady(ctx, fmt.Sprintf("while waiting for %d node(s) to be ready", p.Cluster.Nodes))
 		}
 		failed = true
 		return err

@@ -129,7 +129,7 @@ func (g *gateRun) run(ctx context.Context, opts runner.Options, dir *artifacts.D
 		}
 	}
 	if err != nil {
-		return nil, err
+		return rep, err // a report that says why the run could not start, or nil
 	}
 	plan.Judge(rep)
 	return rep, nil
@@ -205,6 +205,7 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 		}
 		r, err := g.run(ctx, opts, dir, runPlan)
 		if err != nil {
+			writeNotStarted(t, r, o.JSONPath)
 			return err
 		}
 		rep.Runs = append(rep.Runs, r)

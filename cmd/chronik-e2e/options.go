@@ -49,6 +49,7 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.Overrides.ExistingTopic, profile.FlagExistingTopic, "", "run against this existing topic: check its partitions and RF, read from its end offsets, never delete it")
 	f.StringVar(&o.Overrides.FaultTarget, profile.FlagFaultTarget, "", "node the fault scenarios hit: leader-of-most, node:<id> or random")
 	f.Int(profile.FlagFaultSeed, 0, "seed of the fault scenarios' random choices, to replay a run (the report prints it)")
+	f.BoolVar(&o.Overrides.AllowNotApplicable, profile.FlagAllowNA, false, "a listed scenario that cannot run on this cluster leaves its guarantee untested instead of failing the run")
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
@@ -59,8 +60,13 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	registerRunCompletions(cmd)
 }
 
-// readIntFlags fills the overrides of the int flags the user set.
+// readIntFlags fills the overrides of the int flags the user set, and
+// marks --bootstrap given even when its value was empty.
 func readIntFlags(cmd *cobra.Command, o *RunOptions) {
+	if cmd.Flags().Changed(profile.FlagBootstrap) && o.Overrides.Bootstrap == nil {
+		// --bootstrap "" (an unset variable): an error, not the embedded cluster.
+		o.Overrides.Bootstrap = []string{}
+	}
 	for name, dst := range map[string]**int{
 		profile.FlagNodes:             &o.Overrides.Nodes,
 		profile.FlagMessages:          &o.Overrides.Messages,
@@ -75,8 +81,9 @@ func readIntFlags(cmd *cobra.Command, o *RunOptions) {
 	}
 }
 
-// loadProfile reads, overrides and validates the profile.
-func loadProfile(o *RunOptions) (*profile.Profile, error) {
+// loadProfile reads, overrides and validates the profile; ctx ending stops
+// the validation's rendering of spawn templates.
+func loadProfile(ctx context.Context, o *RunOptions) (*profile.Profile, error) {
 	var p *profile.Profile
 	if o.Profile == "" {
 		p = profile.Default()
@@ -89,7 +96,7 @@ func loadProfile(o *RunOptions) (*profile.Profile, error) {
 		// reports err's problems together with every other one.
 	}
 	p.Apply(o.Overrides)
-	if err := p.Validate(scenarios.Names()); err != nil {
+	if err := p.ValidateContext(ctx, scenarios.Names()); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -97,8 +104,11 @@ func loadProfile(o *RunOptions) (*profile.Profile, error) {
 
 // runProfile runs the profile and renders its report: the common body of run and scenario.
 func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
-	p, err := loadProfile(o)
+	p, err := loadProfile(ctx, o)
 	if err != nil {
+		return err
+	}
+	if err := checkResources(p); err != nil {
 		return err
 	}
 	if p.Shadows != "" && t.Verbosity() != term.Quiet {
@@ -139,16 +149,20 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	}
 	rep, err := g.run(ctx, runOpts, g.dir, g.plan)
 	if err != nil {
+		writeNotStarted(t, rep, o.JSONPath)
 		return err
 	}
-	if err := renderRun(t, o, rep); err != nil {
-		return err
-	}
+	// The files are written even when the terminal report cannot be
+	// (SIGHUP: the terminal is gone, but CI reads the JSON).
+	renderErr := renderRun(t, o, rep)
 	if err := writeJSON(t, o.JSONPath, rep); err != nil {
 		return exitcode.UsageError(err)
 	}
 	if err := g.write(rep); err != nil {
 		return err
+	}
+	if renderErr != nil {
+		return renderErr
 	}
 	if rep.Errored() {
 		return internalFailed()

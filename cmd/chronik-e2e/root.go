@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -18,12 +16,18 @@ import (
 )
 
 // run executes the command line and maps its outcome to an exit code; it is
-// the one place errors are printed.
+// the one place errors are printed. A run a stop signal ended exits with
+// 128+signal, as a shell reports a process the signal killed, once it has
+// stopped what it started and written its reports.
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, sigs := catchSignals(context.Background())
+	defer sigs.stop()
 	t := term.System()
-	return execute(ctx, t, newRootCmd(t), os.Args[1:])
+	code := execute(ctx, t, newRootCmd(t), os.Args[1:])
+	if sig, ok := sigs.received(); ok && code != exitcode.OK {
+		return exitCode(sig)
+	}
+	return code
 }
 
 // execute runs the command line args with root and returns the exit code.

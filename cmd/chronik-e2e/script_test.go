@@ -54,6 +54,10 @@ func TestMain(m *testing.M) {
 //	    wait until the cluster of the last kfake holds a request
 //	expect-exit CODE PROGRAM [ARGS...]
 //	    like exec, but the program must exit with exactly CODE
+//	garbage NAME TEXT
+//	    listen on a free port until the script ends, answer every request
+//	    with TEXT (a broker that speaks something else), set $NAME to the
+//	    address
 //	json [-len] FILE PATH WANT
 //	    the JSON value at the dotted PATH in FILE (each element an object
 //	    key or an array index) must be WANT: a string's text, or else the
@@ -75,6 +79,8 @@ func TestScript(t *testing.T) {
 			"signal-pid":   cmdSignalPid,
 			"pids-gone":    cmdPidsGone,
 			"wait-file":    cmdWaitFile,
+			"no-match":     cmdNoMatch,
+			"garbage":      cmdGarbage,
 			"json-env":     cmdJSONEnv,
 			"listen-port":  cmdListenPort,
 			"free-ports":   cmdFreePorts,

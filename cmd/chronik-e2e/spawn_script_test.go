@@ -44,8 +44,10 @@ import (
 //	    every process whose pid is written in a file matching a GLOB has
 //	    ended (gone, or a zombie nobody reaped yet); at least one file
 //	    must match
-//	wait-file FILE
-//	    wait until FILE exists (at most 60s)
+//	wait-file FILE|GLOB
+//	    wait until FILE exists, or a file matches GLOB (at most 60s)
+//	no-match GLOB
+//	    no file matches GLOB
 //	json-env FILE PATH NAME
 //	    set $NAME to the value at the dotted PATH of the JSON in FILE (a
 //	    list is joined with commas)
@@ -200,17 +202,29 @@ func cmdPidsGone(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: wait-file FILE")
+		ts.Fatalf("usage: wait-file FILE|GLOB")
 	}
-	path := ts.MkAbs(args[0])
+	pattern := ts.MkAbs(args[0])
 	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
-		if _, err := os.Stat(path); err == nil {
+		if m, err := filepath.Glob(pattern); err == nil && len(m) > 0 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("wait-file: no %s within %s", args[0], waitBound)
+}
+
+// cmdNoMatch fails when a file matches GLOB.
+func cmdNoMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: no-match GLOB")
+	}
+	m, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(m) > 0 {
+		ts.Fatalf("no-match: %s matches %q", args[0], m)
+	}
 }
 
 func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {

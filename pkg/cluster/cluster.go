@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -43,38 +44,69 @@ func (a *Attached) Bootstrap() []string { return a.addrs }
 func (a *Attached) Close() error { return nil }
 
 // WaitReady polls metadata from the bootstrap addresses until a broker answers
-// and lists nodes brokers, or until ctx is done. It returns the brokers the
-// last answer listed. When no address answered it fails with exit code 3,
-// naming every address and what went wrong with it; when brokers answered but
-// listed another number of brokers, it returns them without error and leaves
-// the verdict to the metadata checks.
-func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Config) ([]report.Broker, error) {
+// and lists exactly nodes brokers, or until ctx is done. It returns the
+// brokers listed. When no address answered it fails with exit code 3, naming
+// every address and what went wrong with it; when brokers answered but
+// listed another number of brokers, it fails with exit code 3 too, naming
+// the brokers seen and the key and flag that say how many to expect.
+// Meanwhile status (nil: none) says what it waits for, when that changes
+// and every few seconds.
+func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
+	if status == nil {
+		status = func(string, ...any) {}
+	}
 	start := time.Now()
 	lastErr := make(map[string]error, len(addrs))
 	var brokers []report.Broker
 	backoff := 20 * time.Millisecond
+	var lastSaid string
+	var lastShown time.Time
 	for {
-		for _, addr := range addrs {
-			got, err := probe(ctx, addr, cfg)
-			lastErr[addr] = err
-			if why := kafka.AuthFailure(err); why != "" {
+		// Every address at once: one that never answers must not use up the
+		// deadline of the others.
+		answers := make([][]report.Broker, len(addrs))
+		errs := make([]error, len(addrs))
+		var wg sync.WaitGroup
+		for i, addr := range addrs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i], errs[i] = probe(ctx, addr, cfg)
+			}()
+		}
+		wg.Wait()
+		for i, addr := range addrs {
+			lastErr[addr] = errs[i]
+			if why := kafka.AuthFailure(errs[i]); why != "" {
 				// Asking again cannot mend a rejected password or an
 				// untrusted certificate: say so now, not at the deadline.
-				return nil, exitcode.ClusterError(fmt.Errorf("%s: %s: %w", addr, why, err),
+				return nil, exitcode.ClusterError(fmt.Errorf("%s: %s: %w", addr, why, errs[i]),
 					"check cluster.tls and cluster.sasl (or --tls, --tls-ca, --sasl-*, -X) against the cluster's listener")
 			}
-			if err == nil {
-				brokers = got
-				if len(got) == nodes {
-					return got, nil
+		}
+		for i := range addrs {
+			if errs[i] == nil {
+				brokers = answers[i]
+				if len(brokers) == nodes {
+					return brokers, nil
 				}
 				break
 			}
 		}
+		said := fmt.Sprintf("waiting for %d broker(s) (cluster.nodes) at %s: ", nodes, strings.Join(addrs, ","))
+		if brokers != nil {
+			said += fmt.Sprintf("the cluster lists %d: %s", len(brokers), brokerList(brokers))
+		} else {
+			said += "no broker answered yet"
+		}
+		if said != lastSaid || time.Since(lastShown) >= 5*time.Second {
+			status("%s (%s)", said, time.Since(start).Round(100*time.Millisecond))
+			lastSaid, lastShown = said, time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			if brokers != nil {
-				return brokers, nil
+				return nil, wrongSize(nodes, brokers, time.Since(start))
 			}
 			return nil, unreachable(addrs, lastErr, time.Since(start))
 		case <-time.After(backoff):
@@ -83,10 +115,24 @@ func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Confi
 	}
 }
 
+// wrongSize is a cluster that answered but listed another number of brokers
+// than the profile says it has.
+func wrongSize(nodes int, brokers []report.Broker, waited time.Duration) error {
+	return exitcode.ClusterError(
+		fmt.Errorf("the cluster lists %d broker(s), not the %d of cluster.nodes, after %s: %s",
+			len(brokers), nodes, waited.Round(time.Millisecond), brokerList(brokers)),
+		fmt.Sprintf("if the cluster has %d broker(s), say so with --nodes %d (or cluster.nodes in the profile); if brokers are still joining, give them longer with timeouts.cluster_ready", len(brokers), len(brokers)))
+}
+
 func unreachable(addrs []string, lastErr map[string]error, waited time.Duration) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "no broker answered a metadata request within %s:", waited.Round(time.Millisecond))
+	found := diagnoseAll(addrs, lastErr)
 	for _, a := range addrs {
+		if d := found[a]; d != "" {
+			fmt.Fprintf(&b, "\n  %s: %s", a, d)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %v", a, lastErr[a])
 	}
 	return exitcode.ClusterError(errors.New(b.String()),

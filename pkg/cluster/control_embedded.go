@@ -86,7 +86,7 @@ func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 			cut := e.net.cut(port)
 			return fmt.Sprintf("node %d was the last node up: the embedded cluster shut down (%d connection(s) closed); kfake saves its data on shutdown, so this is a clean stop even for a kill", n.ID, cut), nil
 		}
-		release := hold(kc)
+		release := e.hold(kc)
 		defer release()
 		if op == OpStop {
 			// A controlled shutdown: leadership moves before the broker goes.
@@ -122,7 +122,7 @@ func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 			}
 			return fmt.Sprintf("%s: the embedded cluster restarted from its data directory on the same ports, with node %d up again", why, n.ID), nil
 		}
-		release := hold(kc)
+		release := e.hold(kc)
 		defer release()
 		if _, _, err := kc.AddNode(n.ID, port); err != nil {
 			return "", fmt.Errorf("start node %d on port %d: %w", n.ID, port, err)
@@ -172,7 +172,7 @@ func (e *Embedded) restart(kc *kfake.Cluster, start int32) error {
 	if err != nil {
 		return err
 	}
-	release := hold(kc)
+	release := e.hold(kc)
 	defer release()
 	e.setDown(start, false)
 	for i, id := range e.nodes {
@@ -199,9 +199,12 @@ func (e *Embedded) restart(kc *kfake.Cluster, start int32) error {
 // leave behind before the leaders are placed again (kfake reshuffles every
 // partition's leader on a membership change; a real cluster moves only the
 // leaders it must). The hold lasts the few admin calls of one operation.
-func hold(kc *kfake.Cluster) (release func()) {
+func (e *Embedded) hold(kc *kfake.Cluster) (release func()) {
 	released := make(chan struct{})
-	kc.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+	e.mu.Lock()
+	e.holding = true
+	e.mu.Unlock()
+	kc.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
 		select {
 		case <-released:
 			kc.DropControl()
@@ -209,9 +212,30 @@ func hold(kc *kfake.Cluster) (release func()) {
 		default:
 		}
 		kc.KeepControl()
-		kc.SleepControl(func() { <-released })
+		e.mu.Lock()
+		again := req == e.placing
+		e.mu.Unlock()
+		if again { // placeLeaders slept it already: a second sleep races inside kfake
+			return nil, nil, false
+		}
+		kc.SleepControl(func() {
+			<-released
+			if _, ok := req.(*kmsg.MetadataRequest); ok { // placeLeaders let it through to here
+				e.mu.Lock()
+				topics := e.pendingTopics()
+				e.mu.Unlock()
+				e.place(kc, topics, true)
+			}
+		})
 		return nil, nil, false
 	})
 	var once sync.Once
-	return func() { once.Do(func() { close(released) }) }
+	return func() {
+		once.Do(func() {
+			e.mu.Lock()
+			e.holding = false
+			e.mu.Unlock()
+			close(released)
+		})
+	}
 }

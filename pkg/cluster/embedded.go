@@ -31,6 +31,12 @@ type Embedded struct {
 	down    map[int32]bool  // nodes killed or stopped
 	topics  map[string]bool // every topic created, for placing leaders after a membership change
 	pending map[string]bool // topics created or grown whose leaders are not placed yet
+	// holding is set while hold holds every request; placing is the
+	// Metadata request placeLeaders slept last. kfake races (inside
+	// bsleep) when one request is slept twice, so each request is slept
+	// by one of them only.
+	holding bool
+	placing kmsg.Request
 }
 
 // groupMinSessionTimeout lets consumer groups use short session timeouts on
@@ -71,13 +77,19 @@ func startEmbedded(n int, dataDir string, opts []kfake.Opt) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded cluster of %d brokers: %w", n, err)
 	}
+	var nodes []int32
+	var ports []int
 	for i, addr := range kc.ListenAddrs() {
 		_, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e.nodes = append(e.nodes, int32(i))
-		e.ports = append(e.ports, p)
+		nodes = append(nodes, int32(i))
+		ports = append(ports, p)
 	}
-	e.kc = kc
+	// kfake is serving already: its goroutine reads nodes in leaderFor,
+	// under e.mu. Nothing changes them after this.
+	e.mu.Lock()
+	e.nodes, e.ports, e.kc = nodes, ports, kc
+	e.mu.Unlock()
 	return e, nil
 }
 
@@ -167,12 +179,16 @@ func (e *Embedded) placeLeaders(kc *kfake.Cluster) {
 	}
 	kc.ControlKey(int16(kmsg.CreateTopics), note)
 	kc.ControlKey(int16(kmsg.CreatePartitions), note)
-	kc.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+	kc.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		e.mu.Lock()
-		topics := make([]string, 0, len(e.pending))
-		for t := range e.pending {
-			topics = append(topics, t)
+		if e.holding { // hold sleeps it, and places the pending topics when it wakes
+			e.mu.Unlock()
+			return nil, nil, false
+		}
+		topics := e.pendingTopics()
+		if len(topics) > 0 {
+			e.placing = req
 		}
 		e.mu.Unlock()
 		if len(topics) > 0 {
@@ -180,6 +196,15 @@ func (e *Embedded) placeLeaders(kc *kfake.Cluster) {
 		}
 		return nil, nil, false
 	})
+}
+
+// pendingTopics lists the topics whose leaders are not placed yet; e.mu is held.
+func (e *Embedded) pendingTopics() []string {
+	topics := make([]string, 0, len(e.pending))
+	for t := range e.pending {
+		topics = append(topics, t)
+	}
+	return topics
 }
 
 // place moves each topic's partition leaders to where leaderFor says. With

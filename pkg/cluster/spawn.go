@@ -43,8 +43,9 @@ type Spawned struct {
 	status   func(format string, args ...any)
 	spec     profile.Spawn // for spawn.placement
 
-	ready  atomic.Bool // set once WaitReady succeeded
-	failed chan error  // the first unexpected exit
+	ready  atomic.Bool   // set once WaitReady succeeded
+	failed chan error    // the first unexpected exit
+	usage  *usageSampler // nil where resource use cannot be read
 
 	mu        sync.Mutex
 	failures  []report.NodeFailure
@@ -98,7 +99,7 @@ func StartSpawn(ctx context.Context, count int, spec profile.Spawn, opts SpawnOp
 			_ = os.RemoveAll(workDir)
 		}
 	}()
-	nodes, err := prepareNodes(count, spec, workDir, rules)
+	nodes, err := prepareNodes(ctx, count, spec, workDir, rules)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +120,7 @@ func StartSpawn(ctx context.Context, count int, spec profile.Spawn, opts SpawnOp
 			return nil, exitcode.ClusterError(err, "the node logs and rendered files are in "+workDir)
 		}
 	}
+	s.usage = startUsageSampler(s.nodes, usageInterval) // usage.go
 	return s, nil
 }
 
@@ -184,16 +186,20 @@ func unwrapPath(err error) error {
 
 // prepareNodes allocates the ports, renders every node's templates, checks
 // the program and writes each node's files into workDir.
-func prepareNodes(count int, spec profile.Spawn, workDir string, rules *logRules) ([]*spawnNode, error) {
+func prepareNodes(ctx context.Context, count int, spec profile.Spawn, workDir string, rules *logRules) ([]*spawnNode, error) {
 	plan, inUse, err := planPorts(count, spec.Ports, spec.PortBases)
 	if err != nil {
 		return nil, err
 	}
 	tnodes := templateNodes(count, spec, workDir, plan)
+	tmpl, err := spec.Compile()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
 	rendered := make([]*profile.Rendered, count)
 	progs := make([]string, count)
 	for i, tn := range tnodes {
-		if rendered[i], err = spec.Render(tn); err != nil {
+		if rendered[i], err = tmpl.RenderContext(ctx, tn); err != nil {
 			return nil, exitcode.UsageError(err)
 		}
 		if progs[i], err = resolveProgram(rendered[i].Command[0], spec); err != nil {
@@ -388,6 +394,8 @@ func (s *Spawned) Describe(c *report.Cluster) {
 	s.mu.Lock()
 	c.NodeFailures = slices.Clone(s.failures)
 	s.mu.Unlock()
+	s.usage.sample() // one sample now, so that the report covers the moment it is made
+	c.Resources = s.usage.report()
 	c.LogFindings, c.LogFindingsDropped = nil, 0
 	for _, n := range s.nodes {
 		f, dropped, _ := n.log.snapshot()
@@ -401,6 +409,7 @@ func (s *Spawned) Describe(c *report.Cluster) {
 // then SIGKILL after the grace) and waits for them; the work dir is kept.
 func (s *Spawned) Close() error {
 	s.closeOnce.Do(func() {
+		s.usage.stop()
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()

@@ -121,6 +121,24 @@ func TestThresholdCheck(t *testing.T) {
 func TestEveryMetricReads(t *testing.T) {
 	r := healthy()
 	r.Distribution = report.Distribution{Variance: 2, MaxDeviationPct: 1}
+	// What a storm on a spawned cluster adds.
+	r.Scenarios = append(r.Scenarios, &report.Scenario{Name: "topic-storm", Passed: true, Metrics: map[string]float64{
+		"create_s": 2, "creates_per_s": 250, "converge_s": 0.1, "restart_converge_s": 0.2}})
+	r.Cluster.Resources = &report.Resources{IntervalS: 1, Nodes: []report.NodeUsage{
+		{Node: 1, Samples: 3, PeakRSSMB: 412, PeakCPUPct: 80, PeakFDs: 120},
+		{Node: 2, Samples: 0, PeakRSSMB: 9000}, // never sampled: not counted
+		{Node: 3, Samples: 3, PeakRSSMB: 500, PeakCPUPct: 20, PeakFDs: 90},
+	}}
+	for name, want := range map[string]float64{"node.max_rss_mb": 500, "node.max_cpu_pct": 80, "node.max_fds": 120} {
+		if got := Values(r)[name]; got != want {
+			t.Errorf("%s = %v, want %v (the largest over the sampled nodes)", name, got, want)
+		}
+	}
+	if th, err := ParseThreshold("node.max_rss_mb < 6000"); err != nil {
+		t.Error(err)
+	} else if got := th.Check(healthy()); got.Passed || !strings.Contains(got.Reason, "not measured: nodes' resources are sampled only in spawn mode") {
+		t.Errorf("node.max_rss_mb on an embedded run: %+v, want not measured, saying why", got)
+	}
 	names := map[string]bool{}
 	for _, m := range Metrics() {
 		if names[m.Name] {

@@ -46,6 +46,8 @@ type Metric struct {
 	// profile does not list its own (baseline.metrics).
 	Compare bool
 	Doc     string // what it is, for the README and `chronik-e2e metrics`
+	// Absent says why a run may lack the metric when no scenario measures it.
+	Absent string
 	// Get returns the metric's value in r, and false when r did not measure it.
 	Get func(r *report.Report) (float64, bool)
 }
@@ -79,6 +81,13 @@ var metrics = []Metric{
 	{Name: "leaders.max_minus_min", Unit: "partitions", Scenario: "metadata", Doc: "partitions led by the busiest broker minus by the idlest", Get: scenarioMetric("metadata", "leaders_max_minus_min")},
 	{Name: "distribution.variance", Unit: "messages²", Scenario: "produce", Doc: "variance of acknowledged messages per partition", Get: produced(func(r *report.Report) float64 { return r.Distribution.Variance })},
 	{Name: "distribution.max_deviation_pct", Unit: "%", Scenario: "produce", Doc: "largest deviation of a partition from the mean, in percent of the mean", Get: produced(func(r *report.Report) float64 { return r.Distribution.MaxDeviationPct })},
+	{Name: "storm.create_s", Unit: "s", Scenario: "topic-storm", Better: Lower, Doc: "time to create every storm topic, storm.parallelism at a time", Get: scenarioMetric("topic-storm", "create_s")},
+	{Name: "storm.creates_per_s", Unit: "topics/s", Scenario: "topic-storm", Better: Higher, Doc: "storm topics created per second", Get: scenarioMetric("topic-storm", "creates_per_s")},
+	{Name: "storm.converge_s", Unit: "s", Scenario: "topic-storm", Better: Lower, Doc: "time from the last creation until every broker listed every storm topic, led", Get: scenarioMetric("topic-storm", "converge_s")},
+	{Name: "storm.restart_converge_s", Unit: "s", Scenario: "topic-storm", Better: Lower, Doc: "time from the restart until every broker listed every storm topic again, led", Get: scenarioMetric("topic-storm", "restart_converge_s")},
+	{Name: "node.max_rss_mb", Absent: nodesAbsent, Unit: "MB", Better: Lower, Doc: "the highest resident memory of any spawned node, sampled every second through the run", Get: nodeUsage(func(n report.NodeUsage) float64 { return n.PeakRSSMB })},
+	{Name: "node.max_cpu_pct", Absent: nodesAbsent, Unit: "%", Better: Lower, Doc: "the highest CPU use of any spawned node over one sampling second, in percent of one core", Get: nodeUsage(func(n report.NodeUsage) float64 { return n.PeakCPUPct })},
+	{Name: "node.max_fds", Absent: nodesAbsent, Unit: "fds", Better: Lower, Doc: "the most file descriptors any spawned node held open at a sample", Get: nodeUsage(func(n report.NodeUsage) float64 { return float64(n.PeakFDs) })},
 	{Name: "duration_s", Unit: "s", Better: Lower, Doc: "the whole run, cluster start to verdict", Get: func(r *report.Report) (float64, bool) { return r.DurationS, r.DurationS > 0 }},
 }
 
@@ -90,6 +99,15 @@ func produced(f func(*report.Report) float64) func(*report.Report) (float64, boo
 // consumed reads a value that exists once the consume scenario ran.
 func consumed(f func(*report.Report) float64) func(*report.Report) (float64, bool) {
 	return func(r *report.Report) (float64, bool) { return f(r), r.Consumed }
+}
+
+// nodesAbsent says why a run has no node resource metrics.
+const nodesAbsent = "nodes' resources are sampled only in spawn mode, on Linux"
+
+// nodeUsage reads the largest of a value over the spawned nodes whose
+// resources were sampled (spawn mode, Linux).
+func nodeUsage(f func(report.NodeUsage) float64) func(*report.Report) (float64, bool) {
+	return func(r *report.Report) (float64, bool) { return r.Cluster.Resources.Max(f) }
 }
 
 // scenarioMetric reads one of a scenario's own metrics.

@@ -105,6 +105,9 @@ func (t Threshold) Check(r *report.Report) report.Threshold {
 
 // notMeasured says why a run has no value for m.
 func notMeasured(m Metric) string {
+	if m.Absent != "" {
+		return "not measured: " + m.Absent
+	}
 	if m.Scenario == "" {
 		return "not measured"
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chronik-e2e/chronik-e2e/configs"
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
@@ -76,7 +77,7 @@ func find(ref string) (data []byte, source string, err error) {
 		if statErr != nil || st.IsDir() {
 			return false
 		}
-		data, err = os.ReadFile(name)
+		data, err = readLimited(name)
 		source = name
 		return true
 	}
@@ -122,6 +123,28 @@ func find(ref string) (data []byte, source string, err error) {
 		ref, strings.Join(tried, ", "), strings.Join(configs.Names(), ", "))
 }
 
+// MaxProfileBytes bounds a profile file: /dev/zero or a log file given by
+// mistake is an error, not a runner reading forever.
+const MaxProfileBytes = 1 << 20
+
+// readLimited reads the file name, failing when it holds more than
+// MaxProfileBytes.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxProfileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxProfileBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a profile", name, MaxProfileBytes)
+	}
+	return data, nil
+}
+
 // Builtin returns the YAML of the built-in profile name ("3x3" or "3x3.yaml").
 func Builtin(name string) ([]byte, bool) {
 	if !hasYAMLExt(name) {
@@ -158,13 +181,25 @@ func Parse(source string, data []byte) (*Profile, error) {
 	}
 
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return fail(yamlProblems(err))
 	}
-	if len(root.Content) == 0 { // empty file: all defaults
-		return p, nil
+	if len(root.Content) == 0 || resolve(root.Content[0]).ShortTag() == "!!null" {
+		// An empty file, comments only, "~" or /dev/null: running the
+		// built-in defaults instead would pass a gate that tested nothing
+		// the user meant.
+		return fail([]Problem{{Msg: "the profile is empty: give at least a scenarios list, or no --profile to run the built-in default (configs/3x3.yaml is an example)"}})
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return fail([]Problem{{Line: max(next.Line, 1), Msg: "a second YAML document starts here (after ---): a profile is one document; remove it or put it in a file of its own"}})
+	case !errors.Is(err, io.EOF):
+		return fail(yamlProblems(err))
 	}
 	c := &checker{lines: p.lines}
+	c.tags(&root)
 	c.section(root.Content[0], reflect.TypeFor[Profile](), "")
 	if len(c.problems) > 0 {
 		// Decode what can be decoded (yaml.v3 skips unknown keys and
@@ -179,9 +214,9 @@ func Parse(source string, data []byte) (*Profile, error) {
 
 	// The checker found nothing wrong, so this strict decode should succeed;
 	// it is the one that fills p.
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(p); err != nil && !errors.Is(err, io.EOF) {
 		return fail(yamlProblems(err))
 	}
 	p.normalize()
@@ -243,9 +278,72 @@ func (c *checker) section(n *yaml.Node, t reflect.Type, key string) {
 				c.lines[full+"."+v.Content[j].Value] = v.Content[j].Line
 			}
 		}
-		if err := v.Decode(reflect.New(f.Type).Interface()); err != nil {
+		if customTag(v) {
+			continue // tags reported it
+		}
+		if err := v.Decode(reflect.New(f.Type).Interface()); err != nil || !c.exact(v, f.Type) {
 			c.add(full, v.Line, fmt.Sprintf("%s, not %s", expect(f.Type), describe(v)))
 		}
+	}
+}
+
+// exact reports whether n holds a value of type t as written, where
+// yaml.v3 would convert it: a float (1.5, 1e12) or nothing (~) where a whole
+// number is expected, nothing where a single value is expected.
+func (c *checker) exact(n *yaml.Node, t reflect.Type) bool {
+	n = resolve(n)
+	if customTag(n) {
+		return true // tags reported it
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if t == reflect.TypeFor[time.Duration]() {
+			return true
+		}
+		return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int"
+	case reflect.Float64, reflect.String, reflect.Bool:
+		return n.ShortTag() != "!!null"
+	case reflect.Struct: // Duration and other scalars with their own decoding
+		return n.ShortTag() != "!!null"
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return true // null: an empty list
+		}
+		for _, item := range n.Content {
+			if !c.exact(item, t.Elem()) {
+				return false
+			}
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return true
+		}
+		for i := 1; i < len(n.Content); i += 2 {
+			if !c.exact(n.Content[i], t.Elem()) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// customTag reports whether n has a tag of its own (!foo), not YAML's (!!int).
+func customTag(n *yaml.Node) bool {
+	return n.Kind != yaml.DocumentNode && n.Kind != yaml.AliasNode && n.Tag != "" &&
+		n.Tag != "!" && !strings.HasPrefix(n.ShortTag(), "!!")
+}
+
+// tags adds a problem for every node with a custom tag (!foo): yaml.v3
+// ignores them, so the value would not be what the file says.
+func (c *checker) tags(n *yaml.Node) {
+	if customTag(n) {
+		c.add("", n.Line, fmt.Sprintf("custom tag %s is not supported: a profile is plain YAML", n.Tag))
+	}
+	if n.Kind == yaml.AliasNode {
+		return
+	}
+	for _, child := range n.Content {
+		c.tags(child)
 	}
 }
 

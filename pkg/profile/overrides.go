@@ -28,6 +28,7 @@ const (
 	FlagSettle            = "settle"
 	FlagConcurrentConsume = "concurrent-consume"
 	FlagReplicaReads      = "replica-reads"
+	FlagAllowNA           = "allow-not-applicable"
 )
 
 // Overrides are profile values given on the command line. A zero value
@@ -35,7 +36,7 @@ const (
 // pointers so that an explicit --partitions 0 is kept and reported by
 // Validate rather than ignored.
 type Overrides struct {
-	Bootstrap         []string       // --bootstrap: non-empty switches cluster.mode to attach
+	Bootstrap         []string       // --bootstrap: non-nil (given, even as "") switches cluster.mode to attach
 	Nodes             *int           // --nodes: cluster.nodes, the brokers the cluster must have
 	Acks              string         // --acks: 0, 1, all or -1
 	Messages          *int           // --messages
@@ -56,6 +57,8 @@ type Overrides struct {
 	Thresholds        []string       // --threshold: added to the profile's thresholds
 	TopicDelete       string         // --topic-delete: topic.delete
 	ExistingTopic     string         // --existing-topic: topic.name, with topic.existing
+	// AllowNotApplicable is --allow-not-applicable: allow_not_applicable.
+	AllowNotApplicable bool
 	// Security holds --tls, --tls-ca, --sasl-* and -X (security.go).
 	Security SecurityOverrides
 }
@@ -63,7 +66,7 @@ type Overrides struct {
 // Apply sets the values o gives. Validate then names the flag, not a
 // line, in a problem with one of them.
 func (p *Profile) Apply(o Overrides) {
-	if len(o.Bootstrap) > 0 {
+	if o.Bootstrap != nil { // given, even empty: Validate reports an empty list
 		p.Cluster.Mode = ModeAttach
 		p.Cluster.Bootstrap = slices.Clone(o.Bootstrap)
 		p.setBy(FlagBootstrap, "cluster.mode", "cluster.bootstrap")
@@ -147,6 +150,10 @@ func (p *Profile) Apply(o Overrides) {
 	if o.FaultSeed != nil {
 		p.Faults.Seed = *o.FaultSeed
 		p.setBy(FlagFaultSeed, "faults.seed")
+	}
+	if o.AllowNotApplicable {
+		p.AllowNotApplicable = true
+		p.setBy(FlagAllowNA, "allow_not_applicable")
 	}
 	p.applySecurity(o.Security)
 	p.normalize()

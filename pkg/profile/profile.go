@@ -35,6 +35,12 @@ type Profile struct {
 	Faults Faults `yaml:"faults"`
 	// Transactions says what the transactions scenario writes; see transactions.go.
 	Transactions Transactions `yaml:"transactions"`
+	// Storm says how the topic-storm scenario loads the catalog; see storm.go.
+	Storm Storm `yaml:"storm"`
+	// AllowNotApplicable lets a listed scenario that cannot run on this
+	// cluster (a fault scenario without node control) leave its guarantee
+	// untested without failing the run; the report names what went untested.
+	AllowNotApplicable bool `yaml:"allow_not_applicable"`
 
 	// Source is where the profile was read from (a path, or "builtin:NAME"); not a YAML key.
 	Source string `yaml:"-"`
@@ -148,6 +154,7 @@ func Default() *Profile {
 		Baseline:     DefaultBaseline(),
 		Faults:       DefaultFaults(),
 		Transactions: DefaultTransactions(),
+		Storm:        DefaultStorm(),
 		Source:       DefaultSource,
 	}
 }

@@ -72,15 +72,17 @@ func ptr(n int) *int { return &n }
 func TestDefault(t *testing.T) {
 	p := Default()
 	want := &Profile{
-		Name:      "default",
-		Cluster:   Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "auto", Spawn: defaultSpawn()},
-		Topic:     Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
-		Workload:  Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
-		Timeouts:  Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
-		Scenarios: []string{"topic-create", "produce", "consume", "metadata"},
-		Faults:    DefaultFaults(), Transactions: DefaultTransactions(),
-		Baseline: DefaultBaseline(),
-		Source:   DefaultSource,
+		Name:         "default",
+		Cluster:      Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "auto", Spawn: defaultSpawn()},
+		Topic:        Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
+		Workload:     Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
+		Timeouts:     Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
+		Scenarios:    []string{"topic-create", "produce", "consume", "metadata"},
+		Faults:       DefaultFaults(),
+		Transactions: DefaultTransactions(),
+		Storm:        DefaultStorm(),
+		Baseline:     DefaultBaseline(),
+		Source:       DefaultSource,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("Default() = %+v\nwant %+v", p, want)
@@ -95,8 +97,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestEmbeddedConfigs(t *testing.T) {
-	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "chronik-txn", "failover", "replication", "scale", "txn"}) {
-		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 chronik-txn failover replication scale txn]", got)
+	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "chronik-storm", "chronik-txn", "failover", "replication", "scale", "storm", "txn"}) {
+		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 chronik-storm chronik-txn failover replication scale storm txn]", got)
 	}
 	tests := []struct {
 		ref      string
@@ -245,7 +247,7 @@ scenarios: [produce, produce, nope]
 	err := p.Validate(known)
 	problems := problemsOf(t, err)
 	want := []Problem{
-		{Key: "cluster.bootstrap", Msg: "attach mode needs at least one host:port"},
+		{Key: "cluster.bootstrap", Msg: "is empty: attach mode needs at least one host:port (an unset variable?)"},
 		{Key: "topic.partitions", Line: 6, Msg: "must be 1..100000, not 0"},
 		{Key: "topic.replication_factor", Line: 7, Msg: "4 is more than cluster.nodes (3)"},
 		{Key: "workload.value_bytes", Line: 9, Msg: "must be at least 32 (the payload header takes 32 bytes), not 8"},
@@ -260,7 +262,7 @@ scenarios: [produce, produce, nope]
 	if len(lines) != len(want) {
 		t.Fatalf("Error() has %d lines, want %d:\n%v", len(lines), len(want), err)
 	}
-	if lines[0] != "configs/bad.yaml: cluster.bootstrap: attach mode needs at least one host:port" {
+	if lines[0] != "configs/bad.yaml: cluster.bootstrap: is empty: attach mode needs at least one host:port (an unset variable?)" {
 		t.Errorf("line 1 = %q", lines[0])
 	}
 	if lines[2] != "configs/bad.yaml:7: topic.replication_factor: 4 is more than cluster.nodes (3)" {
@@ -284,7 +286,7 @@ colour: blue
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
 		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume, replica_reads)`,
-		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions)`,
+		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions, storm, allow_not_applicable)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
@@ -306,7 +308,7 @@ func TestParseTypeErrors(t *testing.T) {
 		{"list as scalar", "cluster:\n  bootstrap: a:9092\n", `x.yaml:2: cluster.bootstrap: must be a list like [a, b], not "a:9092"`},
 		{"string as list", "name: [a, b]\n", `x.yaml:1: name: must be a single value, not a list`},
 		{"section as scalar", "topic: 5\n", `x.yaml:1: topic: must be a mapping of keys (name, partitions, replication_factor, delete, existing), not "5"`},
-		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions), not a list`},
+		{"top level list", "- a\n", `x.yaml:1: must be a mapping of keys (name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions, storm, allow_not_applicable), not a list`},
 		{"duplicate key", "topic:\n  partitions: 1\n  partitions: 2\n", `x.yaml:3: key "partitions" in topic is given twice (first on line 2)`},
 		{"syntax (yaml.v3 gives the line of the enclosing mapping)", "topic:\n  partitions: 1\n bad\n", `x.yaml:2: did not find expected key`},
 	}
@@ -334,8 +336,33 @@ func TestParseMissingKeysTakeDefaults(t *testing.T) {
 	if p.Source != "somewhere/small.yaml" {
 		t.Errorf("Source = %q", p.Source)
 	}
-	if empty := mustParse(t, "empty.yaml", ""); empty.Name != "empty" || empty.Topic != Default().Topic {
-		t.Errorf("empty file gave %+v", empty)
+}
+
+// An empty profile, a second document, a custom tag and a value yaml.v3
+// would convert (1.5 or 1e12 to a whole number, nothing to zero) are
+// problems with their lines, never the defaults or a rounded value.
+func TestParseEmptyAndInexact(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"empty", "", "p.yaml: the profile is empty"},
+		{"comments only", "# nothing\n", "p.yaml: the profile is empty"},
+		{"tilde", "~\n", "p.yaml: the profile is empty"},
+		{"second document", "name: a\n---\nworkload: {messages: bogus}\n", "p.yaml:2: a second YAML document starts here"},
+		{"float", "workload:\n  messages: 1.5\n", `p.yaml:2: workload.messages: must be a whole number, not "1.5"`},
+		{"exponent", "workload:\n  keys: 1e11\n", `p.yaml:2: workload.keys: must be a whole number, not "1e11"`},
+		{"string", "workload:\n  messages: \"100\"\n", `p.yaml:2: workload.messages: must be a whole number, not "100"`},
+		{"null", "workload:\n  acks: ~\n", `p.yaml:2: workload.acks: must be a single value, not nothing`},
+		{"float in a list", "cluster:\n  ports: [9092, 9093.5]\n", `p.yaml:2: cluster.ports: must be a list like [a, b]`},
+		{"custom tag", "name: !foo bar\n", "p.yaml:1: custom tag !foo is not supported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("p.yaml", []byte(tt.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Parse(%q) = %v, want an error starting %q", tt.yaml, err, tt.want)
+			}
+			if exitcode.Code(err) != exitcode.Usage {
+				t.Errorf("exit code %d, want %d", exitcode.Code(err), exitcode.Usage)
+			}
+		})
 	}
 }
 
@@ -486,7 +513,7 @@ func TestLoadPathNeverBuiltin(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
 	}
-	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, chronik-txn, failover, replication, scale, txn)"
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, chronik-storm, chronik-txn, failover, replication, scale, storm, txn)"
 	if err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
@@ -523,7 +550,7 @@ func TestLoadUnknown(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, chronik-txn, failover, replication, scale, txn (chronik-e2e profiles lists them)`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, chronik-storm, chronik-txn, failover, replication, scale, storm, txn (chronik-e2e profiles lists them)`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

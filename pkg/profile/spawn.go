@@ -209,26 +209,45 @@ func (v *validator) validateSpawn() {
 		}
 	}
 
-	// Parse every template, then render them all for every node with
-	// stand-in ports, paths and environment: an unknown port or file name,
-	// a misspelt field or a bad URL shows now rather than after start-up.
+	// Parse every template, then render them all with stand-in ports, paths
+	// and environment: an unknown port or file name, a misspelt field or a
+	// bad URL shows now rather than after start-up. They are rendered for
+	// the first, second and last node, each with every node as a peer: the
+	// time this takes grows with the nodes, not with their square (which
+	// rendering {{range .Peers}} for every node would), and a template
+	// that fails for some other node alone still fails before any starts.
 	if _, errs := s.compile(); len(errs) > 0 {
 		for _, e := range errs {
 			v.add(e.key, "%s", e.msg)
 		}
 		return
 	}
-	if !portsOK || c.Nodes < 1 {
+	if !portsOK || c.Nodes < 1 || c.Nodes > MaxSpawnNodes {
 		return
 	}
+	tmpl, err := s.Compile()
+	if err != nil {
+		return // reported above
+	}
 	nodes := s.placeholderNodes(c.Nodes)
+	sample := []*TemplateNode{nodes[0]}
+	if len(nodes) > 1 {
+		sample = append(sample, nodes[1])
+	}
+	if len(nodes) > 2 {
+		sample = append(sample, nodes[len(nodes)-1])
+	}
 	reported := map[string]bool{}
-	for _, n := range nodes {
-		r, err := s.Render(n)
+	for _, n := range sample {
+		r, err := tmpl.RenderContext(v.ctx, n)
 		if err != nil {
-			if te, ok := err.(*TemplateError); ok && !reported[te.Key] {
+			te, ok := err.(*TemplateError)
+			if ok && !reported[te.Key] {
 				reported[te.Key] = true
 				v.add(te.Key, "%s", te.Msg)
+			}
+			if ok && te.stopped {
+				break
 			}
 			continue
 		}

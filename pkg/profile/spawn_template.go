@@ -2,7 +2,9 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
 )
 
 // TemplateNode is what the spawn templates see for one node, e.g.
@@ -77,6 +80,9 @@ type Rendered struct {
 type TemplateError struct {
 	Key string // the template's profile key, e.g. "cluster.spawn.files.node.toml"
 	Msg string
+	// stopped is set when rendering was abandoned (too long, too large,
+	// interrupted): rendering the next node would only do so again.
+	stopped bool
 }
 
 // Error returns "KEY: MESSAGE".
@@ -172,19 +178,102 @@ func (s *Spawn) RenderPlacement(n *TemplateNode, topic string) (string, error) {
 }
 
 // Render renders every template of s for node n. The error is a
-// *TemplateError naming the template's key.
+// *TemplateError naming the template's key. To render for many nodes,
+// Compile once and call the Templates' Render.
 func (s *Spawn) Render(n *TemplateNode) (*Rendered, error) {
+	t, err := s.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return t.Render(n)
+}
+
+// Templates are the spawn templates of a profile, parsed once, to render for
+// every node.
+type Templates struct {
+	st    *spawnTemplates
+	first string // spawn.command[0] as written, for messages
+}
+
+// Compile parses every template of s; the error is a *TemplateError naming
+// the first that does not parse.
+func (s *Spawn) Compile() (*Templates, error) {
 	st, problems := s.compile()
 	if len(problems) > 0 {
 		return nil, &TemplateError{Key: problems[0].key, Msg: problems[0].msg}
 	}
-	exec := func(kt keyedTemplate) (string, error) {
-		var b strings.Builder
-		if err := kt.t.Execute(&b, n); err != nil {
-			return "", &TemplateError{Key: kt.key, Msg: templateMsg(err)}
-		}
-		return b.String(), nil
+	t := &Templates{st: st}
+	if len(s.Command) > 0 {
+		t.first = s.Command[0]
 	}
+	return t, nil
+}
+
+// Render renders every template for node n. The error is a *TemplateError
+// naming the template's key.
+func (t *Templates) Render(n *TemplateNode) (*Rendered, error) {
+	return t.RenderContext(context.Background(), n)
+}
+
+// Bounds of one template's rendering: a template is a few lines of a
+// command or a config file, so one that writes more, or runs longer, loops
+// where it should not ({{range 2000000000}}).
+const (
+	MaxRenderedBytes = 1 << 20
+	maxRenderTime    = 10 * time.Second
+)
+
+var errTooLarge = fmt.Errorf("renders to more than %d bytes: a loop too large?", MaxRenderedBytes)
+
+// boundedBuilder is a strings.Builder that fails a write past MaxRenderedBytes.
+type boundedBuilder struct{ strings.Builder }
+
+func (b *boundedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > MaxRenderedBytes {
+		return 0, errTooLarge
+	}
+	return b.Builder.Write(p)
+}
+
+// execute renders kt for n within the bounds, or until ctx ends. A
+// rendering abandoned at its deadline or at ctx's end runs on in its
+// goroutine until it ends by itself: text/template cannot be stopped.
+func execute(ctx context.Context, kt keyedTemplate, n *TemplateNode) (string, error) {
+	if ctx.Err() != nil {
+		return "", &TemplateError{Key: kt.key, Msg: fmt.Sprintf("rendering stopped: %v", context.Cause(ctx)), stopped: true}
+	}
+	type result struct {
+		s   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var b boundedBuilder
+		err := kt.t.Execute(&b, n)
+		done <- result{b.String(), err}
+	}()
+	timer := time.NewTimer(maxRenderTime)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		switch {
+		case errors.Is(r.err, errTooLarge):
+			return "", &TemplateError{Key: kt.key, Msg: errTooLarge.Error(), stopped: true}
+		case r.err != nil:
+			return "", &TemplateError{Key: kt.key, Msg: templateMsg(r.err)}
+		}
+		return r.s, nil
+	case <-timer.C:
+		return "", &TemplateError{Key: kt.key, Msg: fmt.Sprintf("still rendering for node %d after %s: a loop too large?", n.ID, maxRenderTime), stopped: true}
+	case <-ctx.Done():
+		return "", &TemplateError{Key: kt.key, Msg: fmt.Sprintf("rendering stopped: %v", context.Cause(ctx)), stopped: true}
+	}
+}
+
+// RenderContext is Render, stopped when ctx ends.
+func (t *Templates) RenderContext(ctx context.Context, n *TemplateNode) (*Rendered, error) {
+	st := t.st
+	exec := func(kt keyedTemplate) (string, error) { return execute(ctx, kt, n) }
 	r := &Rendered{Files: map[string]string{}}
 	for _, kt := range st.command {
 		arg, err := exec(kt)
@@ -215,7 +304,7 @@ func (s *Spawn) Render(n *TemplateNode) (*Rendered, error) {
 		r.ReadyURL = strings.TrimSpace(u)
 	}
 	if len(r.Command) > 0 && strings.TrimSpace(r.Command[0]) == "" {
-		return nil, &TemplateError{Key: "cluster.spawn.command[0]", Msg: fmt.Sprintf("%q renders to an empty program name", s.Command[0])}
+		return nil, &TemplateError{Key: "cluster.spawn.command[0]", Msg: fmt.Sprintf("%q renders to an empty program name", t.first)}
 	}
 	return r, nil
 }

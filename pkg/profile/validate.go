@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"regexp"
@@ -13,13 +14,23 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 )
 
-// Limits checked by Validate.
+// Limits checked by Validate. The memory and file descriptors a run needs
+// are checked against the machine's before it starts, too (see the run
+// command); these bound what no machine would make sense of.
 const (
-	MaxPartitions   = 100000
-	MinValueBytes   = 32      // the payload header takes 32 bytes
-	MaxValueBytes   = 1 << 20 // 1 MiB
-	MaxTopicNameLen = 249
-	MaxProducers    = 64
+	MaxMessages = 1_000_000_000 // 16 GB of ledger alone
+	MaxKeys     = 10_000_000    // every key is held in memory
+	// MaxNodes bounds cluster.nodes: attach mode only talks to them;
+	// spawn mode starts a process and renders templates for each; the
+	// embedded cluster runs every broker in this process.
+	MaxNodes         = 1000
+	MaxSpawnNodes    = 256
+	MaxEmbeddedNodes = 64
+	MaxPartitions    = 100000
+	MinValueBytes    = 32      // the payload header takes 32 bytes
+	MaxValueBytes    = 1 << 20 // 1 MiB
+	MaxTopicNameLen  = 249
+	MaxProducers     = 64
 )
 
 // Problem is one thing wrong with a profile.
@@ -69,8 +80,14 @@ var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 // (exit 2); nil means the profile is good. knownScenarios are the scenario
 // names the runner has. Validate also normalises acks "-1" to "all".
 func (p *Profile) Validate(knownScenarios []string) error {
+	return p.ValidateContext(context.Background(), knownScenarios)
+}
+
+// ValidateContext is Validate, which stops rendering the spawn templates
+// (and reports so) when ctx ends.
+func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) error {
 	p.normalize()
-	v := &validator{p: p}
+	v := &validator{p: p, ctx: ctx}
 
 	if strings.TrimSpace(p.Name) == "" {
 		v.add("name", "must not be empty")
@@ -87,12 +104,15 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	default:
 		v.add("cluster.mode", "%q is not a mode: use embedded, attach or spawn", c.Mode)
 	}
-	if c.Nodes < 1 {
+	switch maxNodes := maxNodes(c.Mode); {
+	case c.Nodes < 1:
 		v.add("cluster.nodes", "must be at least 1, not %d", c.Nodes)
+	case c.Nodes > maxNodes:
+		v.add("cluster.nodes", "must be at most %d in %s mode, not %d", maxNodes, c.Mode, c.Nodes)
 	}
 	switch {
 	case c.Mode == ModeAttach && len(c.Bootstrap) == 0:
-		v.add("cluster.bootstrap", "attach mode needs at least one host:port")
+		v.add("cluster.bootstrap", "is empty: attach mode needs at least one host:port (an unset variable?)")
 	case c.Mode == ModeAttach:
 		for i, addr := range c.Bootstrap {
 			if msg := checkHostPort(addr); msg != "" {
@@ -128,11 +148,17 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	}
 
 	w := p.Workload
-	if w.Messages < 1 {
+	switch {
+	case w.Messages < 1:
 		v.add("workload.messages", "must be at least 1, not %d", w.Messages)
+	case w.Messages > MaxMessages:
+		v.add("workload.messages", "must be at most %d, not %d", MaxMessages, w.Messages)
 	}
-	if w.Keys < 1 {
+	switch {
+	case w.Keys < 1:
 		v.add("workload.keys", "must be at least 1, not %d", w.Keys)
+	case w.Keys > MaxKeys:
+		v.add("workload.keys", "must be at most %d, not %d", MaxKeys, w.Keys)
 	}
 	switch {
 	case w.ValueBytes < MinValueBytes:
@@ -188,6 +214,7 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	p.validateTransactions(v)
 	p.validateSecurity(v)
 	p.validateTopic(v)
+	p.validateStorm(v)
 
 	problems := append(slices.Clone(p.decodeProblems), v.problems...)
 	if len(problems) == 0 {
@@ -203,9 +230,21 @@ func (p *Profile) Validate(knownScenarios []string) error {
 	return err
 }
 
+// maxNodes is the most nodes a cluster of mode may have.
+func maxNodes(mode string) int {
+	switch mode {
+	case ModeEmbedded:
+		return MaxEmbeddedNodes
+	case ModeSpawn:
+		return MaxSpawnNodes
+	}
+	return MaxNodes
+}
+
 // validator collects problems, each with the line or flag of its key.
 type validator struct {
 	p        *Profile
+	ctx      context.Context
 	problems []Problem
 }
 
@@ -232,6 +271,9 @@ func (p *Profile) origin(key string) (line int, flag string) {
 
 // checkHostPort says what is wrong with a bootstrap address, or "" if nothing.
 func checkHostPort(addr string) string {
+	if strings.TrimSpace(addr) == "" {
+		return "is empty: give host:port (an unset variable, or a stray comma?)"
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Sprintf("%q is not host:port", addr)

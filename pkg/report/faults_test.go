@@ -8,8 +8,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// TestFinishNotApplicable: a not-applicable scenario neither passes nor
-// fails the run; a skipped one (what it needed failed) fails it; a run in
+// TestFinishNotApplicable: a not-applicable scenario fails the run unless
+// the profile allows it, and then neither passes nor fails it; a skipped one (what it needed failed) fails it; a run in
 // which nothing passed did not pass.
 func TestFinishNotApplicable(t *testing.T) {
 	passed := &Scenario{Name: "topic-create", Passed: true}
@@ -17,18 +17,21 @@ func TestFinishNotApplicable(t *testing.T) {
 	skipped := &Scenario{Name: "consume", Skipped: true}
 	failed := &Scenario{Name: "produce"}
 	for _, tc := range []struct {
-		name string
-		ss   []*Scenario
-		want bool
+		name  string
+		ss    []*Scenario
+		allow bool
+		want  bool
 	}{
-		{"passed and not applicable", []*Scenario{passed, na}, true},
-		{"only not applicable", []*Scenario{na}, false},
-		{"skipped", []*Scenario{passed, na, skipped}, false},
-		{"failed", []*Scenario{passed, failed}, false},
-		{"none", nil, false},
+		{"passed and not applicable", []*Scenario{passed, na}, false, false},
+		{"passed and not applicable, allowed", []*Scenario{passed, na}, true, true},
+		{"only not applicable", []*Scenario{na}, true, false},
+		{"skipped", []*Scenario{passed, na, skipped}, true, false},
+		{"failed", []*Scenario{passed, failed}, true, false},
+		{"none", nil, true, false},
 	} {
 		r := New("p", "id", time.Now())
 		r.Scenarios = tc.ss
+		r.AllowNotApplicable = tc.allow
 		r.Finish(time.Now())
 		if r.Passed != tc.want {
 			t.Errorf("%s: passed = %v, want %v", tc.name, r.Passed, tc.want)
@@ -46,6 +49,7 @@ func TestRenderFaults(t *testing.T) {
 		{Name: "rolling-restart", Skipped: true, NotApplicable: true, Findings: []string{},
 			Error: "not applicable: the attached cluster has no node hooks: set faults.hooks (kill, stop, start) in the profile"},
 	}
+	r.AllowNotApplicable = true
 	r.Faults = &Faults{
 		Target: "leader-of-most", Seed: 42, Limits: "embedded cluster (kfake): one copy of the data",
 		Timeline: []Event{

@@ -160,8 +160,10 @@ func junitRun(r *Report, name string) junitSuite {
 		switch {
 		case sc.InternalError:
 			tc.Error = &junitMessage{Type: "internal-error", Message: sc.Error, Text: junitStacks(r.InternalErrors, sc.Name)}
-		case sc.NotApplicable:
+		case sc.NotApplicable && r.AllowNotApplicable:
 			tc.Skipped = &junitMessage{Type: "not-applicable", Message: sc.Error}
+		case sc.NotApplicable: // fails the run: the guarantee went untested
+			tc.Failure = &junitMessage{Type: "not-applicable", Message: sc.Error}
 		case sc.Skipped:
 			tc.Skipped = &junitMessage{Type: "skipped", Message: sc.Error}
 		case len(sc.Findings) > 0:

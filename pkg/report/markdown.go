@@ -23,7 +23,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if about := mdAbout(r); about != "" {
 		b.WriteString(about + "\n\n")
 	}
-	mdScenarios(&b, r.Scenarios)
+	mdScenarios(&b, r.Scenarios, r.AllowNotApplicable)
 	if r.Gate != nil {
 		mdThresholds(&b, r.Gate.Thresholds)
 		if r.Gate.Baseline != nil {
@@ -55,7 +55,7 @@ func WriteMarkdownRepeat(w io.Writer, rep *Repeat) error {
 	for i, r := range rep.Runs {
 		var failed []string
 		for _, s := range r.Scenarios {
-			if !s.Passed && !s.NotApplicable {
+			if !s.Passed && !(s.NotApplicable && r.AllowNotApplicable) {
 				failed = append(failed, s.Name)
 			}
 		}
@@ -149,7 +149,9 @@ func verdictWord(r *Report) string {
 	return "FAILED"
 }
 
-func mdScenarios(b *strings.Builder, ss []*Scenario) {
+// mdScenarios writes the scenarios' table; a scenario not applicable to the
+// cluster failed the run unless allowNA.
+func mdScenarios(b *strings.Builder, ss []*Scenario, allowNA bool) {
 	if len(ss) == 0 {
 		return
 	}
@@ -159,8 +161,12 @@ func mdScenarios(b *strings.Builder, ss []*Scenario) {
 		switch {
 		case s.InternalError:
 			mark, word = "❌", "**error**"
-		case s.NotApplicable:
+		case s.NotApplicable && allowNA:
 			mark, word = "➖", "not applicable"
+		case s.NotApplicable:
+			mark, word = "❌", "not applicable (untested)"
+		case s.NotRun:
+			mark, word = "⏭️", "not run"
 		case s.Skipped:
 			mark, word = "⏭️", "skipped"
 		case !s.Passed:

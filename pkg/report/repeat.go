@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 )
 
@@ -131,15 +132,23 @@ func ParseJSON(name string, data []byte) (Stored, error) {
 	switch head.Kind {
 	case "":
 		var r Report
+		if err := checkSchema(name, "Report", data); err != nil {
+			return Stored{}, err
+		}
 		if err := dec(&r); err != nil {
 			return Stored{}, err
 		}
+		sanitize(reflect.ValueOf(&r))
 		return Stored{Run: &r}, nil
 	case KindRepeat:
 		var r Repeat
+		if err := checkSchema(name, "Repeat", data); err != nil {
+			return Stored{}, err
+		}
 		if err := dec(&r); err != nil {
 			return Stored{}, err
 		}
+		sanitize(reflect.ValueOf(&r))
 		return Stored{Repeat: &r}, nil
 	}
 	return Stored{}, fmt.Errorf("%s: unknown report kind %q (known: a run's report without a kind, or %q)", name, head.Kind, KindRepeat)

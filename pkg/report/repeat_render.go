@@ -95,7 +95,7 @@ func (p *printer) runs(rep *Repeat) {
 		}
 		var what []string
 		for _, s := range r.Scenarios {
-			if !s.Passed && !s.NotApplicable {
+			if !s.Passed && !(s.NotApplicable && r.AllowNotApplicable) {
 				what = append(what, s.Name)
 			}
 		}

@@ -47,6 +47,16 @@ type Report struct {
 	// a run that never produced has no throughput or latency to show.
 	Produced bool `json:"produced"`
 	Consumed bool `json:"consumed"`
+	// AllowNotApplicable is set when the profile lets a scenario that cannot
+	// run on this cluster leave its guarantee untested (allow_not_applicable,
+	// --allow-not-applicable); without it such a scenario fails the run.
+	AllowNotApplicable bool `json:"allow_not_applicable,omitempty"`
+	// Untested names the guarantees the run left untested: each scenario
+	// not applicable to the cluster, with what it would have checked.
+	Untested []string `json:"untested,omitempty"`
+	// Error says why the run could not start: the cluster could not be
+	// started or reached (exit 3); empty when it ran.
+	Error string `json:"error,omitempty"`
 	// Interrupted is set when the run was stopped by a signal before it finished.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Gate holds the thresholds and the baseline comparison; nil when the
@@ -115,7 +125,9 @@ type Cluster struct {
 	WorkDirRemoved bool          `json:"work_dir_removed,omitempty"`
 	Nodes          []Node        `json:"nodes,omitempty"`
 	NodeFailures   []NodeFailure `json:"node_failures,omitempty"`
-	LogFindings    []LogFinding  `json:"log_findings,omitempty"`
+	// Resources is each spawned node's memory, CPU and file descriptors over the run.
+	Resources   *Resources   `json:"resources,omitempty"`
+	LogFindings []LogFinding `json:"log_findings,omitempty"`
 	// LogFindingsDropped counts failing log lines left out of LogFindings to bound its size.
 	LogFindingsDropped int `json:"log_findings_dropped,omitempty"`
 }
@@ -141,10 +153,14 @@ type Scenario struct {
 	// Metrics are the scenario's own measurements, by name (seconds, counts).
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	// NotApplicable marks a skipped scenario that cannot run on this
-	// cluster (a fault scenario without node control): it neither passes
-	// nor fails the run. A scenario skipped because what it needed failed
-	// is not this: it fails the run.
+	// cluster (a fault scenario without node control): it fails the run
+	// unless the report's AllowNotApplicable is set, and then neither passes
+	// nor fails it. A scenario skipped because what it needed failed is not
+	// this: it fails the run.
 	NotApplicable bool `json:"not_applicable,omitempty"`
+	// NotRun marks a skipped scenario that never started: the run was
+	// interrupted, or the cluster failed, before its turn.
+	NotRun bool `json:"not_run,omitempty"`
 	// InternalError marks a scenario stopped by an internal error (see the
 	// report's internal_errors): its verdict is ERROR, not FAILED.
 	InternalError bool `json:"internal_error,omitempty"`
@@ -225,6 +241,7 @@ func New(profile, runID string, started time.Time) *Report {
 		Profile:       profile,
 		RunID:         runID,
 		StartedAt:     started,
+		Scenarios:     []*Scenario{},
 		Leaders:       map[string]int{},
 	}
 }
@@ -240,8 +257,8 @@ func (r *Report) Scenario(name string) *Scenario {
 }
 
 // Finish computes the verdict: passed only when at least one scenario passed,
-// every other one was not applicable to the cluster, and chronik-e2e had no
-// internal error.
+// every other one was not applicable to the cluster (which the profile
+// allowed: AllowNotApplicable), and chronik-e2e had no internal error.
 func (r *Report) Finish(end time.Time) {
 	r.DurationS = end.Sub(r.StartedAt).Seconds()
 	r.Passed = !r.Interrupted && !r.Cluster.Fails() && !r.Errored()
@@ -250,7 +267,7 @@ func (r *Report) Finish(end time.Time) {
 		switch {
 		case s.Passed:
 			passed++
-		case !s.NotApplicable: // not applicable neither passes nor fails
+		case !s.NotApplicable || !r.AllowNotApplicable: // allowed, not applicable neither passes nor fails
 			r.Passed = false
 		}
 	}

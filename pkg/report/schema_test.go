@@ -151,13 +151,19 @@ func TestReadJSON(t *testing.T) {
 	if st.Run.Gate.Thresholds[1].Expr != r.Gate.Thresholds[1].Expr || *st.Run.Gate.Thresholds[1].Value != *r.Gate.Thresholds[1].Value {
 		t.Errorf("read back %+v", st.Run.Gate)
 	}
+	valid, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, tt := range map[string]struct{ data, want string }{
 		"not JSON":       {"hello", "x.json is not a chronik-e2e JSON report"},
 		"no version":     {`{"passed": true}`, "x.json is not a chronik-e2e JSON report: it has no schema_version"},
 		"newer":          {`{"schema_version": 99}`, "x.json has schema_version 99; this chronik-e2e reads versions 1 to 1"},
 		"unknown kind":   {`{"schema_version": 1, "kind": "soak"}`, `x.json: unknown report kind "soak"`},
-		"wrong type":     {`{"schema_version": 1, "passed": "yes"}`, "x.json: passed is a JSON string, want bool"},
-		"repeat is read": {`{"schema_version": 1, "kind": "repeat", "runs": []}`, ""},
+		"wrong type":     {`{"schema_version": 1, "passed": "yes"}`, "at /passed: got string, want boolean"},
+		"missing fields": {`{"schema_version": 1, "kind": "repeat", "runs": []}`, "x.json is not a valid chronik-e2e report (docs/report.schema.json):\n  at /: missing properties 'passed', 'profile'"},
+		"null scenario":  {strings.Replace(string(valid), `"scenarios": [`, `"scenarios": [null, `, 1), "at /scenarios/0: got null, want object"},
+		"null section":   {strings.Replace(string(valid), `"config": {`, `"config": null, "x": {`, 1), "at /config: got null, want object"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := report.ParseJSON("x.json", []byte(tt.data))
@@ -168,5 +174,47 @@ func TestReadJSON(t *testing.T) {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadJSONRepeat: a repeat's report reads back as written.
+func TestReadJSONRepeat(t *testing.T) {
+	path := t.TempDir() + "/r.json"
+	rep := &report.Repeat{SchemaVersion: report.SchemaVersion, Kind: report.KindRepeat, Profile: "p", Requested: 2,
+		Runs: []*report.Report{report.GatedSample()}}
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	st, err := report.ReadJSON(path)
+	if err != nil || st.Repeat == nil || len(st.Repeat.Runs) != 1 {
+		t.Fatalf("ReadJSON = %+v, %v", st, err)
+	}
+}
+
+// TestReadJSONStripsEscapes: strings from a file, map keys included, are
+// read without escape sequences and control characters, so that showing a
+// report prints text, not terminal commands; newlines stay.
+func TestReadJSONStripsEscapes(t *testing.T) {
+	r := report.GatedSample()
+	r.Profile = "\x1b[2J\x1b]0;pwned\x07evil\rprofile"
+	r.Scenarios[0].Findings = []string{"line one\nline \x1b[31mtwo\x1b[0m"}
+	r.Leaders = map[string]int{"\x1b[1mbroker": 1}
+	path := t.TempDir() + "/r.json"
+	if err := r.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	st, err := report.ReadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st.Run
+	if got.Profile != "evilprofile" {
+		t.Errorf("profile %q, want %q", got.Profile, "evilprofile")
+	}
+	if f := got.Scenarios[0].Findings[0]; f != "line one\nline two" {
+		t.Errorf("finding %q, want %q", f, "line one\nline two")
+	}
+	if _, ok := got.Leaders["broker"]; !ok || len(got.Leaders) != 1 {
+		t.Errorf("leaders %v, want the key without its escape", got.Leaders)
 	}
 }

@@ -167,8 +167,10 @@ func (p *printer) scenarios(r *Report) {
 		}
 		p.line(head)
 		switch {
-		case s.NotApplicable:
+		case s.NotApplicable && r.AllowNotApplicable:
 			p.wrapped("  ", p.st.skip.Render("○ "), s.Error, lipgloss.Style{})
+		case s.NotApplicable:
+			p.wrapped("  ", p.st.fail.Render("✗ "), s.Error, p.st.bad)
 		case s.Error != "":
 			p.wrapped("  ", p.st.fail.Render("error: "), s.Error, p.st.bad)
 		}
@@ -241,6 +243,8 @@ func (p *printer) status(s *Scenario) string {
 		return p.st.fail.Render("ERROR")
 	case s.NotApplicable:
 		return p.st.skip.Render("NOT APPLICABLE")
+	case s.NotRun:
+		return p.st.skip.Render("NOT RUN")
 	case s.Skipped:
 		return p.st.skip.Render("SKIPPED")
 	case s.Passed:
@@ -257,7 +261,7 @@ func (p *printer) summary(r *Report) {
 	p.line(strings.Repeat("═", lineWidth))
 	p.line(p.st.heading.Render("SUMMARY"))
 	p.line(strings.Repeat("═", lineWidth))
-	p.delivery(r.Delivery)
+	p.delivery(r.Delivery, r.Consumed)
 	p.losses(r.Delivery.Losses)
 	p.audit(r.Audit)
 	p.transactions(r.Transactions)
@@ -272,8 +276,9 @@ func (p *printer) summary(r *Report) {
 	}
 	p.distribution(r)
 	p.leaders(r)
-	p.partitions(r.Partitions)
+	p.partitions(r.Partitions, r.Consumed)
 	p.results(r.Scenarios)
+	p.untested(r)
 	p.gate(r.Gate)
 }
 
@@ -282,7 +287,9 @@ func (p *printer) section(title string) {
 	p.line(p.st.heading.Render(title))
 }
 
-func (p *printer) delivery(d Delivery) {
+// delivery writes what became of the messages; what only reading back
+// measures (lost, duplicated, ...) only when something was read back.
+func (p *printer) delivery(d Delivery, consumed bool) {
 	p.section("Messages")
 	type cell struct {
 		label string
@@ -300,6 +307,9 @@ func (p *printer) delivery(d Delivery) {
 		{"unexpected", d.Unexpected, true},
 		{"misplaced", d.Misplaced, true},
 		{"unacked read", d.UnackedRead, true},
+	}
+	if !consumed {
+		cells = cells[:3]
 	}
 	const lw = 13 // widest label plus a space
 	vw := 5
@@ -322,6 +332,9 @@ func (p *printer) delivery(d Delivery) {
 			b.WriteString(pad(c.label, lw) + v)
 		}
 		p.line(b.String())
+	}
+	if !consumed {
+		p.line(p.st.faint.Render("  nothing was read back: lost, duplicated and reordered were not counted"))
 	}
 
 	if len(d.FailedByError) > 0 {
@@ -507,8 +520,12 @@ func compareIDs(a, b string) int {
 	return cmp.Compare(a, b)
 }
 
-func (p *printer) partitions(parts []Partition) {
-	if len(parts) == 0 {
+// partitions writes each partition's shape, as the metadata check described
+// it, and its high watermark, as reading back found it; what was not
+// measured shows as "-", and nothing measured shows nothing.
+func (p *printer) partitions(parts []Partition, consumed bool) {
+	described := slices.ContainsFunc(parts, func(x Partition) bool { return x.Replicas != nil })
+	if len(parts) == 0 || (!described && !consumed) {
 		return
 	}
 	p.section("Partitions")
@@ -524,8 +541,16 @@ func (p *printer) partitions(parts []Partition) {
 			}
 			hw += x.HighWatermark
 		}
-		l := fmt.Sprintf("  %d partitions: %d in sync, %d under-replicated, %d without a leader; high watermarks sum to %s",
-			len(parts), len(parts)-under, under, leaderless, commas(hw))
+		var facts []string
+		if described {
+			facts = append(facts, fmt.Sprintf("%d in sync, %d under-replicated, %d without a leader", len(parts)-under, under, leaderless))
+		} else {
+			under, leaderless = 0, 0
+		}
+		if consumed {
+			facts = append(facts, "high watermarks sum to "+commas(hw))
+		}
+		l := fmt.Sprintf("  %d partitions: %s", len(parts), strings.Join(facts, "; "))
 		st := lipgloss.Style{}
 		if under > 0 || leaderless > 0 {
 			st = p.st.bad
@@ -546,8 +571,14 @@ func (p *printer) partitions(parts []Partition) {
 	lw, rw, iw, hw := len("leader"), len("replicas"), len("isr"), len("high watermark")
 	for i, x := range rows {
 		c := cells{strconv.Itoa(int(x.Leader)), ids(x.Replicas), ids(x.ISR), commas(x.HighWatermark)}
-		if x.Leader < 0 {
+		switch {
+		case x.Replicas == nil:
+			c.leader, c.replicas, c.isr = "-", "-", "-"
+		case x.Leader < 0:
 			c.leader = "none"
+		}
+		if !consumed {
+			c.hw = "-"
 		}
 		cs[i] = c
 		lw, rw, iw, hw = max(lw, len(c.leader)), max(rw, len(c.replicas)), max(iw, len(c.isr)), max(hw, len(c.hw))
@@ -557,7 +588,7 @@ func (p *printer) partitions(parts []Partition) {
 	for i, x := range rows {
 		c := cs[i]
 		leader := fmt.Sprintf("%*s", lw, c.leader)
-		if x.Leader < 0 {
+		if x.Leader < 0 && x.Replicas != nil {
 			leader = p.st.fail.Render(leader)
 		}
 		isr := pad(c.isr, iw)
@@ -579,6 +610,22 @@ func (p *printer) results(ss []*Scenario) {
 	}
 }
 
+// untested names the guarantees the run left untested: the scenarios not
+// applicable to this cluster.
+func (p *printer) untested(r *Report) {
+	if len(r.Untested) == 0 {
+		return
+	}
+	title := "Untested (not applicable to this cluster; allowed by the profile)"
+	if !r.AllowNotApplicable {
+		title = "Untested (not applicable to this cluster: fails the run without allow_not_applicable)"
+	}
+	p.section(title)
+	for _, u := range r.Untested {
+		p.wrapped("  ", "○ ", u, lipgloss.Style{})
+	}
+}
+
 // result is the verdict line of scenario s, its name padded to nw cells.
 func (p *printer) result(s *Scenario, nw int) string {
 	mark, word := p.st.pass.Render("✓"), "PASSED"
@@ -587,6 +634,8 @@ func (p *printer) result(s *Scenario, nw int) string {
 		mark, word = p.st.fail.Render("✗"), "ERROR"
 	case s.NotApplicable:
 		mark, word = p.st.skip.Render("○"), "N/A"
+	case s.NotRun:
+		mark, word = p.st.skip.Render("○"), "NOT RUN"
 	case s.Skipped:
 		mark, word = p.st.skip.Render("○"), "SKIPPED"
 	case !s.Passed:
@@ -612,6 +661,7 @@ func (p *printer) result(s *Scenario, nw int) string {
 		l += "  " + p.st.bad.Render(countOf(len(s.Findings), "finding"))
 	case s.NotApplicable:
 		l += "  " + p.st.skip.Render("not applicable to this cluster")
+	case s.NotRun: // its section says why
 	case s.Error != "":
 		l += "  " + p.st.bad.Render("error")
 	}
@@ -643,8 +693,11 @@ func RenderScenarioLine(w io.Writer, s *Scenario, nameWidth int, rd *lipgloss.Re
 
 // verdict writes the final banner.
 func (p *printer) verdict(r *Report) {
-	var passed, skipped, notApplicable int
+	var passed, skipped, notApplicable, notRun int
 	for _, s := range r.Scenarios {
+		if s.NotRun {
+			notRun++
+		}
 		switch {
 		case s.NotApplicable:
 			notApplicable++
@@ -661,6 +714,8 @@ func (p *printer) verdict(r *Report) {
 	case r.Errored():
 		p.banner("✗ ERROR  "+InternalErrorText, p.st.fail)
 		return
+	case r.Interrupted && notRun > 0:
+		text, st = fmt.Sprintf("■ INTERRUPTED (%d/%d scenarios passed, %d not run)", passed, n, notRun), p.st.skip
 	case r.Interrupted:
 		text, st = fmt.Sprintf("■ INTERRUPTED (%d/%d scenarios passed)", passed, n), p.st.skip
 	case n == 0:
@@ -836,6 +891,8 @@ func millis(ms float64) string {
 // metric formats a scenario metric by the unit its name ends in.
 func metric(name string, v float64) string {
 	switch {
+	case strings.HasSuffix(name, "_per_s"): // a rate, not a duration
+		return number(v) + "/s"
 	case strings.HasSuffix(name, "_s") || strings.HasSuffix(name, "_seconds"):
 		return seconds(v)
 	case strings.HasSuffix(name, "_ms"):

@@ -37,6 +37,7 @@ func (p *printer) nodes(r *Report) {
 		}
 	}
 	p.nodeTable(c)
+	p.resources(c) // terminal_resources.go
 	for _, f := range c.NodeFailures {
 		p.wrapped("  ", p.st.fail.Render("✗ "), f.Error, p.st.bad)
 		if len(f.LogTail) > 0 {

@@ -20,7 +20,7 @@ func waitReady(ctx context.Context, c cluster.Cluster, nodes int, cfg *sarama.Co
 	if rw, ok := c.(cluster.ReadyWaiter); ok {
 		return rw.WaitReady(ctx, cfg, status)
 	}
-	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg)
+	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg, status)
 }
 
 // describe adds what the cluster knows of its nodes to the report.
@@ -77,10 +77,12 @@ func notRun(ctx context.Context, rep *report.Report, rest []scenarios.Scenario) 
 		why = err.Error()
 	} else if errors.As(context.Cause(ctx), &f) {
 		why = "an internal error stopped the run"
+	} else if ctx.Err() != nil {
+		why = "the run was interrupted"
 	}
 	for _, s := range rest {
 		rep.Scenarios = append(rep.Scenarios, &report.Scenario{
-			Name: s.Name(), Skipped: true, Findings: []string{},
+			Name: s.Name(), Skipped: true, NotRun: true, Findings: []string{},
 			Error: fmt.Sprintf("not run: %s", strings.TrimSpace(why)),
 		})
 	}

@@ -545,17 +545,26 @@ func TestConsumerGroupDetectsUnconsumed(t *testing.T) {
 
 // TestFaultScenariosNotApplicableWithoutNodeControl: an attached cluster
 // without hooks cannot have its nodes killed: the node fault scenarios are
-// not applicable, which neither passes nor fails the run; consumer-group,
-// which kills nothing, runs and passes.
+// not applicable, which fails the run unless the profile allows it
+// (allow_not_applicable), and then neither passes nor fails it;
+// consumer-group, which kills nothing, runs and passes. Either way the
+// report names every guarantee left untested.
 func TestFaultScenariosNotApplicableWithoutNodeControl(t *testing.T) {
 	t.Parallel()
 	c := startEmbedded(t, 3)
-	p := faultProfile(t, func(p *profile.Profile) {
-		p.Cluster.Mode, p.Cluster.Bootstrap = profile.ModeAttach, c.Bootstrap()
-	}, append([]string{"topic-create"}, faultScenarios...)...)
-	rep := run(t, p, nil)
-	if !rep.Passed {
-		t.Errorf("report passed = false, want true: not applicable scenarios do not fail the run")
+	var rep *report.Report
+	for _, allow := range []bool{false, true} {
+		p := faultProfile(t, func(p *profile.Profile) {
+			p.Cluster.Mode, p.Cluster.Bootstrap = profile.ModeAttach, c.Bootstrap()
+			p.AllowNotApplicable = allow
+		}, append([]string{"topic-create"}, faultScenarios...)...)
+		rep = run(t, p, nil)
+		if rep.Passed != allow {
+			t.Errorf("allow_not_applicable %v: report passed = %v, want %v", allow, rep.Passed, allow)
+		}
+		if want := len(faultScenarios) - 1; len(rep.Untested) != want {
+			t.Errorf("allow_not_applicable %v: untested %q, want the %d node fault scenarios", allow, rep.Untested, want)
+		}
 	}
 	for _, s := range rep.Scenarios {
 		na := s.Name != "topic-create" && s.Name != "consumer-group"
@@ -582,7 +591,7 @@ func TestFaultScenariosNeedEveryHook(t *testing.T) {
 		"leader-failover": "not applicable: leader-failover needs to start nodes: set faults.hooks.start in the profile",
 		"rolling-restart": "not applicable: rolling-restart needs to stop nodes: set faults.hooks.stop in the profile",
 	} {
-		if s := section(t, rep, name); !s.NotApplicable || s.Error != want {
+		if s := section(t, rep, name); !s.NotApplicable || !strings.HasPrefix(s.Error, want) {
 			t.Errorf("%s: not applicable %v, error %q; want %q", name, s.NotApplicable, s.Error, want)
 		}
 	}
@@ -593,6 +602,7 @@ func TestFaultScenariosNeedEveryHook(t *testing.T) {
 func TestFaultScenariosOnOneNode(t *testing.T) {
 	t.Parallel()
 	p := smallProfile(t, 1, 1, 1, func(p *profile.Profile) { p.Scenarios = []string{"topic-create", "leader-failover"} })
+	p.AllowNotApplicable = true
 	rep := run(t, p, startEmbedded(t, 1))
 	lf := section(t, rep, "leader-failover")
 	if !lf.NotApplicable || !strings.Contains(lf.Error, "leader-failover needs at least 2 nodes") || !rep.Passed {

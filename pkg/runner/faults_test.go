@@ -634,24 +634,28 @@ func TestLeaderSkew(t *testing.T) {
 }
 
 // TestMissingBroker: the profile wants 3 brokers, the cluster has 2. The run
-// waits out cluster_ready, proceeds, and the metadata scenario names the count.
+// waits out cluster_ready, then gives up (exit 3) naming the brokers it saw
+// and what to change; nothing runs.
 func TestMissingBroker(t *testing.T) {
 	t.Parallel()
 	const ready = 2 * time.Second
 	c := startEmbedded(t, 2)
-	rep := run(t, smallProfile(t, 3, 3, 2, func(p *profile.Profile) { p.Timeouts.ClusterReady.Duration = ready }), c)
-
-	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, "consume": true, "metadata": false})
-	if got := len(rep.Cluster.Brokers); got != 2 {
-		t.Errorf("report lists %d brokers, want 2", got)
+	start := time.Now()
+	rep, err := runErr(t, smallProfile(t, 3, 3, 2, func(p *profile.Profile) { p.Timeouts.ClusterReady.Duration = ready }), c)
+	if took := time.Since(start); took < ready {
+		t.Errorf("run took %s, want at least cluster_ready (%s): it must wait for the missing broker", took, ready)
 	}
-	if rep.DurationS < ready.Seconds() {
-		t.Errorf("run took %.2fs, want at least cluster_ready (%s): it must wait for the missing broker", rep.DurationS, ready)
+	if code := exitcode.Code(err); code != exitcode.Unreachable {
+		t.Fatalf("exit code = %d (%v), want %d", code, err, exitcode.Unreachable)
 	}
-	md := section(t, rep, "metadata")
-	wantFinding(t, md, "cluster has 2 broker(s) [0 1], profile wants cluster.nodes = 3")
-	if len(md.Findings) != 1 {
-		t.Errorf("metadata has %d findings, want only the broker count: %q", len(md.Findings), md.Findings)
+	if !containsAll(err.Error(), "the cluster lists 2 broker(s), not the 3 of cluster.nodes", "0 127.0.0.1:", "1 127.0.0.1:") {
+		t.Errorf("error %q does not name the brokers seen", err)
+	}
+	if hint := exitcode.Hint(err); !strings.Contains(hint, "--nodes 2") {
+		t.Errorf("hint %q does not say --nodes 2", hint)
+	}
+	if rep == nil || len(rep.Scenarios) != 0 || rep.Passed {
+		t.Errorf("report %+v: want one that failed and ran nothing", rep)
 	}
 }
 
@@ -751,8 +755,8 @@ func TestUnreachableBootstrap(t *testing.T) {
 			if err == nil {
 				t.Fatalf("runner.Run returned no error, want the cluster unreachable")
 			}
-			if rep != nil {
-				t.Errorf("runner.Run returned a report with its error; want none")
+			if rep == nil || rep.Passed || rep.Error != err.Error() || len(rep.Scenarios) != 0 {
+				t.Errorf("runner.Run returned report %+v with its error; want one that failed, ran nothing and says why", rep)
 			}
 			if code := exitcode.Code(err); code != exitcode.Unreachable {
 				t.Errorf("exit code = %d, want %d", code, exitcode.Unreachable)

@@ -154,7 +154,7 @@ func TestPanicInRunnerEndsWithError(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := cluster.WaitReady(ctx, c.Bootstrap(), 1, sarama.NewConfig()); err == nil {
+	if _, err := cluster.WaitReady(ctx, c.Bootstrap(), 1, sarama.NewConfig(), nil); err == nil {
 		t.Errorf("the cluster still answers after the run")
 	}
 }

@@ -84,6 +84,7 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	runID := newRunID()
 	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
 	rep.ProfileSource, rep.ProfileDigest = p.Source, p.Digest
+	rep.AllowNotApplicable = p.AllowNotApplicable
 	rep.ToolVersion, rep.Tags = opts.ToolVersion, opts.Tags
 	topic := p.Topic.Name
 	if topic == "" {
@@ -121,9 +122,9 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 		lc = borrowed(opts.Cluster, p, co)
 	} else if lc, err = StartCluster(ctx, p, co); err != nil {
 		if ctx.Err() != nil {
-			return interrupted(rep), nil
+			return interrupted(ctx, rep, plan), nil
 		}
-		return nil, err
+		return notStarted(rep, err)
 	}
 	// A failed run keeps a spawned cluster's work dir; a pass too with --keep.
 	defer func() { rep.Cluster.WorkDirRemoved = lc.Close(opts.KeepWorkDir || !rep.Passed) }()
@@ -137,9 +138,9 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	brokers, err := lc.WaitReady(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted(rep), nil
+			return interrupted(ctx, rep, plan), nil
 		}
-		return nil, err
+		return notStarted(rep, err)
 	}
 	rep.Cluster.Brokers = brokers
 	status("cluster ready: %d broker(s) at %s", len(brokers), strings.Join(c.Bootstrap(), ","))
@@ -149,16 +150,16 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	version, err := resolveVersion(ctx, p, brokers, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted(rep), nil
+			return interrupted(ctx, rep, plan), nil
 		}
-		return nil, err
+		return notStarted(rep, err)
 	}
 	rep.Cluster.KafkaVersion, rep.Cluster.KafkaVersionWhy = version.Version.String(), version.Why
 	status("protocol %s (%s)", version.Version, version.Why)
 
 	env, err := scenarios.NewEnv(p, c, rep, topic, runID, version.Version)
 	if err != nil {
-		return nil, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect")
+		return notStarted(rep, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect"))
 	}
 	defer env.Close()
 	env.Progress = opts.Progress
@@ -170,6 +171,7 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	for i, s := range plan {
 		if ctx.Err() != nil {
 			rep.Interrupted = true
+			notRun(ctx, rep, plan[i:])
 			break
 		}
 		if runCtx.Err() != nil {
@@ -227,9 +229,13 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 		return
 	}
 	switch {
-	case scenarios.IsNotApplicable(err): // neither passes nor fails the run
+	case scenarios.IsNotApplicable(err): // fails the run unless the profile allows it
 		sec.Skipped, sec.NotApplicable = true, true
 		sec.Error = err.Error()
+		if !env.Report.AllowNotApplicable {
+			sec.Error += ", or give --allow-not-applicable to leave it untested"
+		}
+		env.Report.Untested = append(env.Report.Untested, s.Name()+": "+s.Summary())
 	case scenarios.IsSkip(err):
 		sec.Skipped = true
 		sec.Error = err.Error()
@@ -256,8 +262,23 @@ func spawnName(p *profile.Profile, rep *report.Report) string {
 	return p.Name
 }
 
-func interrupted(rep *report.Report) *report.Report {
+// notStarted returns rep, finished with err as its Error, when err is the
+// cluster's (exit 3), so that the JSON report says why nothing ran; other
+// errors come without a report.
+func notStarted(rep *report.Report, err error) (*report.Report, error) {
+	if exitcode.Code(err) != exitcode.Unreachable {
+		return nil, err
+	}
+	rep.Error = err.Error()
+	rep.Finish(time.Now())
+	return rep, err
+}
+
+// interrupted finishes the report of a run interrupted before its
+// scenarios started: each is listed as not run.
+func interrupted(ctx context.Context, rep *report.Report, plan []scenarios.Scenario) *report.Report {
 	rep.Interrupted = true
+	notRun(ctx, rep, plan)
 	rep.Finish(time.Now())
 	return rep
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 )
 
@@ -49,12 +52,7 @@ func cleanUpTopic(ctx context.Context, env *scenarios.Env, p *profile.Profile, r
 		keep("the run was interrupted")
 		return
 	}
-	var failed []string
-	for _, t := range topics {
-		if err := deleteTopic(ctx, env.Admin, t); err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", t, err))
-		}
-	}
+	failed := deleteTopics(ctx, env.Panics, env.Admin, topics)
 	rep.TopicCleanup = fmt.Sprintf("%s deleted (topic.delete: %s)", topicList(topics), policy)
 	if groups := env.Groups(); len(groups) > 0 {
 		for _, g := range groups {
@@ -72,12 +70,57 @@ func cleanUpTopic(ctx context.Context, env *scenarios.Env, p *profile.Profile, r
 	}
 }
 
-// topicList names topics for the report: "topic a", "topics a, b".
+// topicList names topics for the report: "topic a", "topics a, b"; a
+// topic storm's thousands are named by their first and last.
 func topicList(topics []string) string {
-	if len(topics) == 1 {
+	switch {
+	case len(topics) == 1:
 		return "topic " + topics[0]
+	case len(topics) > maxListed:
+		return fmt.Sprintf("%d topics (%s … %s)", len(topics), strings.Join(topics[:maxListed-1], ", "), topics[len(topics)-1])
 	}
 	return "topics " + strings.Join(topics, ", ")
+}
+
+// maxListed bounds the topics the report names one by one, and
+// deleteParallelism the DeleteTopics in flight at the end of a run.
+const (
+	maxListed          = 6
+	deleteParallelism  = 16
+	maxFailedDeletions = 10
+)
+
+// deleteTopics deletes topics, deleteParallelism at a time, and returns
+// "topic: error" for the first maxFailedDeletions that could not be
+// deleted, and a count of the rest.
+func deleteTopics(ctx context.Context, rec *safe.Recorder, admin sarama.ClusterAdmin, topics []string) []string {
+	errs := make([]error, len(topics))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range min(deleteParallelism, len(topics)) {
+		wg.Add(1)
+		rec.Go(fmt.Sprintf("topic deleter %d", w), func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(topics); i = int(next.Add(1) - 1) {
+				errs[i] = deleteTopic(ctx, admin, topics[i])
+			}
+		})
+	}
+	wg.Wait()
+	var failed []string
+	n := 0
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if n++; n <= maxFailedDeletions {
+			failed = append(failed, fmt.Sprintf("%s: %v", topics[i], err))
+		}
+	}
+	if n > maxFailedDeletions {
+		failed = append(failed, fmt.Sprintf("%d more", n-maxFailedDeletions))
+	}
+	return failed
 }
 
 // deleteTopic deletes topic within deleteTimeout; a topic already gone is deleted.

@@ -117,6 +117,13 @@ type slot struct {
 	due   time.Duration // when it was sent (with a rate: due to be), since the start
 }
 
+// freshSlot returns a new free message with a value of valueBytes.
+func freshSlot(valueBytes int) *slot {
+	s := &slot{value: make([]byte, valueBytes)}
+	s.enc = sarama.ByteEncoder(s.value)
+	return s
+}
+
 // startEngine connects the producers and starts sending.
 func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error) {
 	cfg := env.Config()
@@ -424,7 +431,12 @@ func (e *engine) collect(p *producer) {
 				continue
 			}
 			now := time.Since(e.start)
-			freed = append(freed, e.answer(p, rec, pe.Msg, pe.Err, now))
+			// sarama may still read a message it returned as an error
+			// (partitionProducer reads msg.retries for its backoff after
+			// returnError): the slot is never reused, a fresh one takes
+			// its place. Errors are few.
+			used := e.answer(p, rec, pe.Msg, pe.Err, now)
+			freed = append(freed, freshSlot(len(used.value)))
 			p.last.Store(int64(now))
 		}
 		// Counted after the ledger has them: drain's waiter then sees every answer recorded.

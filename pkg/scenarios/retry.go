@@ -133,17 +133,24 @@ func kafkaName(err error) string {
 // request is sent again. TOPIC_ALREADY_EXISTS on the first attempt is
 // returned as it is: the topic was there before this run.
 func createTopic(ctx context.Context, env *Env, step *Step, topic string, detail *sarama.TopicDetail) error {
+	return createTopicWith(ctx, env.Admin, step, topic, detail)
+}
+
+// createTopicWith is createTopic through admin: the topic storm gives each
+// of its workers an admin client of its own, so that its CreateTopics are
+// in flight at once rather than queued on one connection.
+func createTopicWith(ctx context.Context, admin sarama.ClusterAdmin, step *Step, topic string, detail *sarama.TopicDetail) error {
 	what := fmt.Sprintf("create topic %s (%d partitions, replication factor %d)", topic, detail.NumPartitions, detail.ReplicationFactor)
 	maybeCreated := false // an earlier attempt may have created the topic
 	return retryTransient(ctx, step, what, func() error {
-		err := env.Admin.CreateTopic(topic, detail, false)
+		err := admin.CreateTopic(topic, detail, false)
 		switch {
 		case err == nil:
 			return nil
 		case errors.Is(err, sarama.ErrTopicAlreadyExists) && !maybeCreated:
 			return err
 		case errors.Is(err, sarama.ErrTopicAlreadyExists), errors.Is(err, sarama.ErrRequestTimedOut):
-			exists, shapeErr := topicShape(env, topic, detail)
+			exists, shapeErr := topicShape(admin, topic, detail)
 			switch {
 			case shapeErr != nil:
 				return shapeErr
@@ -171,8 +178,8 @@ func refused(err error) bool {
 
 // topicShape reports whether topic exists; it is an error when it exists
 // with other partitions or replication factor than detail.
-func topicShape(env *Env, topic string, detail *sarama.TopicDetail) (bool, error) {
-	md, err := env.Admin.DescribeTopics([]string{topic})
+func topicShape(admin sarama.ClusterAdmin, topic string, detail *sarama.TopicDetail) (bool, error) {
+	md, err := admin.DescribeTopics([]string{topic})
 	if err != nil {
 		return false, fmt.Errorf("check whether topic %s exists: %w", topic, err)
 	}
