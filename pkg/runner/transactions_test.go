@@ -22,14 +22,6 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
-// inARow is how many runs in a row a healthy embedded cluster must pass
-// each transactional scenario, with and without faults (issue 12). The
-// four tests that do so run in parallel and mostly wait on the cluster:
-// measured on 2 cores, 20 runs each instead of 5, 5 and 3 (and none of
-// exactly-once-failover) took this package from 81 s to 119-127 s and the
-// whole suite about 16 s longer, since cmd/chronik-e2e runs beside it.
-const inARow = 20
-
 // txnProfile is a small profile running the transactions scenario (after
 // the test hook, when hook is set) on 3 nodes, 4 partitions.
 func txnProfile(t *testing.T, hook bool, edit func(*profile.Profile)) *profile.Profile {
