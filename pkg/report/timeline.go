@@ -35,8 +35,14 @@ func (p *printer) faults(f *Faults) {
 	}
 	if p.compact && (len(f.Timeline) > 0 || len(f.Windows) > 0) {
 		p.blank()
-		p.wrapped("  ", "", fmt.Sprintf("timeline of %s and %s left out: -v shows them, the JSON report has every row",
-			countOf(len(f.Timeline), "event"), countOf(len(f.Windows), "unavailability window")), p.st.faint)
+		var what []string
+		if len(f.Timeline) > 0 {
+			what = append(what, "timeline of "+countOf(len(f.Timeline), "event"))
+		}
+		if len(f.Windows) > 0 {
+			what = append(what, countOf(len(f.Windows), "unavailability window"))
+		}
+		p.wrapped("  ", "", strings.Join(what, " and ")+" left out: -v shows them, the JSON report has every row", p.st.faint)
 	} else {
 		p.timeline(f.Timeline)
 		p.windows(f.Windows)
