@@ -62,6 +62,9 @@ type txnWriter struct {
 	valueBytes int
 
 	hooks txnHooks
+	// started is done once every producer has started (or failed to): a
+	// fault waits for it, so that it hits transactions, not connecting.
+	started sync.WaitGroup
 
 	mu       sync.Mutex
 	failures verify.Examples // what went wrong, per transaction
@@ -94,6 +97,7 @@ func (w *txnWriter) txnConfig(id string) *sarama.Config {
 func (w *txnWriter) write(ctx context.Context, plans []txnPlan) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(plans))
+	w.started.Add(len(plans))
 	for i, pl := range plans {
 		wg.Add(1)
 		w.env.Panics.Go("transactional producer "+pl.id, func() {
@@ -114,6 +118,7 @@ func (w *txnWriter) write(ctx context.Context, plans []txnPlan) error {
 // run writes one producer's plan.
 func (w *txnWriter) run(ctx context.Context, pl txnPlan) error {
 	client, sp, err := startClient(ctx, w.env, w.topic, w.txnConfig(pl.id), sarama.NewSyncProducerFromClient)
+	w.started.Done()
 	if err != nil {
 		return fmt.Errorf("start transactional producer %s against %v: %w", pl.id, w.env.Cluster.Bootstrap(), err)
 	}
@@ -164,6 +169,7 @@ func (w *txnWriter) run(ctx context.Context, pl txnPlan) error {
 			w.fail(t, "produce", sendErr)
 		}
 		if w.hooks.beforeEnd != nil {
+			w.started.Wait()
 			w.hooks.beforeEnd(ctx, pl.index, n)
 		}
 		w.end(sp, t, abort)
