@@ -105,7 +105,7 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 		if _, err := g.awaitCommitted(ctx, ids, func(sum int64) bool { return sum >= 2*total/3 }); err != nil {
 			return fmt.Errorf("%w; the processors' errors: %s", err, g.errors())
 		}
-		if err := g.start(ctx, victim); err != nil {
+		if err := g.rejoin(ctx, victim); err != nil {
 			return err
 		}
 		k.step.Notef("processor %d joined again with its transactional id, fencing the killed one's open transaction", victim)
@@ -151,6 +151,22 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	k.step.Metric("committed", float64(rep.Committed))
 	k.step.Metric("aborted", float64(rep.Aborted))
 	return nil
+}
+
+// rejoin starts a processor in slot again, retrying for up to
+// faults.recovery_timeout: a node may be down while it connects.
+func (g *eosGroup) rejoin(ctx context.Context, slot int) error {
+	deadline := time.Now().Add(g.k.cfg.RecoveryTimeout.Duration)
+	for {
+		err := g.start(ctx, slot)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		g.noteErr(err)
+		if sleepCtx(ctx, 200*time.Millisecond) != nil {
+			return err
+		}
+	}
 }
 
 // errorList lists the processors' errors with their counts, sorted.
