@@ -263,3 +263,14 @@ func apiVersions(ctx context.Context, addr string, cfg *sarama.Config) (map[int1
 	}
 	return ranges, nil
 }
+
+// FetchVersion is the Fetch request version sarama's consumer sends when it
+// speaks Kafka version v (the same table Resolve checks brokers against).
+func FetchVersion(v sarama.KafkaVersion) int16 {
+	for _, a := range apis {
+		if a.name == "Fetch" {
+			return a.version(v)
+		}
+	}
+	panic("kafka: no Fetch in the request table")
+}

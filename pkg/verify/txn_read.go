@@ -22,6 +22,8 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 )
 
@@ -294,7 +296,7 @@ func fetchOnce(ctx context.Context, o IsolatedOptions, p int32, offset int64) (*
 			ch <- result{nil, err}
 			return
 		}
-		req := &sarama.FetchRequest{Version: max(fetchVersion(o.Client.Config().Version), 4), MaxWaitTime: 200, MinBytes: 1, MaxBytes: 8 << 20}
+		req := &sarama.FetchRequest{Version: max(kafka.FetchVersion(o.Client.Config().Version), 4), MaxWaitTime: 200, MinBytes: 1, MaxBytes: 8 << 20}
 		if o.Committed {
 			req.Isolation = sarama.ReadCommitted
 		}
