@@ -409,3 +409,60 @@ func TestReplicaReadsOnEmbedded(t *testing.T) {
 		t.Errorf("consume notes %q: want one saying the reads came from leaders only", section(t, rep, "consume").Notes)
 	}
 }
+
+// TestListOffsetsHidesLogStart: ListOffsets answers partition 0's log start
+// as 10 while nothing was deleted and Fetch still serves offsets 0..9 (one
+// API lying, the other telling the truth). The ten records are never read:
+// lost, below log start, and the cause must say the records are stored and
+// the listed log start is wrong, not "deleted or truncated".
+func TestListOffsetsHidesLogStart(t *testing.T) {
+	t.Parallel()
+	const hidden = 10
+	c := startEmbedded(t, 3)
+	kc := c.Kfake()
+	onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
+		kc.ControlKey(int16(kmsg.ListOffsets), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			req := kreq.(*kmsg.ListOffsetsRequest)
+			for _, rt := range req.Topics {
+				for _, rp := range rt.Partitions {
+					if rp.Partition == 0 && rp.Timestamp == -2 { // earliest
+						return earliestAnswer(req, hidden), nil, true
+					}
+				}
+			}
+			return nil, nil, false
+		})
+		return nil
+	})
+	rep := run(t, smallProfile(t, 3, 3, 3, readScenarios), c)
+
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, hookName: true, "consume": false, "metadata": true})
+	if d := rep.Delivery; d.Lost != hidden || d.LostByCause[verify.CauseBelowLogStart] != hidden {
+		t.Errorf("lost %d by cause %v; want %d below log start", d.Lost, d.LostByCause, hidden)
+	}
+	wantFinding(t, section(t, rep, "consume"), fmt.Sprintf("lost: partition 0: %d below log start (offsets 0-%d): the log start offset is listed as %d, but fetching offsets 0..%d below it returned %d of this run's records (the records are stored; the log start offset is wrong)",
+		hidden, hidden-1, hidden, hidden-1, hidden))
+}
+
+// earliestAnswer answers a ListOffsets request that asks only for earliest
+// offsets with offset for partition 0 and 0 for every other partition.
+func earliestAnswer(req *kmsg.ListOffsetsRequest, offset int64) *kmsg.ListOffsetsResponse {
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	resp.SetVersion(req.Version)
+	for _, rt := range req.Topics {
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition, sp.Timestamp, sp.LeaderEpoch = rp.Partition, -1, -1
+			if rp.Partition == 0 {
+				sp.Offset = offset
+			}
+			sp.OldStyleOffsets = []int64{sp.Offset}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}

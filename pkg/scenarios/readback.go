@@ -86,7 +86,7 @@ func finishRead(ctx context.Context, env *Env, topic string, rd *verify.Reading,
 		Offsets: func(ctx context.Context, ids []int32, at int64) ([]int64, error) {
 			return env.offsetsFrom(ctx, client, topic, ids, at)
 		},
-		MaxAcked: ledger.MaxAcked(n),
+		Acked: ledger.AckedRange(n),
 		Probe: func(ctx context.Context, p int32, from, to int64) *verify.Probe {
 			return verify.ProbeBeyond(ctx, client, topic, p, from, to, exp)
 		},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 )
 
@@ -33,9 +34,10 @@ type AuditOptions struct {
 	Settle time.Duration
 	// Offsets lists offsets.
 	Offsets OffsetsFunc
-	// MaxAcked is, per partition, the highest acknowledged offset (Ledger.MaxAcked).
-	MaxAcked map[int32]int64
-	// Probe, when set, fetches one partition past its high watermark.
+	// Acked is, per partition, the lowest and highest acknowledged offsets (Ledger.AckedRange).
+	Acked map[int32][2]int64
+	// Probe, when set, fetches offsets from..to of one partition, which lie
+	// past its high watermark or below its log start.
 	Probe func(ctx context.Context, p int32, from, to int64) *Probe
 }
 
@@ -186,8 +188,16 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 		if !c.Done && ctx.Err() == nil {
 			a.Findings = append(a.Findings, fmt.Sprintf("partition %d: read %d records, up to offset %d of end %d: %s", pr.ID, pr.Records, c.Next, rd.End(pr), c.Stopped))
 		}
-		if top, ok := o.MaxAcked[pr.ID]; ok && top >= c.End && o.Probe != nil && ctx.Err() == nil {
-			c.Beyond = o.Probe(ctx, pr.ID, c.End, top)
+		if r, ok := o.Acked[pr.ID]; ok && o.Probe != nil && ctx.Err() == nil {
+			if r[1] >= c.End {
+				c.Beyond = o.Probe(ctx, pr.ID, c.End, r[1])
+			}
+			// A log start listed past acknowledged records: deleted, or
+			// ListOffsets wrong while Fetch still serves them.
+			if r[0] < c.LogStart && ctx.Err() == nil {
+				c.Below = o.Probe(ctx, pr.ID, r[0], c.LogStart-1)
+				c.Below.BelowLogStart = true
+			}
 		}
 		a.Partitions = append(a.Partitions, ap)
 	}
@@ -198,8 +208,9 @@ func RunAudit(ctx context.Context, rd *Reading, o AuditOptions) (*Audit, map[int
 }
 
 // ProbeBeyond fetches offsets from..to of a partition from its leader,
-// although they lie at or past its high watermark, and counts the records of
-// exp there: it tells "the data is gone" from "the high watermark is wrong".
+// although they lie at or past its high watermark (or below its listed log
+// start), and counts the records of exp there: it tells "the data is gone"
+// from "the high watermark (or log start) ListOffsets gave is wrong".
 func ProbeBeyond(ctx context.Context, client sarama.Client, topic string, p int32, from, to int64, exp Expect) *Probe {
 	pb := &Probe{From: from, To: to, FetchHighWatermark: -1}
 	type result struct {
@@ -213,7 +224,7 @@ func ProbeBeyond(ctx context.Context, client sarama.Client, topic string, p int3
 			ch <- result{nil, err}
 			return
 		}
-		req := &sarama.FetchRequest{Version: fetchVersion(client.Config().Version), MaxWaitTime: 100, MinBytes: 1, MaxBytes: 32 << 20}
+		req := &sarama.FetchRequest{Version: kafka.FetchVersion(client.Config().Version), MaxWaitTime: 100, MinBytes: 1, MaxBytes: 32 << 20}
 		if req.Version >= 7 {
 			req.SessionID, req.SessionEpoch = 0, -1
 		}
@@ -272,29 +283,4 @@ func decodeOf(exp Expect, key, value []byte) (bool, error) {
 		return false, err
 	}
 	return pl.RunID == exp.RunID && pl.Seq < uint64(exp.N), nil
-}
-
-// fetchVersion is the Fetch request version sarama's consumer uses for v.
-func fetchVersion(v sarama.KafkaVersion) int16 {
-	switch {
-	case v.IsAtLeast(sarama.V2_7_0_0):
-		return 12
-	case v.IsAtLeast(sarama.V2_3_0_0):
-		return 11
-	case v.IsAtLeast(sarama.V2_1_0_0):
-		return 10
-	case v.IsAtLeast(sarama.V2_0_0_0):
-		return 8
-	case v.IsAtLeast(sarama.V1_1_0_0):
-		return 7
-	case v.IsAtLeast(sarama.V1_0_0_0):
-		return 6
-	case v.IsAtLeast(sarama.V0_11_0_0):
-		return 5
-	case v.IsAtLeast(sarama.V0_10_1_0):
-		return 3
-	case v.IsAtLeast(sarama.V0_10_0_0):
-		return 2
-	}
-	return 1
 }

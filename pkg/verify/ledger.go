@@ -208,18 +208,20 @@ func (l *Ledger) ResetReads() {
 	}
 }
 
-// MaxAcked returns, per partition, the highest offset at which one of the
-// messages 0..n-1 was acknowledged.
-func (l *Ledger) MaxAcked(n int) map[int32]int64 {
-	out := map[int32]int64{}
+// AckedRange returns, per partition, the lowest and highest offsets at
+// which one of the messages 0..n-1 was acknowledged.
+func (l *Ledger) AckedRange(n int) map[int32][2]int64 {
+	out := map[int32][2]int64{}
 	for seq := range n {
 		if l.State(seq) != Acked {
 			continue
 		}
 		p, off := l.Position(seq)
-		if cur, ok := out[p]; !ok || off > cur {
-			out[p] = off
+		r, ok := out[p]
+		if !ok {
+			r = [2]int64{off, off}
 		}
+		out[p] = [2]int64{min(r[0], off), max(r[1], off)}
 	}
 	return out
 }

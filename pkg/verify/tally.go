@@ -38,8 +38,9 @@ type Coverage struct {
 	// Skipped are offset ranges the read had to jump over, with why.
 	Skipped []Skip
 	// Beyond is what fetching past the high watermark found, when the
-	// ledger holds acknowledgements at or beyond End.
-	Beyond *Probe
+	// ledger holds acknowledgements at or beyond End; Below what fetching
+	// below the log start found, when it holds acknowledgements below LogStart.
+	Beyond, Below *Probe
 }
 
 // Skip is a range of offsets [From, To) a reader could not read.
@@ -56,20 +57,26 @@ type Probe struct {
 	// FetchHighWatermark is the high watermark the fetch answer carried (-1: none).
 	FetchHighWatermark int64
 	Err                string
+	// BelowLogStart marks a probe below the listed log start (else past the high watermark).
+	BelowLogStart bool
 }
 
 // String says what the probe found, for a loss's detail.
 func (p *Probe) String() string {
-	if p.Err != "" {
-		return fmt.Sprintf("fetching offsets %d..%d past it failed: %s", p.From, p.To, p.Err)
+	where, offset := "past it", "high watermark"
+	if p.BelowLogStart {
+		where, offset = "below it", "log start offset"
 	}
-	s := fmt.Sprintf("fetching offsets %d..%d past it returned %d of this run's records", p.From, p.To, p.Found)
+	if p.Err != "" {
+		return fmt.Sprintf("fetching offsets %d..%d %s failed: %s", p.From, p.To, where, p.Err)
+	}
+	s := fmt.Sprintf("fetching offsets %d..%d %s returned %d of this run's records", p.From, p.To, where, p.Found)
 	if p.Found > 0 {
-		s += " (the records are stored; the high watermark is wrong)"
+		s += fmt.Sprintf(" (the records are stored; the %s is wrong)", offset)
 	} else {
 		s += " (the records are not there)"
 	}
-	if p.FetchHighWatermark >= 0 && p.FetchHighWatermark != p.From {
+	if !p.BelowLogStart && p.FetchHighWatermark >= 0 && p.FetchHighWatermark != p.From {
 		s += fmt.Sprintf("; the fetch answer's high watermark was %d", p.FetchHighWatermark)
 	}
 	return s
@@ -256,8 +263,14 @@ func lossCause(cov *Coverage, off int64) (cause, detail string) {
 		}
 	}
 	switch {
+	case off < cov.LogStart && cov.Below != nil && cov.Below.Found > 0:
+		return CauseBelowLogStart, fmt.Sprintf("the log start offset is listed as %d, but %s", cov.LogStart, cov.Below)
 	case off < cov.LogStart:
-		return CauseBelowLogStart, fmt.Sprintf("the log starts at %d: deleted or truncated", cov.LogStart)
+		d := fmt.Sprintf("the log starts at %d: deleted or truncated", cov.LogStart)
+		if cov.Below != nil {
+			d += "; " + cov.Below.String()
+		}
+		return CauseBelowLogStart, d
 	case off >= cov.End:
 		d := fmt.Sprintf("the high watermark is %d: the broker acknowledged offsets it does not expose", cov.End)
 		if cov.Beyond != nil {
