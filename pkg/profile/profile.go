@@ -111,7 +111,17 @@ type Workload struct {
 	// ReplicaReads makes consume also read every partition from every
 	// replica (KIP-392 follower fetch) and compare each with its leader.
 	ReplicaReads bool `yaml:"replica_reads"`
+	// Engine is how the producers send: EngineBatch (record batches on
+	// sarama's protocol layer) or EngineSarama (sarama's AsyncProducer,
+	// which idempotent and retrying producers use whatever Engine says).
+	Engine string `yaml:"engine"`
 }
+
+// Producer engines, the values of workload.engine.
+const (
+	EngineBatch  = "batch"
+	EngineSarama = "sarama"
+)
 
 // Timeouts bound how long the runner waits for the cluster and for each scenario.
 type Timeouts struct {
@@ -144,6 +154,7 @@ func Default() *Profile {
 			ValueBytes: 100,
 			Acks:       "all",
 			Producers:  1,
+			Engine:     EngineBatch,
 		},
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},

@@ -201,6 +201,9 @@ type Throughput struct {
 	ConsumeMBPerS    float64 `json:"consume_mb_per_s"`
 	ProduceDurationS float64 `json:"produce_duration_s"`
 	ConsumeDurationS float64 `json:"consume_duration_s"`
+	// ProduceEngine is the producer engine that sent (workload.engine), with
+	// why when it is not the one the profile asked for.
+	ProduceEngine string `json:"produce_engine,omitempty"`
 }
 
 // Latency is the produce acknowledgement latency in milliseconds.
