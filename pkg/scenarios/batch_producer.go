@@ -51,7 +51,8 @@ const (
 )
 
 // refreshEvery is how often at most the batch engine asks for metadata
-// while a partition's leader is unknown.
+// while a partition's leader is unknown (an answer that says a leader moved
+// has it asked at once).
 const refreshEvery = 50 * time.Millisecond
 
 // pumpEvery is how many messages the sender adds between looks for a leader
@@ -74,6 +75,7 @@ type batcher struct {
 	parts       []partBatch
 	brokers     []*brokerLane
 	lastRefresh time.Time
+	leaderless  bool // the last lookup found a partition without a leader
 
 	// Shared with the answer callbacks, which run on sarama's goroutines
 	// that read each broker's responses.
@@ -291,11 +293,11 @@ func (e *engine) lookUpLeaders(p *producer) {
 	for _, b := range broken {
 		_ = b.Close() // the next lookup opens it again
 	}
-	if !bt.anyStale.Load() || time.Since(bt.lastRefresh) < refreshEvery {
+	if !bt.anyStale.Load() && (!bt.leaderless || time.Since(bt.lastRefresh) < refreshEvery) {
 		return
 	}
 	bt.anyStale.Store(false)
-	bt.lastRefresh = time.Now()
+	bt.lastRefresh, bt.leaderless = time.Now(), false
 	_ = p.client.RefreshMetadata(bt.topic) // a failure shows in the lookups below
 	lanes := map[*sarama.Broker]*brokerLane{}
 	for _, l := range bt.brokers {
@@ -314,7 +316,7 @@ func (e *engine) lookUpLeaders(p *producer) {
 				}
 				pb.leader = lanes[b]
 			} else {
-				bt.anyStale.Store(true) // look again next time
+				bt.leaderless = true // look again after refreshEvery
 			}
 		}
 		if pb.leader != nil {
