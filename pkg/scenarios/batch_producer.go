@@ -84,7 +84,7 @@ type batcher struct {
 	progress Progress
 	reported int64
 	free     []*sentBatch
-	requests atomic.Int64 // requests in flight
+	requests atomic.Int64  // requests in flight
 	ready    chan struct{} // holds a token once a request was answered
 	stale    []atomic.Bool // per partition: look its leader up before its next batch
 	anyStale atomic.Bool

@@ -89,14 +89,14 @@ type engine struct {
 	// kind is the engine that runs (engineBatch or engineSarama), and why
 	// when it is not the one workload.engine asked for.
 	kind, why string
-	prods   []*producer
-	keyEnc  []sarama.Encoder // keys, each boxed once rather than once per message
-	start   time.Time
-	stamp   workload.Stamp // of start
-	sending sync.WaitGroup
-	stop    context.CancelFunc
-	full    atomic.Bool // a sender stopped because the ledger is full
-	closed  sync.Once
+	prods     []*producer
+	keyEnc    []sarama.Encoder // keys, each boxed once rather than once per message
+	start     time.Time
+	stamp     workload.Stamp // of start
+	sending   sync.WaitGroup
+	stop      context.CancelFunc
+	full      atomic.Bool // a sender stopped because the ledger is full
+	closed    sync.Once
 }
 
 // producer is one of the engine's producers: it sends the keys k with
