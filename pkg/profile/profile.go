@@ -115,7 +115,12 @@ type Workload struct {
 	// sarama's protocol layer) or EngineSarama (sarama's AsyncProducer,
 	// which idempotent and retrying producers use whatever Engine says).
 	Engine string `yaml:"engine"`
+	// Compression is the producers' codec: none, gzip, snappy, lz4 or zstd.
+	Compression string `yaml:"compression"`
 }
+
+// Compressions are the values of workload.compression.
+var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
 // Producer engines, the values of workload.engine.
 const (
@@ -149,12 +154,13 @@ func Default() *Profile {
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload: Workload{
-			Messages:   1000,
-			Keys:       100,
-			ValueBytes: 100,
-			Acks:       "all",
-			Producers:  1,
-			Engine:     EngineBatch,
+			Messages:    1000,
+			Keys:        100,
+			ValueBytes:  100,
+			Acks:        "all",
+			Producers:   1,
+			Engine:      EngineBatch,
+			Compression: "none",
 		},
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},

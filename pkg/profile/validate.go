@@ -182,6 +182,9 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	default:
 		v.add("workload.engine", "%q is not an engine: use batch (record batches, the default) or sarama (sarama's AsyncProducer)", w.Engine)
 	}
+	if !slices.Contains(Compressions, w.Compression) {
+		v.add("workload.compression", "%q is not a codec: use %s", w.Compression, strings.Join(Compressions, ", "))
+	}
 	if w.Rate < 0 {
 		v.add("workload.rate", "must be 0 (as fast as possible) or a rate in messages per second, not %d", w.Rate)
 	}

@@ -57,7 +57,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	latency := workload.NewSharedLatency()
 	e, err := startEngine(ctx, env, engineOptions{
-		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, engine: w.Engine, producers: w.Producers, rate: w.Rate,
+		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, engine: w.Engine, compression: w.Compression, producers: w.Producers, rate: w.Rate,
 		valueBytes: w.ValueBytes, runID: env.RunID, keys: workload.Keys(w.Keys), ledger: ledger,
 		latency: latency, progress: env.progress("produce", int64(w.Messages)), leaderOf: env.leaderOf,
 	})

@@ -65,14 +65,16 @@ type engineOptions struct {
 	mode  verify.Mode
 	// engine is workload.engine: batch or sarama ("" is batch). Idempotent
 	// and retrying producers use sarama whatever it says.
-	engine     string
-	producers  int
-	rate       int  // messages per second over all producers; 0: as fast as the cluster takes them
-	noBurst    bool // a sender more than 100 ms behind its schedule restarts it rather than catch up in a burst
-	valueBytes int
-	runID      uint64
-	keys       [][]byte
-	ledger     *verify.Ledger // its length bounds the messages sent
+	engine string
+	// compression is workload.compression: none, gzip, snappy, lz4 or zstd ("" is none).
+	compression string
+	producers   int
+	rate        int  // messages per second over all producers; 0: as fast as the cluster takes them
+	noBurst     bool // a sender more than 100 ms behind its schedule restarts it rather than catch up in a burst
+	valueBytes  int
+	runID       uint64
+	keys        [][]byte
+	ledger      *verify.Ledger // its length bounds the messages sent
 	// latency, when set, receives every answer's latency (from the scheduled send).
 	latency *workload.SharedLatency
 	// onAnswer, when set, is told every answer, from the producer's collector goroutine.
@@ -151,6 +153,11 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 		return nil, err
 	}
 	cfg.Producer.RequiredAcks = acks
+	if o.compression != "" {
+		if err := cfg.Producer.Compression.UnmarshalText([]byte(o.compression)); err != nil {
+			return nil, fmt.Errorf("workload.compression: %w", err)
+		}
+	}
 	cfg.Producer.Retry.Max = o.mode.Retries
 	if o.mode.Retries == 0 {
 		// Sarama waits the backoff after each failed leader lookup even
