@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -76,22 +77,38 @@ failed (the run it made, its output and report, are in --dir), 2 bad usage.`,
 	f.IntVar(&o.Partitions, "partitions", 9, "partitions of each topic (replication factor 3)")
 	f.IntVar(&o.Rounds, "rounds", 3, "rounds: every figure is the median of them")
 	f.IntSliceVar(&o.Producers, "producers", []int{1, 2, 4}, "the batch engine's producer counts, one runner side each")
-	f.StringVar(&o.Kcat, "kcat", "", "kcat's path (default: kcat on PATH; without one kcat is left out)")
+	f.StringVar(&o.Kcat, "kcat", "", "kcat's path, or none to leave kcat out (default: kcat on PATH; without one kcat is left out)")
 	f.StringVar(&o.Dir, "dir", "", "where the profiles, run reports and logs go (default: a temporary directory, removed unless a side fails)")
 	return cmd
 }
 
+// selfPath returns the path this chronik-e2e was started as (a test binary
+// runs as chronik-e2e under that name only), else the running executable.
+func selfPath() (string, error) {
+	if p, err := exec.LookPath(os.Args[0]); err == nil {
+		return filepath.Abs(p)
+	}
+	return os.Executable()
+}
+
 // runBench measures and prints the table on stdout, progress on stderr.
 func runBench(ctx context.Context, t *term.Terminal, o *BenchOptions) error {
-	exe, err := os.Executable()
+	exe, err := selfPath()
 	if err != nil {
 		return fmt.Errorf("find the chronik-e2e binary to run: %w", err)
 	}
-	kcat := o.Kcat
-	if kcat == "" {
-		kcat, _ = exec.LookPath("kcat")
-	} else if _, err := os.Stat(kcat); err != nil {
-		return exitcode.Usagef("--kcat: %v", err)
+	kcat, noKcat := o.Kcat, ""
+	switch kcat {
+	case "":
+		if kcat, err = exec.LookPath("kcat"); err != nil {
+			kcat, noKcat = "", "it is not installed (apt-get install kcat, or --kcat PATH)"
+		}
+	case "none":
+		kcat, noKcat = "", "--kcat none"
+	default:
+		if _, err := os.Stat(kcat); err != nil {
+			return exitcode.Usagef("--kcat: %v", err)
+		}
 	}
 	dir, keep := o.Dir, o.Dir != ""
 	if dir == "" {
@@ -103,7 +120,7 @@ func runBench(ctx context.Context, t *term.Terminal, o *BenchOptions) error {
 	}
 	res, err := bench.Run(ctx, bench.Options{
 		Exe: exe, Bootstrap: o.Bootstrap, Messages: o.Messages, ValueBytes: o.ValueBytes, Partitions: o.Partitions,
-		Keys: 100, Rounds: o.Rounds, Producers: o.Producers, Kcat: kcat, Dir: dir, Log: t.ErrOut,
+		Keys: 100, Rounds: o.Rounds, Producers: o.Producers, Kcat: kcat, NoKcat: noKcat, Dir: dir, Log: t.ErrOut,
 	})
 	if err != nil {
 		return fmt.Errorf("bench: %w (profiles, reports and logs are in %s)", err, dir)

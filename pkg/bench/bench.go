@@ -45,6 +45,7 @@ type Options struct {
 	Rounds     int
 	Producers  []int  // the batch engine's producer counts
 	Kcat       string // kcat's path; empty: kcat is left out
+	NoKcat     string // why kcat is left out, for the notes
 	Dir        string // where profiles, reports, logs and kcat's input go
 	Log        io.Writer
 }
@@ -93,7 +94,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	sides = append(sides, &Side{Name: "runner, sarama engine, 1 producer", runner: true, engine: "sarama", producers: 1})
 	var kcatInput string
 	if o.Kcat == "" {
-		res.Notes = append(res.Notes, "kcat is not installed: left out (apt-get install kcat, or --kcat PATH)")
+		res.Notes = append(res.Notes, "kcat left out: "+o.NoKcat)
 	} else {
 		if kcatInput, err = writeKcatInput(o); err != nil {
 			return nil, err
