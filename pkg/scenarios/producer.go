@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,6 +182,9 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 	var keyPart []int32
 	if e.kind == engineBatch {
 		keyPart = keyPartitions(cfg, o.topic, o.keys, partitions)
+		if slices.Contains(keyPart, -1) {
+			e.kind, e.why = engineSarama, "the partitioner did not place every key"
+		}
 	}
 	for i := range o.producers {
 		answers := verify.NewAnswers(o.ledger, o.mode.Acks)
