@@ -177,3 +177,38 @@ func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, produce
 		})
 	}
 }
+
+// The batch engine produces unless the profile asks for sarama's, the
+// producer is idempotent or retries (sarama's own abilities), or the
+// protocol has no record batches; the report then says why.
+func TestChooseEngine(t *testing.T) {
+	for _, tc := range []struct {
+		o         engineOptions
+		v         sarama.KafkaVersion
+		kind, why string
+	}{
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, engineBatch, ""},
+		{engineOptions{mode: verify.Mode{Acks: "1"}}, sarama.V3_6_0_0, engineBatch, ""},
+		{engineOptions{engine: engineSarama, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, engineSarama, ""},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Idempotent: true}}, sarama.V3_6_0_0, engineSarama, "idempotence is sarama's producer's"},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Retries: 3}}, sarama.V3_6_0_0, engineSarama, "retries are sarama's producer's"},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V0_10_2_0, engineSarama, "protocol 0.10.2.0 has no record batches"},
+	} {
+		kind, why := chooseEngine(tc.o, tc.v)
+		if kind != tc.kind || why != tc.why {
+			t.Errorf("chooseEngine(%+v, %s) = %q, %q; want %q, %q", tc.o, tc.v, kind, why, tc.kind, tc.why)
+		}
+	}
+}
+
+// produceVersion is the Produce version sarama's own producer would send.
+func TestProduceVersion(t *testing.T) {
+	for v, want := range map[sarama.KafkaVersion]int16{
+		sarama.V0_11_0_0: 3, sarama.V1_0_0_0: 5, sarama.V2_0_0_0: 6, sarama.V2_1_0_0: 7,
+		sarama.V2_4_0_0: 8, sarama.V2_8_0_0: 9, sarama.V3_6_0_0: 9, sarama.V3_7_0_0: 10, sarama.V4_0_0_0: 10,
+	} {
+		if got := produceVersion(v); got != want {
+			t.Errorf("produceVersion(%s) = %d, want %d", v, got, want)
+		}
+	}
+}
