@@ -364,6 +364,59 @@ func testProduceNotLeaderMidRun(t *testing.T, engine string) {
 	}
 }
 
+// TestProduceAnswerMissingPartition: a broker whose produce answers leave
+// out partition 1 (and write nothing for it). The messages of a batch with
+// no answer fail under the client's name for it, with either engine; the
+// other partitions' messages are acknowledged and read back.
+func TestProduceAnswerMissingPartition(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, testProduceAnswerMissingPartition)
+}
+
+func testProduceAnswerMissingPartition(t *testing.T, engine string) {
+	c := startEmbedded(t, 3) // leaders 0, 1, 2: one partition per produce request
+	kc := c.Kfake()
+	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		req := kreq.(*kmsg.ProduceRequest)
+		if req.Acks != -1 || !slices.ContainsFunc(req.Topics, func(rt kmsg.ProduceRequestTopic) bool {
+			return slices.ContainsFunc(rt.Partitions, func(rp kmsg.ProduceRequestTopicPartition) bool { return rp.Partition == 1 })
+		}) {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		resp.SetVersion(req.Version)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			resp.Topics = append(resp.Topics, st) // no partitions
+		}
+		return resp, nil, true
+	})
+	rep := run(t, smallProfile(t, 3, 3, 3, withEngine(engine)), c)
+	wantEngine(t, rep, engine)
+
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
+	d := rep.Delivery
+	const reason = "kafka: response did not contain all the expected topic/partition blocks"
+	if p := rep.Partitions[1]; d.Failed == 0 || d.Failed != d.Sent-d.Acked || p.Messages != 0 || p.HighWatermark != 0 {
+		t.Errorf("sent %d, acked %d, failed %d, partition 1 acked %d (high watermark %d); want partition 1's messages, and only they, failed",
+			d.Sent, d.Acked, d.Failed, p.Messages, p.HighWatermark)
+	}
+	if !reflect.DeepEqual(d.FailedByError, map[string]int64{reason: d.Failed}) {
+		t.Errorf("failed_by_error = %v, want all %d under %q", d.FailedByError, d.Failed, reason)
+	}
+	produce := section(t, rep, "produce")
+	for _, f := range findingsWith(produce, "not acknowledged: seq ") {
+		if !strings.Contains(f, "to partition 1 ") {
+			t.Errorf("finding %q: only partition 1 went unanswered", f)
+		}
+	}
+	if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 {
+		t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
+	}
+}
+
 // TestLostRecords: records acknowledged and then deleted (DeleteRecords moves
 // the log start past them) are never read: consume must call them lost,
 // naming partition and offset.
