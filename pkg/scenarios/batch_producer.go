@@ -50,10 +50,14 @@ const (
 	maxBatchRecords = 8192
 )
 
-// refreshEvery is how often at most the batch engine asks for metadata
-// while a partition's leader is unknown (an answer that says a leader moved
-// has it asked at once).
-const refreshEvery = 50 * time.Millisecond
+// How often at most the batch engine asks for metadata: every refreshEvery
+// while a partition's leader is unknown, every refreshMin when an answer
+// says a leader moved or a connection broke (so that a dead leader's refused
+// connections do not turn every batch into a metadata request).
+const (
+	refreshEvery = 50 * time.Millisecond
+	refreshMin   = 10 * time.Millisecond
+)
 
 // pumpEvery is how many messages the sender adds between looks for a leader
 // with room for a request.
@@ -303,7 +307,8 @@ func (e *engine) lookUpLeaders(p *producer) {
 	for _, b := range broken {
 		_ = b.Close() // the next lookup opens it again
 	}
-	if !bt.anyStale.Load() && (!bt.leaderless || time.Since(bt.lastRefresh) < refreshEvery) {
+	since := time.Since(bt.lastRefresh)
+	if since < refreshMin || !bt.anyStale.Load() && (!bt.leaderless || since < refreshEvery) {
 		return
 	}
 	bt.anyStale.Store(false)
