@@ -182,26 +182,51 @@ func (m *measurer) bare(ctx context.Context, topic string) (produce, consume flo
 	defer m.deleteTopic(topic)
 	defer client.Close()
 	n, keys := m.o.Messages, workload.Keys(m.o.Keys)
+	values := Payloads(n, keys, m.o.ValueBytes, 1)
+	took, err := BareProduce(ctx, client, topic, keys, values)
+	if err != nil {
+		return 0, 0, err
+	}
+	values = nil
+	runtime.GC()
+	read, err := BareConsume(ctx, client, topic, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(n) / took.Seconds(), float64(n) / read.Seconds(), nil
+}
+
+// Payloads returns n of the runner's payloads of valueBytes for run id
+// runID, message i with key keys[i%len(keys)], each in its own buffer as a
+// real workload's would be.
+func Payloads(n int, keys [][]byte, valueBytes int, runID uint64) [][]byte {
 	values := make([][]byte, n)
 	sent := workload.StampOf(time.Now())
 	for i := range values {
 		k := uint32(i % len(keys))
-		values[i] = make([]byte, m.o.ValueBytes)
-		workload.Encode(values[i], workload.Payload{RunID: 1, Seq: uint64(i), Key: k, Sent: sent}, keys[k])
+		values[i] = make([]byte, valueBytes)
+		workload.Encode(values[i], workload.Payload{RunID: runID, Seq: uint64(i), Key: k, Sent: sent}, keys[k])
 	}
+	return values
+}
+
+// BareProduce sends values (value i with key keys[i%len(keys)]) to topic
+// through a plain AsyncProducer of client, counting answers and nothing
+// else, and returns how long it took from the first send to the last answer.
+func BareProduce(ctx context.Context, client sarama.Client, topic string, keys, values [][]byte) (time.Duration, error) {
 	p, err := sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	start := time.Now()
 	go func() {
-		for i := range n {
-			p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(values[i])}
+		for i, v := range values {
+			p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(v)}
 		}
 	}()
 	var failed int
 	var firstErr error
-	for range n {
+	for range values {
 		select {
 		case <-p.Successes():
 		case pe := <-p.Errors():
@@ -210,25 +235,20 @@ func (m *measurer) bare(ctx context.Context, topic string) (produce, consume flo
 			}
 		case <-ctx.Done():
 			_ = p.Close()
-			return 0, 0, ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
-	elapsed := time.Since(start)
+	took := time.Since(start)
 	if err := p.Close(); err != nil || failed > 0 {
-		return 0, 0, fmt.Errorf("%d of %d failed (first: %v), close: %v", failed, n, firstErr, err)
+		return 0, fmt.Errorf("bare produce: %d of %d failed (first: %v), close: %v", failed, len(values), firstErr, err)
 	}
-	values = nil
-	runtime.GC()
-	took, err := bareConsume(ctx, client, topic, n)
-	if err != nil {
-		return 0, 0, err
-	}
-	return float64(n) / elapsed.Seconds(), float64(n) / took.Seconds(), nil
+	return took, nil
 }
 
-// bareConsume reads every partition of topic to its high watermark with
-// plain partition consumers, counting records, and returns how long it took.
-func bareConsume(ctx context.Context, client sarama.Client, topic string, n int) (time.Duration, error) {
+// BareConsume reads every partition of topic to its high watermark with
+// plain partition consumers of client, counting records, and returns how
+// long that took from the first fetch; it is an error unless it read n.
+func BareConsume(ctx context.Context, client sarama.Client, topic string, n int) (time.Duration, error) {
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return 0, err
@@ -264,17 +284,18 @@ func bareConsume(ctx context.Context, client sarama.Client, topic string, n int)
 			defer wg.Done()
 			defer pc.AsyncClose()
 			var read int64
+			defer func() {
+				mu.Lock()
+				total += read
+				mu.Unlock()
+			}()
 			for {
 				select {
 				case msg := <-pc.Messages():
 					if msg == nil { // the partition failed for good
 						return
 					}
-					read++
-					if msg.Offset+1 >= hwm {
-						mu.Lock()
-						total += read
-						mu.Unlock()
+					if read++; msg.Offset+1 >= hwm {
 						return
 					}
 				case <-ctx.Done():

@@ -164,6 +164,13 @@ func testProduceRequestTimedOut(t *testing.T, engine string) {
 // offset -1 on every partition it carries: Chronik's answer to a replicated
 // write that failed.
 func answerMinusOne(kc *kfake.Cluster, pick func(partition int32) bool) {
+	answerUnwritten(kc, pick, false)
+}
+
+// answerUnwritten answers every produce request that touches a partition for
+// which pick is true without a write: with error code 0 and base offset -1
+// on every partition it carries, or with omit with none of its partitions.
+func answerUnwritten(kc *kfake.Cluster, pick func(partition int32) bool, omit bool) {
 	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.ProduceRequest)
@@ -182,6 +189,9 @@ func answerMinusOne(kc *kfake.Cluster, pick func(partition int32) bool) {
 			st := kmsg.NewProduceResponseTopic()
 			st.Topic, st.TopicID = rt.Topic, rt.TopicID
 			for _, rp := range rt.Partitions {
+				if omit {
+					break
+				}
 				sp := kmsg.NewProduceResponseTopicPartition()
 				sp.Partition = rp.Partition
 				sp.ErrorCode = 0
@@ -291,6 +301,17 @@ func wantEngine(t *testing.T, rep *report.Report, engine string) {
 	}
 }
 
+// onlyPartition fails the test unless every message produce names as not
+// acknowledged was headed for partition p.
+func onlyPartition(t *testing.T, produce *report.Scenario, p int32) {
+	t.Helper()
+	for _, f := range findingsWith(produce, "not acknowledged: seq ") {
+		if !strings.Contains(f, fmt.Sprintf(" to partition %d ", p)) {
+			t.Errorf("finding %q: only partition %d's messages failed", f, p)
+		}
+	}
+}
+
 // TestProduceNotLeaderMidRun: partition 1's leadership moves to another
 // broker while the runner produces, so the old leader answers the batch in
 // hand NOT_LEADER_FOR_PARTITION. That batch fails, named (nothing is retried);
@@ -350,11 +371,7 @@ func testProduceNotLeaderMidRun(t *testing.T, engine string) {
 	}
 	produce := section(t, rep, "produce")
 	wantFinding(t, produce, fmt.Sprintf("%d of %d sent messages were not acknowledged: %d × %s", d.Failed, d.Sent, d.Failed, reason))
-	for _, f := range findingsWith(produce, "not acknowledged: seq ") {
-		if !strings.Contains(f, "to partition 1 ") {
-			t.Errorf("finding %q: only partition 1's leader moved", f)
-		}
-	}
+	onlyPartition(t, produce, 1)
 	// The messages after the move reached the new leader.
 	if p := rep.Partitions[1]; p.Messages == 0 || p.HighWatermark != p.Messages {
 		t.Errorf("partition 1: %d messages acked, high watermark %d; want the messages after the move acked at the new leader", p.Messages, p.HighWatermark)
@@ -375,24 +392,7 @@ func TestProduceAnswerMissingPartition(t *testing.T) {
 
 func testProduceAnswerMissingPartition(t *testing.T, engine string) {
 	c := startEmbedded(t, 3) // leaders 0, 1, 2: one partition per produce request
-	kc := c.Kfake()
-	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		kc.KeepControl()
-		req := kreq.(*kmsg.ProduceRequest)
-		if req.Acks != -1 || !slices.ContainsFunc(req.Topics, func(rt kmsg.ProduceRequestTopic) bool {
-			return slices.ContainsFunc(rt.Partitions, func(rp kmsg.ProduceRequestTopicPartition) bool { return rp.Partition == 1 })
-		}) {
-			return nil, nil, false
-		}
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		resp.SetVersion(req.Version)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			resp.Topics = append(resp.Topics, st) // no partitions
-		}
-		return resp, nil, true
-	})
+	answerUnwritten(c.Kfake(), func(p int32) bool { return p == 1 }, true)
 	rep := run(t, smallProfile(t, 3, 3, 3, withEngine(engine)), c)
 	wantEngine(t, rep, engine)
 
@@ -406,12 +406,7 @@ func testProduceAnswerMissingPartition(t *testing.T, engine string) {
 	if !reflect.DeepEqual(d.FailedByError, map[string]int64{reason: d.Failed}) {
 		t.Errorf("failed_by_error = %v, want all %d under %q", d.FailedByError, d.Failed, reason)
 	}
-	produce := section(t, rep, "produce")
-	for _, f := range findingsWith(produce, "not acknowledged: seq ") {
-		if !strings.Contains(f, "to partition 1 ") {
-			t.Errorf("finding %q: only partition 1 went unanswered", f)
-		}
-	}
+	onlyPartition(t, section(t, rep, "produce"), 1)
 	if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 {
 		t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
 	}

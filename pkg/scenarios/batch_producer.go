@@ -43,11 +43,15 @@ import (
 )
 
 // Bounds of one partition's record batch: batchBytes of values, shared out
-// of inFlightBytes between the partitions, and at most maxBatchRecords.
+// of inFlightBytes between the partitions, and at most maxBatchRecords. A
+// partition's window starts at firstBatchRecords and doubles, up to the
+// bound, each time its batch is full while its leader has no room: batches
+// grow only while the cluster is busy, and a short run allocates little.
 const (
-	maxBatchBytes   = 512 << 10
-	minBatchBytes   = 16 << 10
-	maxBatchRecords = 8192
+	maxBatchBytes     = 512 << 10
+	minBatchBytes     = 16 << 10
+	maxBatchRecords   = 8192
+	firstBatchRecords = 64
 )
 
 // How often at most the batch engine asks for metadata: every refreshEvery
@@ -79,6 +83,8 @@ type batcher struct {
 	keyPart []int32 // the partition of each key index, as the client's partitioner says
 	// perBroker bounds the requests in flight to one broker.
 	perBroker int32
+	// maxRecords bounds a partition's window, of valueBytes values.
+	maxRecords, valueBytes int
 
 	// The sender's own.
 	parts       []partBatch
@@ -139,21 +145,29 @@ func newBatcher(cfg *sarama.Config, o engineOptions, keyPart []int32, partitions
 		bt.progress = noProgress{}
 	}
 	batchBytes := min(maxBatchBytes, max(minBatchBytes, inFlightBytes/partitions/o.producers))
-	n := min(maxBatchRecords, max(1, batchBytes/o.valueBytes))
+	bt.maxRecords, bt.valueBytes = min(maxBatchRecords, max(1, batchBytes/o.valueBytes)), o.valueBytes
 	for i := range bt.parts {
-		pb := &bt.parts[i]
-		pb.recs, pb.ptrs = make([]sarama.Record, n), make([]*sarama.Record, n)
-		pb.values = make([]byte, n*o.valueBytes)
-		pb.seqs, pb.dues = make([]int, 0, n), make([]time.Duration, 0, n)
-		for j := range pb.recs {
-			pb.recs[j].OffsetDelta = int64(j)
-			pb.recs[j].Value = pb.values[j*o.valueBytes : (j+1)*o.valueBytes : (j+1)*o.valueBytes]
-			pb.ptrs[j] = &pb.recs[j]
-		}
+		bt.grow(&bt.parts[i], min(firstBatchRecords, bt.maxRecords))
 		bt.stale[i].Store(true)
 	}
 	bt.anyStale.Store(true)
 	return bt
+}
+
+// grow gives pb a window of n records, keeping the records waiting in it.
+func (bt *batcher) grow(pb *partBatch, n int) {
+	vb := bt.valueBytes
+	recs, ptrs, values := make([]sarama.Record, n), make([]*sarama.Record, n), make([]byte, n*vb)
+	copy(values, pb.values[:len(pb.seqs)*vb])
+	for j := range recs {
+		if j < len(pb.seqs) {
+			recs[j].Key = pb.recs[j].Key
+		}
+		recs[j].OffsetDelta = int64(j)
+		recs[j].Value = values[j*vb : (j+1)*vb : (j+1)*vb]
+		ptrs[j] = &recs[j]
+	}
+	pb.recs, pb.ptrs, pb.values = recs, ptrs, values
 }
 
 // produceVersion is the Produce request version sarama's own producer
@@ -209,9 +223,13 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 		}
 		part := bt.keyPart[k]
 		pb := &bt.parts[part]
-		for len(pb.seqs) == len(pb.recs) { // full: it goes first
+		for len(pb.seqs) == len(pb.recs) { // full: it goes first, or it grows
 			e.pump(p, false)
 			if len(pb.seqs) < len(pb.recs) {
+				break
+			}
+			if n := len(pb.recs); n < bt.maxRecords {
+				bt.grow(pb, min(2*n, bt.maxRecords))
 				break
 			}
 			select {
