@@ -63,8 +63,9 @@ const (
 	refreshMin   = 10 * time.Millisecond
 )
 
-// pumpEvery is how many messages the sender adds between looks for a leader
-// with room for a request.
+// pumpEvery is how many messages at least the sender adds between looks for
+// a leader with room for a request (at least one per partition: a look
+// goes through every partition).
 const pumpEvery = 64
 
 // clockEvery is how many messages, without a rate, share one reading of the
@@ -203,7 +204,7 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 	}
 	sched := e.newSchedule(p)
 	e.pump(p, true) // what a stopped sender kept
-	added := 0
+	added, every := 0, max(pumpEvery, len(bt.parts))
 	var now time.Duration // without a rate: the send time, read every clockEvery messages and after a wait
 	for {
 		seq, k, more := p.cursor(o)
@@ -251,7 +252,7 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 		e.encode(r.Value, seq, k, due)
 		pb.seqs, pb.dues = append(pb.seqs, seq), append(pb.dues, due)
 		p.advance(o)
-		if added++; added%pumpEvery == 0 || i+1 == len(pb.recs) {
+		if added++; added%every == 0 || i+1 == len(pb.recs) {
 			e.pump(p, false)
 		}
 	}
@@ -289,7 +290,7 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 	bt := p.batch
 	e.lookUpLeaders(p)
 	for part := range bt.parts {
-		if pb := &bt.parts[part]; pb.leader == nil && len(pb.seqs) > 0 {
+		if pb := &bt.parts[part]; bt.leaderless && pb.leader == nil && len(pb.seqs) > 0 {
 			e.failWaiting(p, int32(part), pb.leaderErr)
 		}
 	}
@@ -314,8 +315,8 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 }
 
 // lookUpLeaders closes the connections that failed and looks up the leaders
-// of the partitions marked stale, from fresh metadata (at most every
-// refreshEvery).
+// of the partitions marked stale and of those without one, from fresh
+// metadata (see refreshEvery and refreshMin).
 func (e *engine) lookUpLeaders(p *producer) {
 	bt := p.batch
 	bt.brokenMu.Lock()
@@ -325,8 +326,11 @@ func (e *engine) lookUpLeaders(p *producer) {
 	for _, b := range broken {
 		_ = b.Close() // the next lookup opens it again
 	}
+	if !bt.anyStale.Load() && !bt.leaderless {
+		return
+	}
 	since := time.Since(bt.lastRefresh)
-	if since < refreshMin || !bt.anyStale.Load() && (!bt.leaderless || since < refreshEvery) {
+	if since < refreshMin || !bt.anyStale.Load() && since < refreshEvery {
 		return
 	}
 	bt.anyStale.Store(false)
