@@ -189,7 +189,9 @@ func TestChronikProfileRendersLinkProxies(t *testing.T) {
 	nodes := templateNodes(3, spec, t.TempDir(), plan)
 	links.fill(nodes)
 	addr := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
-	proxyOf := func(from, to int32, port string) string { return links.proxies[Link{From: from, To: to, Port: port}].Addr() }
+	proxyOf := func(from, to int32, port string) string {
+		return links.proxies[Link{From: from, To: to, Port: port}].Addr()
+	}
 	seen := map[string]bool{}
 	for i, tn := range nodes {
 		id := int32(i + 1)
