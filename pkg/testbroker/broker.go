@@ -6,8 +6,9 @@
 //     complete Kafka-protocol broker in its own process, for one-node
 //     profiles;
 //   - proxy (--backend URL --index I): a TCP forwarder on --listen to
-//     broker I of a Backend, which then advertises --listen in its
-//     metadata (or --advertise, e.g. the runner's proxy in front of it). N such processes make an N-node cluster whose nodes can be
+//     broker I of a Backend, which then advertises --listen (or
+//     --advertise, e.g. the runner's proxy in front of it) in its
+//     metadata. N such processes make an N-node cluster whose nodes can be
 //     started, stopped, paused and killed one by one, each taking its
 //     broker's address with it. A proxy keeps its registration with the
 //     backend open while it lives: when its process dies (SIGKILL, a
