@@ -486,54 +486,20 @@ func walkCommandBranch(b *parse.BranchNode, fn func(*parse.CommandNode)) {
 
 // walkEnv records the NAME of every .Env.NAME and $.Env.NAME under node.
 func walkEnv(node parse.Node, seen map[string]bool) {
-	switch n := node.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return
+	walkCommands(node, func(c *parse.CommandNode) {
+		for _, a := range c.Args {
+			switch n := a.(type) {
+			case *parse.FieldNode:
+				if len(n.Ident) >= 2 && n.Ident[0] == "Env" {
+					seen[n.Ident[1]] = true
+				}
+			case *parse.VariableNode:
+				if len(n.Ident) >= 3 && n.Ident[1] == "Env" {
+					seen[n.Ident[2]] = true
+				}
+			}
 		}
-		for _, c := range n.Nodes {
-			walkEnv(c, seen)
-		}
-	case *parse.ActionNode:
-		walkEnv(n.Pipe, seen)
-	case *parse.PipeNode:
-		if n == nil {
-			return
-		}
-		for _, c := range n.Cmds {
-			walkEnv(c, seen)
-		}
-	case *parse.CommandNode:
-		for _, a := range n.Args {
-			walkEnv(a, seen)
-		}
-	case *parse.FieldNode:
-		if len(n.Ident) >= 2 && n.Ident[0] == "Env" {
-			seen[n.Ident[1]] = true
-		}
-	case *parse.VariableNode:
-		if len(n.Ident) >= 3 && n.Ident[1] == "Env" {
-			seen[n.Ident[2]] = true
-		}
-	case *parse.ChainNode:
-		walkEnv(n.Node, seen)
-	case *parse.IfNode:
-		walkBranch(&n.BranchNode, seen)
-	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, seen)
-	case *parse.WithNode:
-		walkBranch(&n.BranchNode, seen)
-	case *parse.TemplateNode:
-		walkEnv(n.Pipe, seen)
-	}
-}
-
-func walkBranch(b *parse.BranchNode, seen map[string]bool) {
-	walkEnv(b.Pipe, seen)
-	walkEnv(b.List, seen)
-	if b.ElseList != nil {
-		walkEnv(b.ElseList, seen)
-	}
+	})
 }
 
 // placeholderNodes returns stand-in nodes for rendering the templates at
