@@ -95,7 +95,8 @@ type batcher struct {
 
 	// Shared with the answer callbacks, which run on sarama's goroutines
 	// that read each broker's responses.
-	mu       sync.Mutex // guards answers, rec, reported, free
+	mu       sync.Mutex // guards answers, rec, reported, free, judged
+	judged   bool       // the messages in flight were failed unanswered, or the engine closed: later answers are not recorded
 	rec      *workload.Recorder
 	progress Progress
 	reported int64
@@ -432,6 +433,14 @@ func (e *engine) failWaiting(p *producer, part int32, err error) {
 	e.answerRequest(p, nil, []*sentBatch{bt.handOver(part, pb)}, nil, err)
 }
 
+// stopRecording makes p record no answer from now on: its messages still
+// in flight are about to be failed for want of one.
+func (bt *batcher) stopRecording() {
+	bt.mu.Lock()
+	bt.judged = true
+	bt.mu.Unlock()
+}
+
 // staleLeader reports whether a produce error says the partition's leader is
 // not where the client thinks.
 func staleLeader(err error) bool {
@@ -452,6 +461,12 @@ func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, re
 	}
 	n := 0
 	bt.mu.Lock()
+	if bt.judged {
+		// The messages in flight failed for want of an answer (see
+		// drain), and the scenarios after this one read the ledger: a
+		// late answer must not change it under them.
+		sent = nil
+	}
 	for _, sb := range sent {
 		berr, base := err, int64(-1)
 		if err == nil && bt.acks != sarama.NoResponse {
@@ -485,7 +500,9 @@ func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, re
 		n += len(sb.seqs)
 		bt.free = append(bt.free, sb)
 	}
-	p.last.Store(int64(now))
+	if n > 0 {
+		p.last.Store(int64(now))
+	}
 	answered := p.answered.Add(int64(n))
 	if answered-bt.reported >= progressEvery {
 		bt.progress.Add(int(answered - bt.reported))
@@ -526,6 +543,7 @@ func (e *engine) closeBatches(ctx context.Context, p *producer) {
 	closeWithin(ctx, 5*time.Second, func() { _ = p.client.Close() })
 	waitRequests(time.Second)
 	bt.mu.Lock()
+	bt.judged = true
 	if bt.rec != nil {
 		bt.rec.Flush()
 	}

@@ -330,6 +330,11 @@ func (e *engine) drain(ctx context.Context) int {
 
 // failUnanswered marks the messages in flight as failed for reason.
 func (e *engine) failUnanswered(reason string) int {
+	for _, p := range e.prods {
+		if p.batch != nil {
+			p.batch.stopRecording()
+		}
+	}
 	n := verify.FailUnanswered(e.o.ledger, e.o.ledger.Len())
 	if n > 0 && len(e.prods) > 0 {
 		p := e.prods[0]
