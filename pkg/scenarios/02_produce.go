@@ -47,19 +47,20 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		return Skip("no topic to produce to: topic-create did not finish")
 	}
 	w := env.Profile.Workload
-	ledger := verify.NewLedger(w.Messages)
+	exp := env.Expect() // with --shard, the shard's part of the workload
+	ledger := verify.NewLedger(exp.N)
 	if w.ConcurrentConsume {
 		// Read every partition from now on; consume judges what was read.
 		var err error
-		if env.liveRead, err = startRead(ctx, env, env.Topic, verify.Expect{RunID: env.RunID, N: w.Messages, Keys: workload.Keys(w.Keys)}, ledger, nil, true); err != nil {
+		if env.liveRead, err = startRead(ctx, env, env.Topic, exp, ledger, nil, true); err != nil {
 			return fmt.Errorf("start reading while producing: %w", err)
 		}
 	}
 	latency := workload.NewSharedLatency()
 	e, err := startEngine(ctx, env, engineOptions{
 		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, producers: w.Producers, rate: w.Rate,
-		valueBytes: w.ValueBytes, runID: env.RunID, keys: workload.Keys(w.Keys), ledger: ledger,
-		latency: latency, progress: env.progress("produce", int64(w.Messages)), leaderOf: env.leaderOf,
+		valueBytes: w.ValueBytes, runID: env.RunID, keys: exp.Keys, ledger: ledger, seqBase: exp.SeqBase, keyBase: exp.KeyBase,
+		latency: latency, progress: env.progress("produce", int64(exp.N)), leaderOf: env.leaderOf,
 	})
 	if err != nil {
 		return err
@@ -101,6 +102,8 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	tp := &env.Report.Throughput
 	tp.ProduceDurationS = elapsed.Seconds()
+	startedAt := e.start.UTC()
+	tp.ProduceStartedAt = &startedAt
 	if elapsed > 0 {
 		tp.ProduceMsgsPerS = float64(st.answered) / elapsed.Seconds()
 		tp.ProduceMBPerS = float64(st.answered) * float64(w.ValueBytes) / 1e6 / elapsed.Seconds()
@@ -132,14 +135,14 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		step.Failf("%d of %d sent messages were not acknowledged: %s", d.Failed, st.sent, byCount(st.failedBy))
 		step.failExamples(&st.failures)
 	}
-	if st.sent > 0 && w.Keys >= env.Profile.Topic.Partitions {
-		for _, p := range unkeyed(env.Config(), env.Topic, workload.Keys(w.Keys), env.Profile.Topic.Partitions) {
-			step.Notef("partition %d received no messages: the %d keys hash to the other partitions", p, w.Keys)
+	if st.sent > 0 && len(exp.Keys) >= env.Profile.Topic.Partitions {
+		for _, p := range unkeyed(env.Config(), env.Topic, exp.Keys, env.Profile.Topic.Partitions) {
+			step.Notef("partition %d received no messages: the %d keys hash to the other partitions", p, len(exp.Keys))
 		}
 	}
 	if deadline {
 		return fmt.Errorf("%s while waiting for produce answers: %d of %d messages sent, %d answered (%d acknowledged), %d unanswered",
-			stopped(ctx), st.sent, w.Messages, st.answered, acked, unanswered)
+			stopped(ctx), st.sent, exp.N, st.answered, acked, unanswered)
 	}
 	return nil
 }

@@ -31,7 +31,6 @@ import (
 	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 func init() { Register(consume{}) }
@@ -51,7 +50,7 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 		return Skip("nothing to verify: produce did not run")
 	}
 	w := env.Profile.Workload
-	exp := verify.Expect{RunID: env.RunID, N: env.Ledger.Len(), Keys: workload.Keys(w.Keys)}
+	exp := env.Expect()
 	rd := env.liveRead
 	env.liveRead = nil // consume closes it
 	if rd == nil {

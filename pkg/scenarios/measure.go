@@ -14,25 +14,7 @@ import (
 )
 
 // latencyReport turns a histogram into the report's percentiles in milliseconds.
-func latencyReport(h *workload.Latency) report.Latency {
-	return report.Latency{
-		P50:       ms(h.Percentile(50)),
-		P99:       ms(h.Percentile(99)),
-		P999:      ms(h.Percentile(99.9)),
-		Max:       ms(h.Max()),
-		Mean:      ms(h.Mean()),
-		Histogram: latencyBuckets(h),
-	}
-}
-
-// latencyBuckets converts a latency histogram into the report's chart buckets.
-func latencyBuckets(l *workload.Latency) []report.Bucket {
-	var out []report.Bucket
-	for _, b := range l.Buckets() {
-		out = append(out, report.Bucket{LeMs: float64(b.Le) / float64(time.Millisecond), Count: b.Count})
-	}
-	return out
-}
+func latencyReport(h *workload.Latency) report.Latency { return report.LatencyOf(h) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
