@@ -19,13 +19,13 @@ func newReportCmd(t *term.Terminal) *cobra.Command {
 		Short: "Show a stored JSON report, or compare two",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return exitcode.Usagef("unknown report command %q (known: show, diff)", args[0])
+				return exitcode.Usagef("unknown report command %q (known: show, diff, merge)", args[0])
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newReportShowCmd(t), newReportDiffCmd(t))
+	cmd.AddCommand(newReportShowCmd(t), newReportDiffCmd(t), newReportMergeCmd(t))
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"time"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
@@ -28,3 +29,25 @@ func LatencyOf(h *workload.Latency) Latency {
 
 // ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// DistributionOf computes the variance of messages per partition and the
+// largest deviation from the mean in percent.
+func DistributionOf(counts []int64) (dist Distribution) {
+	if len(counts) == 0 {
+		return dist
+	}
+	var sum float64
+	for _, c := range counts {
+		sum += float64(c)
+	}
+	mean := sum / float64(len(counts))
+	for _, c := range counts {
+		dev := float64(c) - mean
+		dist.Variance += dev * dev
+		if mean > 0 {
+			dist.MaxDeviationPct = math.Max(dist.MaxDeviationPct, math.Abs(dev)/mean*100)
+		}
+	}
+	dist.Variance /= float64(len(counts))
+	return dist
+}

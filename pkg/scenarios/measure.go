@@ -4,7 +4,6 @@ package scenarios
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -20,25 +19,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // distribution computes the variance of messages per partition and the
 // largest deviation from the mean in percent.
-func distribution(counts []int64) (dist report.Distribution) {
-	if len(counts) == 0 {
-		return dist
-	}
-	var sum float64
-	for _, c := range counts {
-		sum += float64(c)
-	}
-	mean := sum / float64(len(counts))
-	for _, c := range counts {
-		dev := float64(c) - mean
-		dist.Variance += dev * dev
-		if mean > 0 {
-			dist.MaxDeviationPct = math.Max(dist.MaxDeviationPct, math.Abs(dev)/mean*100)
-		}
-	}
-	dist.Variance /= float64(len(counts))
-	return dist
-}
+func distribution(counts []int64) report.Distribution { return report.DistributionOf(counts) }
 
 // byCount renders reason counts, most frequent first: "3 × REQUEST_TIMED_OUT; 1 × …".
 func byCount(m map[string]int64) string {
