@@ -236,7 +236,7 @@ type Throughput struct {
 	// ProduceStartedAt is when the first message was sent; with the
 	// duration, the window `report merge` sums shards' throughput over.
 	ProduceStartedAt *time.Time `json:"produce_started_at,omitempty"`
-	ConsumeDurationS float64 `json:"consume_duration_s"`
+	ConsumeDurationS float64    `json:"consume_duration_s"`
 }
 
 // Latency is the produce acknowledgement latency in milliseconds.
