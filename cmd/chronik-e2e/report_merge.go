@@ -18,9 +18,10 @@ func newReportMergeCmd(t *term.Terminal) *cobra.Command {
 		Short: "Combine the reports of a run group's shards (--shard) into one verdict",
 		Long: `merge combines the JSON reports of every shard of one run group (run --shard
 I/N --run-group ID) into one report: delivery counts summed, latency
-histograms merged exactly, produce throughput summed over the window from the
-first shard's first send to the last shard's last answer, consume throughput
-the sum of the shards' read rates, and each finding named by its shard. The
+histograms merged exactly, throughput summed over the window from the first
+shard's first send (read) to the last shard's last answer (read): every shard
+reads the whole shared topic, so consume counts the records all shards read.
+Each finding is named by its shard; the cluster section is the first shard's. The
 merge passes only if every shard passed: a shard whose checks failed fails it
 (exit 1, naming the shard and why), one that failed only its thresholds or
 baseline exits 4. Reports of other run groups or topics, a shard given twice

@@ -18,8 +18,8 @@ type ShardReport struct {
 
 // Merge combines the reports of every shard of one run group into one
 // report: delivery counts summed, latency histograms merged exactly,
-// produce throughput summed over the window from the first shard's first
-// send to the last shard's last answer, every shard's findings named by
+// throughput summed over the window from the first shard's first send (or
+// read) to the last shard's last answer (or read), every shard's findings named by
 // shard, and a verdict that passes only if every shard passed. Reports of
 // different run groups, topics or workloads, a shard given twice or
 // missing, and a report without its latency histogram are an error.
@@ -45,8 +45,9 @@ func Merge(in []ShardReport) (*Report, error) {
 	}
 	var (
 		start, end             time.Time
-		prodStart, prodEnd     time.Time
+		produceWin, consumeWin window
 		answered, produceMB    float64
+		read, readMB           float64
 		produce, e2e           = workload.NewLatency(), workload.NewLatency()
 		haveE2E                = true
 		untested               = map[string]bool{}
@@ -106,20 +107,15 @@ func Merge(in []ShardReport) (*Report, error) {
 		// Throughput and latency.
 		t := r.Throughput
 		if r.Produced && t.ProduceStartedAt != nil {
-			ps := *t.ProduceStartedAt
-			pe := ps.Add(time.Duration(t.ProduceDurationS * float64(time.Second)))
-			if prodStart.IsZero() || ps.Before(prodStart) {
-				prodStart = ps
-			}
-			if pe.After(prodEnd) {
-				prodEnd = pe
-			}
+			produceWin.add(*t.ProduceStartedAt, t.ProduceDurationS)
 			answered += t.ProduceMsgsPerS * t.ProduceDurationS
 			produceMB += t.ProduceMBPerS * t.ProduceDurationS
 		}
-		m.Throughput.ConsumeMsgsPerS += t.ConsumeMsgsPerS
-		m.Throughput.ConsumeMBPerS += t.ConsumeMBPerS
-		m.Throughput.ConsumeDurationS = max(m.Throughput.ConsumeDurationS, t.ConsumeDurationS)
+		if r.Consumed && t.ConsumeStartedAt != nil {
+			consumeWin.add(*t.ConsumeStartedAt, t.ConsumeDurationS)
+			read += t.ConsumeMsgsPerS * t.ConsumeDurationS
+			readMB += t.ConsumeMBPerS * t.ConsumeDurationS
+		}
 		if r.Produced && r.Delivery.Sent > 0 {
 			h, err := decodeHDR(sr.File, "latency_ms", r.Latency.HDR)
 			if err != nil {
@@ -187,12 +183,15 @@ func Merge(in []ShardReport) (*Report, error) {
 		m.Untested = append(m.Untested, u)
 	}
 	slices.Sort(m.Untested)
-	if w := prodEnd.Sub(prodStart); w > 0 {
-		ps := prodStart
-		m.Throughput.ProduceStartedAt = &ps
-		m.Throughput.ProduceDurationS = w.Seconds()
-		m.Throughput.ProduceMsgsPerS = answered / w.Seconds()
-		m.Throughput.ProduceMBPerS = produceMB / w.Seconds()
+	if w := produceWin.seconds(); w > 0 {
+		m.Throughput.ProduceStartedAt = &produceWin.start
+		m.Throughput.ProduceDurationS = w
+		m.Throughput.ProduceMsgsPerS, m.Throughput.ProduceMBPerS = answered/w, produceMB/w
+	}
+	if w := consumeWin.seconds(); w > 0 {
+		m.Throughput.ConsumeStartedAt = &consumeWin.start
+		m.Throughput.ConsumeDurationS = w
+		m.Throughput.ConsumeMsgsPerS, m.Throughput.ConsumeMBPerS = read/w, readMB/w
 	}
 	if produce.Count() > 0 {
 		m.Latency = LatencyOf(produce)
@@ -293,3 +292,21 @@ func whyFailed(r *Report) string {
 	}
 	return strings.Join(why, "; ")
 }
+
+// window is the span from the earliest start to the latest end of the
+// shards' phases: the window their throughputs are summed over.
+type window struct{ start, end time.Time }
+
+// add widens w to cover a phase that began at start and took durS seconds.
+func (w *window) add(start time.Time, durS float64) {
+	end := start.Add(time.Duration(durS * float64(time.Second)))
+	if w.start.IsZero() || start.Before(w.start) {
+		w.start = start
+	}
+	if end.After(w.end) {
+		w.end = end
+	}
+}
+
+// seconds is the window's length.
+func (w *window) seconds() float64 { return w.end.Sub(w.start).Seconds() }

@@ -237,6 +237,8 @@ type Throughput struct {
 	// duration, the window `report merge` sums shards' throughput over.
 	ProduceStartedAt *time.Time `json:"produce_started_at,omitempty"`
 	ConsumeDurationS float64    `json:"consume_duration_s"`
+	// ConsumeStartedAt is when the first record was read (of the first pass).
+	ConsumeStartedAt *time.Time `json:"consume_started_at,omitempty"`
 }
 
 // Latency is the produce acknowledgement latency in milliseconds.

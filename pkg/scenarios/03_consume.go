@@ -75,6 +75,8 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 	read := rb.rd.Records()
 	tp := &env.Report.Throughput
 	tp.ConsumeDurationS = rb.elapsed.Seconds()
+	firstRead := rb.rd.FirstRecord().UTC()
+	tp.ConsumeStartedAt = &firstRead
 	if rb.elapsed > 0 {
 		first := read - rb.audit.LateRecords()
 		tp.ConsumeMsgsPerS = float64(first) / rb.elapsed.Seconds()
