@@ -62,7 +62,7 @@ func (s *Shard) RunID() uint64 {
 // be one the shards share and the scenarios ones a shard may run.
 func (s *Shard) check(p *profile.Profile, names []string, shared bool) (*verify.Shard, error) {
 	if !shared && p.Cluster.Mode != profile.ModeAttach {
-		return nil, exitcode.Usagef("--shard %d/%d: profile %s starts a %s cluster of its own, which the other shards cannot reach: attach every shard to one cluster (cluster.mode: attach, or --bootstrap)", s.Index, s.Count, p.Name, p.Cluster.Mode)
+		return nil, exitcode.Usagef("--shard %d/%d: profile %s starts its own cluster (cluster.mode: %s), which the other shards cannot reach: attach every shard to one cluster (cluster.mode: attach, or --bootstrap)", s.Index, s.Count, p.Name, p.Cluster.Mode)
 	}
 	var bad []string
 	for _, n := range names {
