@@ -87,7 +87,7 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	runID := newRunID()
 	var shard *verify.Shard
 	if opts.Shard != nil {
-		if shard, err = opts.Shard.check(p, scenarioNames(plan), opts.Cluster != nil); err != nil {
+		if shard, err = opts.Shard.check(p, plan, opts.Cluster != nil); err != nil {
 			return nil, err
 		}
 		runID = opts.Shard.RunID()
@@ -314,11 +314,3 @@ func topicSafe(name string) string {
 	return s
 }
 
-// scenarioNames names the scenarios of a plan.
-func scenarioNames(plan []scenarios.Scenario) []string {
-	out := make([]string, len(plan))
-	for i, s := range plan {
-		out[i] = s.Name()
-	}
-	return out
-}

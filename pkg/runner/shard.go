@@ -10,6 +10,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
@@ -21,12 +22,6 @@ type Shard struct {
 	Group        string
 	Index, Count int
 }
-
-// ShardScenarios are the scenarios a shard may run: the ones that write and
-// read the shared topic alone and touch no node. The fault scenarios would
-// stop nodes under the other shards, and the others make topics, groups or
-// transactional ids of their own, named after the run id the shards share.
-var ShardScenarios = []string{"topic-create", "produce", "consume", "metadata"}
 
 var runGroupChars = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
@@ -60,22 +55,23 @@ func (s *Shard) RunID() uint64 {
 
 // check says why p cannot run as this shard, if it cannot: the cluster must
 // be one the shards share and the scenarios ones a shard may run.
-func (s *Shard) check(p *profile.Profile, names []string, shared bool) (*verify.Shard, error) {
+func (s *Shard) check(p *profile.Profile, plan []scenarios.Scenario, shared bool) (*verify.Shard, error) {
 	if !shared && p.Cluster.Mode != profile.ModeAttach {
 		return nil, exitcode.Usagef("--shard %d/%d: profile %s starts its own cluster (cluster.mode: %s), which the other shards cannot reach: attach every shard to one cluster (cluster.mode: attach, or --bootstrap)", s.Index, s.Count, p.Name, p.Cluster.Mode)
 	}
-	var bad []string
-	for _, n := range names {
-		ok := false
-		for _, a := range ShardScenarios {
-			ok = ok || n == a
-		}
-		if !ok {
-			bad = append(bad, n)
+	var bad, good []string
+	for _, s := range plan {
+		if _, ok := s.(scenarios.Sharded); ok {
+			good = append(good, s.Name())
+		} else {
+			bad = append(bad, s.Name())
 		}
 	}
 	if len(bad) > 0 {
-		return nil, exitcode.Usagef("--shard: scenario(s) %s cannot run as a shard (a shard runs only %s, which share the topic and touch no node): run them unsharded", strings.Join(bad, ", "), strings.Join(ShardScenarios, ", "))
+		// The fault scenarios would stop nodes under the other shards; the
+		// others make topics, groups or transactional ids of their own,
+		// named after the run id the shards share.
+		return nil, exitcode.Usagef("--shard: scenario(s) %s cannot run as a shard (a shard runs only %s, which share the topic and touch no node): run them unsharded", strings.Join(bad, ", "), strings.Join(shardedNames(), ", "))
 	}
 	if p.Topic.Existing {
 		return nil, exitcode.Usagef("--shard with topic.existing: the shards read their shared topic from its start, an existing topic's earlier records would be unexpected; let the shards create it (leave topic.existing off)")
@@ -93,4 +89,15 @@ func shardReport(s *Shard, vs *verify.Shard) *report.Shard {
 	lo, hi := vs.KeyRange(vs.Index)
 	return &report.Shard{Group: s.Group, Index: s.Index, Count: s.Count,
 		FirstSeq: first, LastSeq: end - 1, FirstKey: lo, LastKey: hi - 1}
+}
+
+// shardedNames names the registered scenarios a shard may run.
+func shardedNames() []string {
+	var out []string
+	for _, s := range scenarios.All() {
+		if _, ok := s.(scenarios.Sharded); ok {
+			out = append(out, s.Name())
+		}
+	}
+	return out
 }

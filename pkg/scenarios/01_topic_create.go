@@ -23,7 +23,10 @@ func init() { Register(topicCreate{}) }
 
 type topicCreate struct{}
 
-var _ Scenario = topicCreate{}
+var _ Sharded = topicCreate{}
+
+// RunsSharded marks topic-create as one a shard may run: it creates the shared topic, or accepts the one a sibling created.
+func (topicCreate) RunsSharded() {}
 
 func (topicCreate) Name() string       { return "topic-create" }
 func (topicCreate) Requires() []string { return nil }

@@ -34,7 +34,10 @@ func init() { Register(produce{}) }
 
 type produce struct{}
 
-var _ Scenario = produce{}
+var _ Sharded = produce{}
+
+// RunsSharded marks produce as one a shard may run: it sends the shard's sequence and key ranges alone.
+func (produce) RunsSharded() {}
 
 func (produce) Name() string       { return "produce" }
 func (produce) Requires() []string { return []string{"topic-create"} }

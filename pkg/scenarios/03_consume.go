@@ -37,7 +37,10 @@ func init() { Register(consume{}) }
 
 type consume struct{}
 
-var _ Scenario = consume{}
+var _ Sharded = consume{}
+
+// RunsSharded marks consume as one a shard may run: it accounts for the shard's messages and counts its siblings' apart.
+func (consume) RunsSharded() {}
 
 func (consume) Name() string       { return "consume" }
 func (consume) Requires() []string { return []string{"produce"} }
