@@ -14,6 +14,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
 // HookData is what a hook's command template may use: {{.ID}}, {{.Addr}},
@@ -45,6 +47,10 @@ type Hooks struct {
 	Commands map[Op]string
 	// Placement prints what one node holds of a topic (see Placer).
 	Placement string
+	// Stats prints one node's resource use (see ParseStats), run for every
+	// node every StatsInterval once the cluster is ready.
+	Stats         string
+	StatsInterval time.Duration
 	// Timeout bounds each command; it is killed, with every process it
 	// started, when it runs longer.
 	Timeout time.Duration
@@ -59,6 +65,12 @@ type Hooked struct {
 	tmpl      map[Op]*template.Template
 	placement *template.Template
 	timeout   time.Duration
+
+	stats         *template.Template
+	statsText     string
+	statsInterval time.Duration
+	statsOnce     sync.Once
+	sampler       *statsSampler
 }
 
 var _ NodeController = (*Hooked)(nil)
@@ -84,10 +96,56 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 		}
 		hc.placement = t
 	}
+	if strings.TrimSpace(h.Stats) != "" {
+		t, err := ParseHook("stats", h.Stats)
+		if err != nil {
+			return nil, fmt.Errorf("stats hook: %w", err)
+		}
+		hc.stats, hc.statsText, hc.statsInterval = t, h.Stats, h.StatsInterval
+		if hc.statsInterval <= 0 {
+			hc.statsInterval = 5 * time.Second
+		}
+	}
 	if hc.timeout <= 0 {
 		hc.timeout = time.Minute
 	}
 	return hc, nil
+}
+
+// StatsStarter is a cluster that samples its nodes' resources once it knows
+// them: an attached cluster with faults.hooks.stats.
+type StatsStarter interface {
+	StartStats(brokers []report.Broker)
+}
+
+var (
+	_ StatsStarter = (*Hooked)(nil)
+	_ Describer    = (*Hooked)(nil)
+)
+
+// StartStats starts running the stats hook for every broker, once; without
+// a stats hook it does nothing.
+func (h *Hooked) StartStats(brokers []report.Broker) {
+	if h.stats == nil {
+		return
+	}
+	h.statsOnce.Do(func() {
+		h.sampler = startStatsSampler(h.stats, h.statsText, h.timeout, h.statsInterval, slices.Clone(brokers))
+	})
+}
+
+// Describe adds what the stats hook sampled to the report's cluster section.
+func (h *Hooked) Describe(c *report.Cluster) {
+	if h.sampler != nil {
+		c.Resources = h.sampler.report()
+	}
+}
+
+// Close stops the stats hook's sampling; the cluster itself is left alone.
+func (h *Hooked) Close() error {
+	h.statsOnce.Do(func() {}) // no sampling starts after Close
+	h.sampler.stop()
+	return nil
 }
 
 // Supports reports whether the profile has a hook for op.

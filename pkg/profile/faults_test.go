@@ -54,9 +54,10 @@ faults:
 	want := DefaultFaults()
 	want.Target, want.Seed, want.Rate, want.Warmup = "node:2", 42, 2000, Duration{500 * time.Millisecond}
 	want.Hooks = Hooks{
-		Kill:    "kubectl delete pod chronik-{{.ID}} --grace-period=0 --force",
-		Start:   "kubectl wait --for=condition=Ready pod/chronik-{{.ID}}",
-		Timeout: Duration{2 * time.Minute},
+		Kill:          "kubectl delete pod chronik-{{.ID}} --grace-period=0 --force",
+		Start:         "kubectl wait --for=condition=Ready pod/chronik-{{.ID}}",
+		Timeout:       Duration{2 * time.Minute},
+		StatsInterval: Duration{5 * time.Second},
 	}
 	if f != want {
 		t.Errorf("faults = %+v\nwant %+v", f, want)

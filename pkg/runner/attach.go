@@ -6,14 +6,16 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 )
 
-// attach returns the profile's attached cluster, its nodes controlled by the
-// profile's faults.hooks when it has any.
+// attach returns the profile's attached cluster, its nodes controlled (and
+// their resources sampled) by the profile's faults.hooks when it has any.
 func attach(p *profile.Profile) (cluster.Cluster, error) {
 	cmds := p.Faults.Hooks.Commands()
-	if len(cmds) == 0 && p.Faults.Hooks.Placement == "" {
+	hk := p.Faults.Hooks
+	if len(cmds) == 0 && hk.Placement == "" && hk.Stats == "" {
 		return cluster.Attach(p.Cluster.Bootstrap), nil
 	}
-	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: p.Faults.Hooks.Placement, Timeout: p.Faults.Hooks.Timeout.Duration}
+	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: hk.Placement, Timeout: hk.Timeout.Duration,
+		Stats: hk.Stats, StatsInterval: hk.StatsInterval.Duration}
 	for _, c := range cmds {
 		h.Commands[cluster.Op(c.Op)] = c.Command
 	}

@@ -313,4 +313,3 @@ func topicSafe(name string) string {
 	}
 	return s
 }
-

@@ -79,7 +79,7 @@ func TestShardChecker(t *testing.T) {
 		c.Check(shardRecord(run, g, seq, off), now, false)
 	}
 	c.Check(shardRecord(0xdef, g, 3, 200), now, false) // another run's
-	wrong := shardRecord(run, g, 25, 201)               // shard 2's sequence with shard 0's key
+	wrong := shardRecord(run, g, 25, 201)              // shard 2's sequence with shard 0's key
 	wrong.Key = workload.Key(0)
 	c.Check(wrong, now, false)
 	c.Check(shardRecord(run, Shard{Count: 1, Messages: 40, Keys: 6}, 35, 202), now, false) // beyond the group
