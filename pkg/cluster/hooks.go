@@ -115,7 +115,7 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 // StatsStarter is a cluster that samples its nodes' resources once it knows
 // them: an attached cluster with faults.hooks.stats.
 type StatsStarter interface {
-	StartStats(brokers []report.Broker)
+	StartStats(ctx context.Context, brokers []report.Broker)
 }
 
 var (
@@ -123,14 +123,15 @@ var (
 	_ Describer    = (*Hooked)(nil)
 )
 
-// StartStats starts running the stats hook for every broker, once; without
-// a stats hook it does nothing.
-func (h *Hooked) StartStats(brokers []report.Broker) {
+// StartStats runs the stats hook for every broker once (ctx bounds it), then
+// every stats interval in the background until Close; it starts once, and
+// without a stats hook it does nothing.
+func (h *Hooked) StartStats(ctx context.Context, brokers []report.Broker) {
 	if h.stats == nil {
 		return
 	}
 	h.statsOnce.Do(func() {
-		h.sampler = startStatsSampler(h.stats, h.statsText, h.timeout, h.statsInterval, slices.Clone(brokers))
+		h.sampler = startStatsSampler(ctx, h.stats, h.statsText, h.timeout, h.statsInterval, slices.Clone(brokers))
 	})
 }
 

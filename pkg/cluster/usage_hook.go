@@ -97,15 +97,22 @@ type statsSampler struct {
 	done   chan struct{}
 }
 
-// startStatsSampler samples nodes with the hook until stop is called.
-func startStatsSampler(tmpl *template.Template, text string, timeout, interval time.Duration, nodes []report.Broker) *statsSampler {
-	ctx, cancel := context.WithCancel(context.Background())
+// startStatsSampler samples nodes with the hook once, before it returns (so
+// that every run has a sample of every node, however short; ctx bounds it),
+// then every interval until stop is called.
+func startStatsSampler(ctx context.Context, tmpl *template.Template, text string, timeout, interval time.Duration, nodes []report.Broker) *statsSampler {
+	own, cancel := context.WithCancel(context.Background())
 	s := &statsSampler{tmpl: tmpl, text: text, timeout: timeout, interval: interval, nodes: nodes,
 		given: map[string]bool{}, cancel: cancel, done: make(chan struct{})}
 	for range nodes {
 		s.usage = append(s.usage, &nodeUsage{seriesCap: maxSeries})
 	}
-	go s.run(ctx)
+	first, cancelFirst := context.WithCancel(own)
+	stopFirst := context.AfterFunc(ctx, cancelFirst)
+	s.sample(first)
+	stopFirst()
+	cancelFirst()
+	go s.run(own)
 	return s
 }
 
@@ -114,12 +121,12 @@ func (s *statsSampler) run(ctx context.Context) {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
-		s.sample(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		s.sample(ctx)
 	}
 }
 

@@ -103,7 +103,7 @@ func (l *Lifecycle) WaitReady(ctx context.Context) ([]report.Broker, error) {
 	defer cancel()
 	brokers, err := waitReady(readyCtx, l.Cluster, p.Cluster.Nodes, cfg, l.opts.Status)
 	if s, ok := l.Cluster.(cluster.StatsStarter); ok && err == nil && l.owned {
-		s.StartStats(brokers) // faults.hooks.stats: now the nodes are known
+		s.StartStats(ctx, brokers) // faults.hooks.stats: now the nodes are known
 	}
 	return brokers, err
 }
