@@ -52,7 +52,7 @@ type Hooks struct {
 	Placement string `yaml:"placement"`
 	// Stats prints node {{.ID}}'s resource use as key=value words
 	// (rss_mb or rss_bytes, cpu_pct, fds), run for every node every
-	// StatsInterval; not a node operation.
+	// StatsInterval (0: every 5s); not a node operation.
 	Stats         string   `yaml:"stats"`
 	StatsInterval Duration `yaml:"stats_interval"`
 	Timeout       Duration `yaml:"timeout"`
@@ -148,7 +148,7 @@ func (p *Profile) validateFaults(v *validator) {
 		{"faults.warmup", f.Warmup, true}, {"faults.settle", f.Settle, true},
 		{"faults.election_timeout", f.ElectionTimeout, false}, {"faults.recovery_timeout", f.RecoveryTimeout, false},
 		{"faults.isr_timeout", f.ISRTimeout, false},
-		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false}, {"faults.hooks.stats_interval", f.Hooks.StatsInterval, false},
+		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false}, {"faults.hooks.stats_interval", f.Hooks.StatsInterval, true},
 	} {
 		switch {
 		case x.zeroOK && x.d.Duration < 0:
