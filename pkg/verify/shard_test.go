@@ -117,3 +117,62 @@ func TestShardTallyNames(t *testing.T) {
 		t.Errorf("lost: %v", tl.Lost.List)
 	}
 }
+
+// FuzzShardStream checks random streams of a run group's records against
+// one shard: every record is exactly one of the shard's own reads (in its
+// ledger), a sibling's record, or unexpected, and which one follows from the
+// record alone: the group's run id, whose range its sequence is in, and
+// whether its key is that sequence's key.
+func FuzzShardStream(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 40, 41, 120, 250}, uint8(1), uint8(3))
+	f.Add([]byte{9, 9, 9, 60, 61, 62}, uint8(0), uint8(1))
+	f.Fuzz(func(t *testing.T, stream []byte, index, count uint8) {
+		const run, messages, keys = 7, 48, 12
+		g := Shard{Count: int(count%6) + 1, Messages: messages, Keys: keys}
+		g.Index = int(index) % g.Count
+		exp := g.Own(run)
+		l := NewLedger(exp.N)
+		for i := range exp.N {
+			l.Sent(i)
+			l.Ack(i, 0, int64(i))
+		}
+		found := NewFindings()
+		c := NewChecker(exp, l, found)
+		var own, siblings, unexpected int64
+		for i, b := range stream {
+			seq := int(b) % (messages + 4) // some beyond the group
+			var r Record
+			switch {
+			case b >= 240: // garbage
+				r = Record{Offset: int64(i), Key: []byte{b}, Value: []byte{b}}
+				unexpected++
+			case b >= 200 && seq < messages: // another run
+				r = shardRecord(run+1, g, seq, int64(i))
+				unexpected++
+			case seq >= messages: // the group's run id, beyond its messages
+				r = shardRecord(run, Shard{Count: 1, Messages: messages + 4, Keys: keys}, seq, int64(i))
+				unexpected++
+			case b >= 150: // the group's sequence with another key
+				r = shardRecord(run, g, seq, int64(i))
+				r.Key = workload.Key(uint32((g.KeyOf(seq) + 1) % keys))
+				unexpected++
+			case exp.Owns(uint64(seq)):
+				r = shardRecord(run, g, seq, int64(seq-exp.SeqBase))
+				own++
+			default:
+				r = shardRecord(run, g, seq, int64(i))
+				siblings++
+			}
+			c.Check(r, time.Time{}, false)
+		}
+		var reads int64
+		for i := range exp.N {
+			n, _ := l.Reads(i)
+			reads += int64(n)
+		}
+		if reads != own || found.Siblings.Load() != siblings || found.Unexpected.Count != unexpected {
+			t.Fatalf("shard %d/%d: %d reads, %d siblings, %d unexpected; want %d, %d, %d: %v",
+				g.Index, g.Count, reads, found.Siblings.Load(), found.Unexpected.Count, own, siblings, unexpected, found.Unexpected.Lines())
+		}
+	})
+}
