@@ -160,16 +160,25 @@ func (h *Hooked) Do(ctx context.Context, op Op, n Node) (string, error) {
 	if t == nil {
 		return "", unsupported(op, fmt.Sprintf("the profile has no faults.hooks.%s command", op))
 	}
+	_, out, err := runNodeHook(ctx, t, h.timeout, op, n)
+	return out, err
+}
+
+// runNodeHook renders hook t for node n and operation op and runs it (see
+// runHook) with the node in its environment; it returns the command line
+// and its output.
+func runNodeHook(ctx context.Context, t *template.Template, timeout time.Duration, op Op, n Node) (cmdline, out string, err error) {
 	host, port, _ := net.SplitHostPort(n.Addr)
-	var cmdline bytes.Buffer
-	if err := t.Execute(&cmdline, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: op}); err != nil {
-		return "", fmt.Errorf("%s hook for node %d: %w", op, n.ID, err)
+	var b bytes.Buffer
+	if err := t.Execute(&b, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: op}); err != nil {
+		return "", "", fmt.Errorf("%s hook for node %d: %w", op, n.ID, err)
 	}
-	return runHook(ctx, h.timeout, cmdline.String(), []string{
+	out, err = runHook(ctx, timeout, b.String(), []string{
 		"CHRONIK_E2E_OP=" + string(op),
 		"CHRONIK_E2E_NODE_ID=" + strconv.Itoa(int(n.ID)),
 		"CHRONIK_E2E_NODE_ADDR=" + n.Addr,
 	})
+	return b.String(), out, err
 }
 
 // runHook runs cmdline with sh -c in its own process group, killed with

@@ -8,10 +8,8 @@ package cluster
 // node's /proc samples.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,22 +163,13 @@ func (s *statsSampler) sample(ctx context.Context) {
 
 // one runs the hook for node n and parses what it printed.
 func (s *statsSampler) one(ctx context.Context, n report.Broker) (Stats, error) {
-	host, port, _ := net.SplitHostPort(n.Addr)
-	var cmdline bytes.Buffer
-	if err := s.tmpl.Execute(&cmdline, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: "stats"}); err != nil {
-		return Stats{}, err
-	}
-	out, err := runHook(ctx, s.timeout, cmdline.String(), []string{
-		"CHRONIK_E2E_OP=stats",
-		"CHRONIK_E2E_NODE_ID=" + strconv.Itoa(int(n.ID)),
-		"CHRONIK_E2E_NODE_ADDR=" + n.Addr,
-	})
+	cmdline, out, err := runNodeHook(ctx, s.tmpl, s.timeout, "stats", Node{ID: n.ID, Addr: n.Addr})
 	if err != nil {
 		return Stats{}, err
 	}
 	st, err := ParseStats(out)
 	if err != nil {
-		return st, fmt.Errorf("`%s`: %w", cmdline.String(), err)
+		return st, fmt.Errorf("`%s`: %w", cmdline, err)
 	}
 	return st, nil
 }
