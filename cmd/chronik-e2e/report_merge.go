@@ -21,7 +21,8 @@ I/N --run-group ID) into one report: delivery counts summed, latency
 histograms merged exactly, throughput summed over the window from the first
 shard's first send (read) to the last shard's last answer (read): every shard
 reads the whole shared topic, so consume counts the records all shards read.
-Each finding is named by its shard; the cluster section is the first shard's. The
+Each finding is named by its shard; the cluster section is the first shard's,
+its nodes' resources (faults.hooks.stats) merged from every shard's samples. The
 merge passes only if every shard passed: a shard whose checks failed fails it
 (exit 1, naming the shard and why), one that failed only its thresholds or
 baseline exits 4. Reports of other run groups or topics, a shard given twice

@@ -38,7 +38,7 @@ func Merge(in []ShardReport) (*Report, error) {
 	m := &Report{SchemaVersion: SchemaVersion, Profile: f.Profile, ProfileSource: f.ProfileSource, ProfileDigest: f.ProfileDigest,
 		ToolVersion: f.ToolVersion, Tags: f.Tags, RunID: f.RunID, Config: f.Config, Cluster: f.Cluster, Leaders: f.Leaders,
 		AllowNotApplicable: true, Scenarios: []*Scenario{}, Partitions: slices.Clone(f.Partitions)}
-	m.Cluster.Resources = nil // each shard sampled the nodes its own way; see the shards' reports
+	m.Cluster.Resources = mergeResources(in)
 	m.Shard = &Shard{Group: f.Shard.Group, Index: -1, Count: f.Shard.Count, LastSeq: f.Config.Messages - 1, LastKey: f.Config.Keys - 1}
 	for i := range m.Partitions {
 		m.Partitions[i].Messages, m.Partitions[i].HighWatermark = 0, 0
@@ -310,3 +310,57 @@ func (w *window) add(start time.Time, durS float64) {
 
 // seconds is the window's length.
 func (w *window) seconds() float64 { return w.end.Sub(w.start).Seconds() }
+
+// mergeResources combines what the shards sampled of the same nodes
+// (faults.hooks.stats run by each): per node the highest peaks, the means
+// over every sample, and the series of the shard that sampled it most. A
+// figure one shard's source did not give is not measured. Nil when no
+// shard sampled anything.
+func mergeResources(in []ShardReport) *Resources {
+	var m *Resources
+	byNode := map[int]int{} // node id -> index in m.Nodes
+	for _, sr := range in {
+		r := sr.Report.Cluster.Resources
+		if r == nil {
+			continue
+		}
+		if m == nil {
+			m = &Resources{IntervalS: r.IntervalS, Source: r.Source, Unavailable: r.Unavailable, Nodes: []NodeUsage{}}
+		}
+		if r.Unavailable == "" {
+			m.Unavailable = ""
+		}
+		for _, f := range r.Missing {
+			if !slices.Contains(m.Missing, f) {
+				m.Missing = append(m.Missing, f)
+			}
+		}
+		m.FailedSamples += r.FailedSamples
+		if m.FirstFailure == "" && r.FirstFailure != "" {
+			m.FirstFailure = fmt.Sprintf("shard %d: %s", sr.Report.Shard.Index, r.FirstFailure)
+		}
+		for _, n := range r.Nodes {
+			i, ok := byNode[n.Node]
+			if !ok {
+				byNode[n.Node] = len(m.Nodes)
+				m.Nodes = append(m.Nodes, n)
+				continue
+			}
+			a := &m.Nodes[i]
+			total := a.Samples + n.Samples
+			if total > 0 {
+				w := func(x, y float64) float64 { return (x*float64(a.Samples) + y*float64(n.Samples)) / float64(total) }
+				a.MeanRSSMB, a.MeanCPUPct, a.MeanFDs = w(a.MeanRSSMB, n.MeanRSSMB), w(a.MeanCPUPct, n.MeanCPUPct), w(a.MeanFDs, n.MeanFDs)
+			}
+			a.PeakRSSMB, a.PeakCPUPct, a.PeakFDs = max(a.PeakRSSMB, n.PeakRSSMB), max(a.PeakCPUPct, n.PeakCPUPct), max(a.PeakFDs, n.PeakFDs)
+			if n.Samples > a.Samples {
+				a.Series = n.Series
+			}
+			a.Samples = total
+		}
+	}
+	if m != nil {
+		slices.SortFunc(m.Nodes, func(a, b NodeUsage) int { return a.Node - b.Node })
+	}
+	return m
+}

@@ -142,3 +142,35 @@ func TestMergeRefuses(t *testing.T) {
 		t.Errorf("a missing shard: error %v", err)
 	}
 }
+
+// TestMergeResources: the nodes every shard sampled merge per node: the
+// highest peak, the mean over every sample; a figure one shard's source
+// did not give is not measured.
+func TestMergeResources(t *testing.T) {
+	l := workload.NewLatency()
+	l.Record(time.Millisecond)
+	a, b := shardReport(t, "g", 0, 2, l, 10), shardReport(t, "g", 1, 2, l, 10)
+	a.Cluster.Resources = &report.Resources{IntervalS: 5, Source: "faults.hooks.stats: x", Nodes: []report.NodeUsage{
+		{Node: 0, Samples: 1, PeakRSSMB: 100, MeanRSSMB: 100, PeakFDs: 10, MeanFDs: 10},
+		{Node: 1, Samples: 3, PeakRSSMB: 300, MeanRSSMB: 200, Series: []report.UsageSample{{}, {}, {}}},
+	}}
+	b.Cluster.Resources = &report.Resources{IntervalS: 5, Source: "faults.hooks.stats: x", Missing: []string{report.FigureCPU}, Nodes: []report.NodeUsage{
+		{Node: 1, Samples: 1, PeakRSSMB: 250, MeanRSSMB: 250, Series: []report.UsageSample{{}}},
+		{Node: 0, Samples: 3, PeakRSSMB: 90, MeanRSSMB: 60, PeakFDs: 12, MeanFDs: 6},
+	}}
+	m, err := report.Merge([]report.ShardReport{{File: "a", Report: a}, {File: "b", Report: b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Cluster.Resources
+	if r == nil || len(r.Nodes) != 2 || r.Has(report.FigureCPU) || !r.Has(report.FigureRSS) {
+		t.Fatalf("resources %+v, want two nodes, cpu not measured", r)
+	}
+	n0, n1 := r.Nodes[0], r.Nodes[1]
+	if n0.Node != 0 || n0.Samples != 4 || n0.PeakRSSMB != 100 || n0.MeanRSSMB != 70 || n0.PeakFDs != 12 || n0.MeanFDs != 7 {
+		t.Errorf("node 0 %+v, want 4 samples, peak 100 MB, mean 70 MB, peak 12 fds, mean 7", n0)
+	}
+	if n1.Samples != 4 || n1.PeakRSSMB != 300 || n1.MeanRSSMB != 212.5 || len(n1.Series) != 3 {
+		t.Errorf("node 1 %+v, want 4 samples, peak 300 MB, mean 212.5 MB, shard 0's series of 3", n1)
+	}
+}
