@@ -129,10 +129,14 @@ func (e *Env) Close() {
 }
 
 // Config returns a fresh client config for the run's protocol version and
-// security.
+// security; a shard's client id names it (chronik-e2e-shard-1).
 func (e *Env) Config() *sarama.Config {
 	cfg := kafka.ConfigFor(e.Version)
 	kafka.Secure(cfg, e.security)
+	if e.Shard != nil {
+		// A shard's clients say which shard they are in the brokers' logs.
+		cfg.ClientID = fmt.Sprintf("%s-shard-%d", cfg.ClientID, e.Shard.Index)
+	}
 	return cfg
 }
 
