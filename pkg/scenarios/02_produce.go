@@ -52,6 +52,10 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	w := env.Profile.Workload
 	exp := env.Expect() // with --shard, the shard's part of the workload
 	ledger := verify.NewLedger(exp.N)
+	rate := w.Rate
+	if env.Shard != nil && rate > 0 { // the group's rate: each shard its share, as of the messages
+		rate = max(1, int(int64(rate)*int64(exp.N)/int64(w.Messages)))
+	}
 	if w.ConcurrentConsume {
 		// Read every partition from now on; consume judges what was read.
 		var err error
@@ -61,7 +65,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	latency := workload.NewSharedLatency()
 	e, err := startEngine(ctx, env, engineOptions{
-		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, producers: w.Producers, rate: w.Rate,
+		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, producers: w.Producers, rate: rate,
 		valueBytes: w.ValueBytes, runID: env.RunID, keys: exp.Keys, ledger: ledger, seqBase: exp.SeqBase, keyBase: exp.KeyBase,
 		latency: latency, progress: env.progress("produce", int64(exp.N)), leaderOf: env.leaderOf,
 	})
@@ -127,11 +131,11 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		step.Notef("acks=0: the cluster acknowledges nothing, so no message counts as acknowledged; consume reports what came back without failing on what did not")
 	}
 	deadline := ctx.Err() != nil
-	if w.Rate > 0 {
-		step.Metric("target_msgs_per_sec", float64(w.Rate))
-		step.Notef("rate %d msg/s: latency counts from each message's scheduled send time, so sends the cluster held up count against it (no coordinated omission)", w.Rate)
-		if !deadline && tp.ProduceMsgsPerS < 0.95*float64(w.Rate) {
-			step.Notef("the target rate was not reached: %.0f of %d msg/s; the latency percentiles include the wait of every late send", tp.ProduceMsgsPerS, w.Rate)
+	if rate > 0 {
+		step.Metric("target_msgs_per_sec", float64(rate))
+		step.Notef("rate %d msg/s: latency counts from each message's scheduled send time, so sends the cluster held up count against it (no coordinated omission)", rate)
+		if !deadline && tp.ProduceMsgsPerS < 0.95*float64(rate) {
+			step.Notef("the target rate was not reached: %.0f of %d msg/s; the latency percentiles include the wait of every late send", tp.ProduceMsgsPerS, rate)
 		}
 	}
 	if d.Failed > 0 {
