@@ -80,10 +80,11 @@ func TestShardLossFailsMerge(t *testing.T) {
 
 // TestShardSiblingsExpected: shards run one after another read their
 // predecessors' records as siblings, never unexpected, and each accounts
-// for its own part only: the counts add up to the workload.
+// for its own part only: the counts add up to the workload, and each sends
+// at its share of the group's rate.
 func TestShardSiblingsExpected(t *testing.T) {
 	c := startEmbedded(t, 3)
-	p := smallProfile(t, 3, 3, 3, nil)
+	p := smallProfile(t, 3, 3, 3, func(p *profile.Profile) { p.Workload.Rate = 6000 })
 	var sent, consumed int64
 	for i := range 3 {
 		rep, err := runOpts(t, runner.Options{Profile: p, Cluster: c, Shard: &runner.Shard{Group: "sib-1", Index: i, Count: 3}})
@@ -93,6 +94,9 @@ func TestShardSiblingsExpected(t *testing.T) {
 		d := rep.Delivery
 		if !rep.Passed || d.Unexpected != 0 || d.SiblingsRead != int64(200*i) {
 			t.Errorf("shard %d: passed=%v, %d unexpected, %d sibling records; want passed, 0, %d:\n%s", i, rep.Passed, d.Unexpected, d.SiblingsRead, 200*i, describe(rep))
+		}
+		if got := rep.Scenario("produce").Metrics["target_msgs_per_sec"]; got != 2000 {
+			t.Errorf("shard %d: target rate %v msg/s, want 2000 (a third of 6000)", i, got)
 		}
 		sent, consumed = sent+d.Sent, consumed+d.Consumed
 	}
