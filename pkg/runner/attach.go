@@ -9,13 +9,13 @@ import (
 // attach returns the profile's attached cluster, its nodes controlled (and
 // their resources sampled) by the profile's faults.hooks when it has any.
 func attach(p *profile.Profile) (cluster.Cluster, error) {
-	cmds := p.Faults.Hooks.Commands()
-	hk := p.Faults.Hooks
-	if len(cmds) == 0 && hk.Placement == "" && hk.Stats == "" {
+	ph := p.Faults.Hooks
+	cmds := ph.Commands()
+	if len(cmds) == 0 && ph.Placement == "" && ph.Partition == "" && ph.Heal == "" && ph.Stats == "" {
 		return cluster.Attach(p.Cluster.Bootstrap), nil
 	}
-	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: hk.Placement, Timeout: hk.Timeout.Duration,
-		Stats: hk.Stats, StatsInterval: hk.StatsInterval.Duration}
+	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: ph.Placement, Partition: ph.Partition, Heal: ph.Heal,
+		Nodes: p.Cluster.Nodes, Timeout: ph.Timeout.Duration, Stats: ph.Stats, StatsInterval: ph.StatsInterval.Duration}
 	for _, c := range cmds {
 		h.Commands[cluster.Op(c.Op)] = c.Command
 	}
