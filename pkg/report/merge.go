@@ -218,6 +218,9 @@ func sameGroup(in []ShardReport) error {
 		if sr.Report.Shard == nil {
 			return fmt.Errorf("%s is not a shard's report: its run had no --shard; report merge combines the reports of one run group's shards", sr.File)
 		}
+		if len(sr.Report.Merged) > 0 {
+			return fmt.Errorf("%s is a merged report already: merge the shards' own reports", sr.File)
+		}
 	}
 	fs := f.Report.Shard
 	seen := map[int]string{}

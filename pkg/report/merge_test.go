@@ -125,6 +125,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"twice", func(_, b *report.Report) { b.Shard.Index = 0 }, "a.json and b.json are both shard 0 of run group g"},
 		{"unsharded", func(_, b *report.Report) { b.Shard = nil }, "b.json is not a shard's report"},
 		{"other workload", func(_, b *report.Report) { b.Config.Messages = 5 }, "b.json split 5 messages over 30 keys, a.json 3000 over 30"},
+		{"merged already", func(_, b *report.Report) { b.Merged = []report.MergedShard{{Index: 1}} }, "b.json is a merged report already"},
 		{"no histogram", func(_, b *report.Report) { b.Latency.HDR = "" }, "b.json has no latency_ms.hdr"},
 		{"bad histogram", func(_, b *report.Report) { b.Latency.HDR = "bm90IGEgaGlzdG9ncmFt" }, "b.json: latency_ms.hdr: decode latency histogram"},
 	} {
