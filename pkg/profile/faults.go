@@ -194,6 +194,9 @@ func (p *Profile) validateFaults(v *validator) {
 		if err != nil {
 			v.add("faults.hooks.stats", "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}): %v", err)
 		}
+		if p.Cluster.Mode != ModeAttach {
+			v.add("faults.hooks.stats", "is for attach mode: in %s mode the nodes are read from /proc (spawn) or have no process of their own (embedded); remove it, or attach with --bootstrap", p.Cluster.Mode)
+		}
 	}
 	partition, heal := strings.TrimSpace(f.Hooks.Partition) != "", strings.TrimSpace(f.Hooks.Heal) != ""
 	for _, h := range []HookCommand{{"partition", f.Hooks.Partition}, {"heal", f.Hooks.Heal}} {
