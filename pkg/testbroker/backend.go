@@ -60,7 +60,8 @@ type Backend struct {
 	after    func(op cluster.Op, id int32)
 	handlers sync.WaitGroup
 
-	repl replState // how replication shows (replication.go)
+	repl   replState  // how replication shows (replication.go)
+	member membership // who may lead (membership.go)
 }
 
 // session is one node's registration for a broker.
@@ -105,8 +106,10 @@ func StartBackend(n int, opts ...BackendOption) (*Backend, error) {
 		_ = e.Close()
 		return nil, err
 	}
+	b.startMembership(n)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /register", b.register)
+	mux.HandleFunc("POST /view", b.view)
 	mux.HandleFunc("POST /leave", b.leave)
 	mux.HandleFunc("GET /placement", b.placement)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -197,6 +200,7 @@ func (b *Backend) nodeOp(op cluster.Op, i int, why string) (string, error) {
 	b.down[i] = op == cluster.OpKill || op == cluster.OpStop
 	b.nodeChanged(op, i)
 	b.event("%s: %s broker %d: %s", why, op, i, out)
+	b.memberNodeChanged(op, i)
 	if b.after != nil {
 		b.after(op, id)
 	}
@@ -222,7 +226,7 @@ func (b *Backend) nodeQuery(w http.ResponseWriter, r *http.Request) (int, string
 // register handles POST /register?index=I&addr=HOST:PORT (see Backend).
 func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 	i, addr, ok := b.nodeQuery(w, r)
-	if !ok {
+	if !ok || !b.checkMember(w, r) {
 		return
 	}
 	b.mu.Lock()
