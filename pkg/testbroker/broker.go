@@ -50,6 +50,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,10 +70,13 @@ type config struct {
 	failStart  string
 	ignoreTerm bool
 	color      bool
+	raftListen string        // heartbeat port (membership.go); "" for none
+	peers      []peer        // the peers to heartbeat
+	heartbeat  time.Duration // how often
 }
 
 // Usage is the synopsis of the broker's flags.
-const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
+const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--raft-listen HOST:PORT --peers ID=HOST:PORT,... [--heartbeat DURATION]]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
@@ -89,14 +93,30 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.failStart, "fail-start", "", "print this error and exit 1 instead of serving")
 	fs.BoolVar(&c.ignoreTerm, "ignore-term", false, "ignore SIGTERM and SIGINT: only SIGKILL stops the node")
 	fs.BoolVar(&c.color, "color", false, "colour the log lines with ANSI escapes")
+	fs.StringVar(&c.raftListen, "raft-listen", "", "proxy mode, membership: host:port to answer peers' heartbeats on (the backend's --membership rule judges the node by them)")
+	fs.Func("peers", "proxy mode, membership: the peers to heartbeat, ID=HOST:PORT,... (repeatable; the node's own id is skipped)", func(s string) error {
+		ps, err := parsePeers(s)
+		c.peers = append(c.peers, ps...)
+		return err
+	})
+	fs.DurationVar(&c.heartbeat, "heartbeat", 100*time.Millisecond, "proxy mode, membership: how often to ping each peer and report to the backend")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	c.peers = slices.DeleteFunc(c.peers, func(p peer) bool { return p.id == c.id })
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q; usage: %s", fs.Args(), Usage)
 	}
 	if c.listen == "" {
 		return nil, fmt.Errorf("--listen is required; usage: %s", Usage)
+	}
+	switch {
+	case c.raftListen != "" && c.backend == "":
+		return nil, fmt.Errorf("--raft-listen needs --backend: only proxy-mode nodes heartbeat; usage: %s", Usage)
+	case len(c.peers) > 0 && c.raftListen == "":
+		return nil, fmt.Errorf("--peers needs --raft-listen, the port the peers ping; usage: %s", Usage)
+	case c.heartbeat <= 0:
+		return nil, fmt.Errorf("--heartbeat %s: want a positive duration", c.heartbeat)
 	}
 	return c, nil
 }
