@@ -35,15 +35,20 @@ import (
 //     would, only at once;
 //   - POST /leave?index=I&addr=HOST:PORT, sent by a node shutting down on
 //     SIGTERM: a controlled shutdown (OpStop: leadership moves off the
-//     broker first, then it goes).
+//     broker first, then it goes);
+//   - with a membership rule (WithMembership), a node registers with
+//     &member=1 and reports every heartbeat whom it heard how long ago:
+//     POST /view?index=I&addr=HOST:PORT&heard=J:MS,..., answered with its
+//     state (member, isolated or out); the rule decides who may lead
+//     (membership.go).
 //
 // So killing a node with SIGKILL makes its broker unreachable and moves its
 // leaderships, and starting it again brings the broker back. What it cannot
 // simulate: the brokers share one copy of the data (kept on disk, so that
 // the whole cluster can restart), so a kill loses nothing acknowledged and a
-// restarted broker is in sync at once; a paused (SIGSTOP) node keeps its
-// leadership, as no failure detector notices it. If the backend goes away,
-// its nodes exit.
+// restarted broker is in sync at once; without a membership rule a paused
+// (SIGSTOP) node keeps its leadership, as no failure detector notices it.
+// If the backend goes away, its nodes exit.
 type Backend struct {
 	embedded *cluster.Embedded
 	srv      *http.Server

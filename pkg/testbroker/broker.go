@@ -28,10 +28,24 @@
 // Backend's replication mode, replication.go, stages an honest ISR, one
 // that lies, and Chronik's #29, with a placement answer per node);
 // there is no replication between processes, elections are immediate and
-// deterministic, and a paused (SIGSTOP) node keeps its leadership, as
-// nothing detects it. Loss, slow elections and catch-up are the real
-// broker's to show (configs/chronik-3x3.yaml); the project's tests inject
-// them into the backend (Backend.OnNodeOp) to prove the runner detects them.
+// deterministic, and without a membership rule a paused (SIGSTOP) node
+// keeps its leadership, as nothing detects it. Loss, slow elections and
+// catch-up are the real broker's to show (configs/chronik-3x3.yaml); the
+// project's tests inject them into the backend (Backend.OnNodeOp) to prove
+// the runner detects them.
+//
+// Links between nodes: under a backend's membership rule (`chronik-e2e
+// internal backend --membership healthy`, membership.go) each node also
+// answers heartbeats on --raft-listen and pings every peer at the address
+// --peers gives for it (a profile renders those through the runner's link
+// proxies: {{$.LinkAddr .ID "raft"}}), and reports whom it hears to the
+// backend, which lets a node lead only while it and a majority hear each
+// other. A cut link (one way or both) or a paused node then costs a
+// leadership as in a Raft cluster, an isolated leader's writes are held or
+// orphaned, and a healed node leads again: the runner's network faults and
+// their verdicts are tested end to end. The split-brain and ack-drop modes
+// stage what the verdicts must catch. This shows the runner's mechanism; it
+// is not any real broker's behaviour.
 //
 // For tests it can also: answer its --health probe with 503 for a while
 // (--ready-after), print given lines once serving (--log) or on SIGUSR1

@@ -104,21 +104,18 @@ const membershipTick = 50 * time.Millisecond
 const heldWait = 250 * time.Millisecond
 
 // WithMembership gives the backend membership rule m (see Membership): a
-// node loses its majority when it does not hear one within timeout, and its
-// leadership moves delay later. Zero durations take the defaults.
+// node loses its majority when it does not hear one within timeout (zero:
+// DefaultMembershipTimeout), and its leadership moves delay later (zero: at
+// once).
 func WithMembership(m Membership, timeout, delay time.Duration) BackendOption {
 	return func(b *Backend) {
 		b.member.mode = m
-		b.member.timeout = cmp(timeout, DefaultMembershipTimeout)
-		b.member.delay = cmp(delay, DefaultElectionDelay)
+		b.member.timeout = timeout
+		if timeout <= 0 {
+			b.member.timeout = DefaultMembershipTimeout
+		}
+		b.member.delay = max(delay, 0)
 	}
-}
-
-func cmp(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // SetElectionDelay changes how long a node that lost its majority keeps its
