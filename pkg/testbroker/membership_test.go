@@ -117,8 +117,8 @@ func (l *testLink) setCut(cut bool) {
 // each reaching each peer's heartbeat port through its own testLink.
 type memberCluster struct {
 	b     *Backend
-	cl    *kgo.Client // acks=all
-	cl1   *kgo.Client // acks=1 (kgo sets a raw produce request's acks to its own)
+	cl    *kgo.Client          // acks=all
+	cl1   *kgo.Client          // acks=1 (kgo sets a raw produce request's acks to its own)
 	links map[[2]int]*testLink // by [from, to] index
 	addrs []string             // the nodes' Kafka addresses
 }
