@@ -74,6 +74,7 @@ import (
 // config is what the flags say.
 type config struct {
 	listen     string
+	advertise  string // proxy mode: the address the backend advertises; "" is listen
 	id         int
 	backend    string
 	index      int
@@ -90,13 +91,14 @@ type config struct {
 }
 
 // Usage is the synopsis of the broker's flags.
-const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--raft-listen HOST:PORT --peers ID=HOST:PORT,... [--heartbeat DURATION]]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
+const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--advertise HOST:PORT] [--raft-listen HOST:PORT --peers ID=HOST:PORT,... [--heartbeat DURATION]]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("chronik-e2e internal broker", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "", "host:port to serve Kafka on (required)")
+	fs.StringVar(&c.advertise, "advertise", "", "proxy mode: host:port the backend advertises for the node, when clients reach it elsewhere than --listen (a runner's client proxy); default --listen")
 	fs.IntVar(&c.id, "id", 1, "the node's id, for its log lines")
 	fs.StringVar(&c.backend, "backend", "", "proxy mode: URL of the backend to register with and forward to")
 	fs.IntVar(&c.index, "index", 0, "proxy mode: which broker of the backend this node is (0 for the first)")
@@ -125,6 +127,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--listen is required; usage: %s", Usage)
 	}
 	switch {
+	case c.advertise != "" && c.backend == "":
+		return nil, fmt.Errorf("--advertise needs --backend: a standalone node advertises --listen; usage: %s", Usage)
 	case c.raftListen != "" && c.backend == "":
 		return nil, fmt.Errorf("--raft-listen needs --backend: only proxy-mode nodes heartbeat; usage: %s", Usage)
 	case len(c.peers) > 0 && c.raftListen == "":
@@ -207,6 +211,14 @@ type node struct {
 	// stop stops serving; graceful is a shutdown on SIGTERM, which a proxy
 	// announces to its backend first.
 	stop func(graceful bool)
+}
+
+// advertised is the address the backend advertises for the node.
+func (c *config) advertised() string {
+	if c.advertise != "" {
+		return c.advertise
+	}
+	return c.listen
 }
 
 // serve starts serving Kafka on c.listen.
