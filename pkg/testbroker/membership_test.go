@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -123,15 +124,21 @@ type memberCluster struct {
 	addrs []string             // the nodes' Kafka addresses
 }
 
-// freeAddr returns a free address of 127.0.0.1.
+// freeAddr returns a free address of 127.0.0.1 for a node to listen on,
+// below Linux's ephemeral range: a port the kernel handed out for ":0"
+// may go to another test's socket between this check and the node's
+// listen, one picked here much less likely.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			_ = ln.Close()
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port in 20000-31999 of 127.0.0.1")
+	return ""
 }
 
 // startMembers starts a 3-broker backend under mode (election delay as

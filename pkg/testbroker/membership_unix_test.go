@@ -81,7 +81,7 @@ func TestMembershipPausedNode(t *testing.T) {
 	if err := procs[0].Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, b, "membership: broker 0 lost its majority (hears nobody (its view is stale); needs 2 of 3)")
+	waitEvent(t, b, "membership: broker 0 lost its majority (") // hearing itself only or nobody: its view and its peers' go stale together
 	waitEvent(t, b, "moved the leadership of 1 partition(s) off it")
 	mc.waitLeader(t, 0, 1)
 	if err := procs[0].Signal(syscall.SIGCONT); err != nil {
