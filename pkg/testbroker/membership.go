@@ -22,9 +22,13 @@ package testbroker
 //     they move to the next broker with a majority in the partition's
 //     replica order, and its produce answers NOT_LEADER_OR_FOLLOWER; with
 //     no majority anywhere a partition has no leader (metadata answers
-//     LEADER_NOT_AVAILABLE). A node that regains its majority discards its
-//     orphans (a Raft follower truncates what the new leader does not
-//     have) and leads its preferred partitions again, as after a restart.
+//     LEADER_NOT_AVAILABLE). A node that regains its majority after its
+//     leadership moved discards its orphans (a Raft follower truncates
+//     what the new leader does not have) and leads its preferred
+//     partitions again, as after a restart; one that regains it before
+//     leads on and applies its orphans at the offsets it acknowledged (a
+//     Raft leader that kept its term replicates its log), so that a
+//     short stall costs no acknowledged write.
 //
 // Each change is a backend event. The misbehaving modes keep the rule's
 // events but break its effects: split-brain keeps a partitioned node's
@@ -152,10 +156,11 @@ type topicPartition struct {
 }
 
 // orphanLog is what an isolated leader acknowledged of one partition and
-// never applied.
+// has not applied.
 type orphanLog struct {
-	start, next int64 // its first offset and the next
-	dropped     int64 // of them, acks=all writes acknowledged (ack-drop)
+	start, next int64    // its first offset and the next
+	dropped     int64    // of them, acks=all writes acknowledged (ack-drop)
+	batches     [][]byte // the record batches, in order (healthy mode)
 }
 
 // memberView is what a node last reported hearing.
@@ -169,6 +174,11 @@ type memberView struct {
 type membership struct {
 	mode           Membership
 	timeout, delay time.Duration
+
+	// gate orders a leader's orphans before the writes that follow its
+	// rejoining: fronts read-lock it while they pass a request on,
+	// applyOrphans write-locks it.
+	gate sync.RWMutex
 
 	mu      sync.Mutex
 	n       int
@@ -275,6 +285,14 @@ func (b *Backend) judge(now time.Time) {
 		anyMajority = anyMajority || ok
 		hears := fmt.Sprintf("hears %s; needs %d of %d", brokerList(with), m.n/2+1, m.n)
 		switch {
+		case ok && state == stateIsolated && m.mode == MembershipHealthy:
+			// Still the leader: like a Raft leader that kept its term, it
+			// replicates what it acknowledged meanwhile.
+			m.gate.Lock()
+			applied := b.applyOrphans(i)
+			m.set(i, stateIn, time.Time{})
+			m.gate.Unlock()
+			b.event("membership: broker %d has its majority again before its leadership moved (%s): it leads on%s", i, hears, applied)
 		case ok && state != stateIn:
 			orphans := m.discard(i)
 			moved := 0
@@ -347,16 +365,7 @@ func (m *membership) discard(i int) string {
 	if len(logs) == 0 {
 		return ""
 	}
-	tps := make([]topicPartition, 0, len(logs))
-	for tp := range logs {
-		tps = append(tps, tp)
-	}
-	sort.Slice(tps, func(a, c int) bool {
-		if tps[a].topic != tps[c].topic {
-			return tps[a].topic < tps[c].topic
-		}
-		return tps[a].partition < tps[c].partition
-	})
+	tps := sortedParts(logs)
 	var total, dropped int64
 	parts := make([]string, 0, len(tps))
 	for _, tp := range tps {
@@ -375,7 +384,7 @@ func (m *membership) discard(i int) string {
 // orphan appends count records of tp to node i's orphan log, which starts
 // at end (the partition's high watermark) when new, and returns their
 // first offset.
-func (m *membership) orphan(i int, tp topicPartition, end, count int64, acksAll bool) int64 {
+func (m *membership) orphan(i int, tp topicPartition, end int64, records []byte, acksAll bool) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.orphans[i] == nil {
@@ -387,9 +396,13 @@ func (m *membership) orphan(i int, tp topicPartition, end, count int64, acksAll 
 		m.orphans[i][tp] = l
 	}
 	base := l.next
+	count := countRecords(records)
 	l.next += count
 	if acksAll {
 		l.dropped += count
+	}
+	if m.mode == MembershipHealthy {
+		l.batches = append(l.batches, records)
 	}
 	return base
 }
@@ -537,7 +550,7 @@ func (f *front) hold(req *kmsg.ProduceRequest, st memberState) (*kmsg.ProduceRes
 				rp.ErrorCode = kerr.RequestTimedOut.Code
 				timeOut()
 			default:
-				rp.BaseOffset = m.orphan(f.index, tp, end, countRecords(p.Records), req.Acks == -1)
+				rp.BaseOffset = m.orphan(f.index, tp, end, p.Records, req.Acks == -1)
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
@@ -569,25 +582,9 @@ func listEnds(target string, tps []topicPartition) (map[topicPartition]int64, er
 		rp.Partition, rp.Timestamp = tp.partition, -1
 		req.Topics[k].Partitions = append(req.Topics[k].Partitions, rp)
 	}
-	conn, err := net.DialTimeout("tcp", target, time.Second)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID("chronik-e2e-front")).AppendRequest(nil, req, 1)); err != nil {
-		return nil, err
-	}
-	frame, err := readFrame(conn)
-	if err != nil {
-		return nil, err
-	}
 	resp := kmsg.NewPtrListOffsetsResponse()
 	resp.SetVersion(1)
-	if len(frame) < 8 {
-		return nil, errors.New("short ListOffsets answer")
-	}
-	if err := resp.ReadFrom(frame[8:]); err != nil {
+	if err := roundTrip(target, req, resp); err != nil {
 		return nil, err
 	}
 	ends := map[topicPartition]int64{}
@@ -623,4 +620,107 @@ func answerFrame(corr int32, resp kmsg.Response) []byte {
 	out = resp.AppendTo(out)
 	binary.BigEndian.PutUint32(out, uint32(len(out)-4))
 	return out
+}
+
+// applyOrphans writes node i's orphans to the shared log, through its own
+// broker, one batch at a time, and says what it did; under b.mu and m.gate.
+// Nothing else wrote to its partitions meanwhile (it led them, and held
+// every write), so they land at the offsets it acknowledged; when they do
+// not (a transaction marker came between), the event says so.
+func (b *Backend) applyOrphans(i int) string {
+	m := &b.member
+	m.mu.Lock()
+	logs := m.orphans[i]
+	m.orphans[i] = nil
+	m.mu.Unlock()
+	if len(logs) == 0 {
+		return ""
+	}
+	target := b.repl.front[i].target
+	var parts []string
+	var total int64
+	for _, tp := range sortedParts(logs) {
+		l := logs[tp]
+		want, note := l.start, ""
+		for k, batch := range l.batches {
+			got, err := produceBatch(target, tp, batch)
+			switch {
+			case err != nil:
+				note = fmt.Sprintf(": %d batch(es) from offset %d not applied (%v): lost", len(l.batches)-k, want, err)
+			case got != want:
+				note = fmt.Sprintf(": a batch acknowledged at offset %d landed at %d", want, got)
+			}
+			if err != nil {
+				break
+			}
+			want += countRecords(batch)
+		}
+		total += l.next - l.start
+		parts = append(parts, fmt.Sprintf("%s %d offsets %d-%d%s", tp.topic, tp.partition, l.start, l.next-1, note))
+	}
+	return fmt.Sprintf("; applied its %d orphan record(s) (%s), as a Raft leader that kept its term replicates its log", total, strings.Join(parts, ", "))
+}
+
+// sortedParts lists the partitions of logs in order.
+func sortedParts(logs map[topicPartition]*orphanLog) []topicPartition {
+	tps := make([]topicPartition, 0, len(logs))
+	for tp := range logs {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(a, c int) bool {
+		if tps[a].topic != tps[c].topic {
+			return tps[a].topic < tps[c].topic
+		}
+		return tps[a].partition < tps[c].partition
+	})
+	return tps
+}
+
+// produceBatch writes one record batch to tp at the broker at target with
+// acks=all and returns its base offset.
+func produceBatch(target string, tp topicPartition, batch []byte) (int64, error) {
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(7)
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = tp.topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = tp.partition, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := kmsg.NewPtrProduceResponse()
+	resp.SetVersion(7)
+	if err := roundTrip(target, req, resp); err != nil {
+		return 0, err
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return 0, errors.New("an answer without the partition")
+	}
+	p := resp.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+		return 0, err
+	}
+	return p.BaseOffset, nil
+}
+
+// roundTrip sends req (a version without flexible headers) to the broker at
+// target on a connection of its own and reads its answer into resp.
+func roundTrip(target string, req kmsg.Request, resp kmsg.Response) error {
+	conn, err := net.DialTimeout("tcp", target, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(kmsg.NewRequestFormatter(kmsg.FormatterClientID("chronik-e2e-front")).AppendRequest(nil, req, 1)); err != nil {
+		return err
+	}
+	frame, err := readFrame(conn)
+	if err != nil {
+		return err
+	}
+	if len(frame) < 8 {
+		return errors.New("a short answer")
+	}
+	return resp.ReadFrom(frame[8:])
 }

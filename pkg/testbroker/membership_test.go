@@ -503,3 +503,28 @@ func TestMembershipRegistrationMismatch(t *testing.T) {
 		t.Errorf("plain node on a ruled backend = %d %q", code, body)
 	}
 }
+
+// A leader that hears a majority again before its leadership moved leads
+// on, and applies what it acknowledged meanwhile at the offsets it gave,
+// as a Raft leader that kept its term replicates its log.
+func TestMembershipRejoinBeforeElection(t *testing.T) {
+	mc := startMembers(t, MembershipHealthy, time.Hour)
+	mc.cut(true, []int{0}, []int{1, 2})
+	mc.cut(true, []int{1, 2}, []int{0})
+	waitEvent(t, mc.b, "membership: broker 0 lost its majority")
+	if code, off := mc.produce(t, 0, 0, 1, "o-1", "o-2"); code != 0 || off != 0 {
+		t.Errorf("acks=1 on the isolated leader: error %d offset %d, want acknowledged at 0", code, off)
+	}
+	if code, off := mc.produce(t, 0, 0, 1, "o-3"); code != 0 || off != 2 {
+		t.Errorf("acks=1 on the isolated leader: error %d offset %d, want acknowledged at 2", code, off)
+	}
+	mc.cut(false, []int{0}, []int{1, 2})
+	mc.cut(false, []int{1, 2}, []int{0})
+	waitEvent(t, mc.b, "it leads on; applied its 3 orphan record(s) (t 0 offsets 0-2), as a Raft leader that kept its term replicates its log")
+	if code, off := mc.produce(t, 0, 0, -1, "after"); code != 0 || off != 3 {
+		t.Errorf("acks=all after rejoining: error %d offset %d, want 3", code, off)
+	}
+	if got, want := mc.read(t, 0), []string{"o-1", "o-2", "o-3", "after"}; !slices.Equal(got, want) {
+		t.Errorf("partition 0 holds %q, want %q", got, want)
+	}
+}

@@ -418,16 +418,18 @@ func (f *front) forward(conn net.Conn) {
 			if err != nil {
 				return
 			}
+			f.r.member.gate.RLock() // a rejoining leader's orphans go first (membership.go)
 			corr, req, ok, out := f.request(frame)
 			if ok {
 				mu.Lock()
 				pending[corr] = req
 				mu.Unlock()
 			}
-			if out == nil {
-				continue
+			if out != nil {
+				_, err = up.Write(out)
 			}
-			if _, err := up.Write(out); err != nil {
+			f.r.member.gate.RUnlock()
+			if err != nil {
 				return
 			}
 		}
