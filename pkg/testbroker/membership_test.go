@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,108 +19,30 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/netproxy"
 )
 
-// testLink is a directed link between two test nodes' heartbeat ports that
-// the test can cut: cut, it closes its connections and every new one.
-type testLink struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]bool
-}
-
-// newLink starts a link to target, closed with the test.
-func newLink(t *testing.T, target string) *testLink {
+// newLink starts a link proxy to target (pkg/netproxy, the runner's own),
+// closed with the test.
+func newLink(t *testing.T, target string) *netproxy.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := netproxy.Listen("127.0.0.1:0", target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &testLink{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = ln.Close()
-		l.setCut(true)
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				l.forward(c)
-			}()
-		}
-	}()
-	return l
-}
-
-func (l *testLink) track(cs ...net.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cut {
-		for _, c := range cs {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		l.conns[c] = true
-	}
-	return true
-}
-
-func (l *testLink) forward(c net.Conn) {
-	up, err := net.DialTimeout("tcp", l.target, time.Second)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	if !l.track(c, up) {
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	_ = c.Close()
-	_ = up.Close()
-	<-done
-	l.mu.Lock()
-	delete(l.conns, c)
-	delete(l.conns, up)
-	l.mu.Unlock()
-}
-
-// setCut cuts the link (closing its connections) or heals it.
-func (l *testLink) setCut(cut bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cut = cut
-	if cut {
-		for c := range l.conns {
-			_ = c.Close()
-		}
-	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
 }
 
 // memberCluster is three in-process proxy nodes under a membership rule,
-// each reaching each peer's heartbeat port through its own testLink.
+// each reaching each peer's heartbeat port through its own link proxy.
 type memberCluster struct {
 	b     *Backend
-	cl    *kgo.Client          // acks=all
-	cl1   *kgo.Client          // acks=1 (kgo sets a raw produce request's acks to its own)
-	links map[[2]int]*testLink // by [from, to] index
-	addrs []string             // the nodes' Kafka addresses
+	cl    *kgo.Client                // acks=all
+	cl1   *kgo.Client                // acks=1 (kgo sets a raw produce request's acks to its own)
+	links map[[2]int]*netproxy.Proxy // by [from, to] index
+	addrs []string                   // the nodes' Kafka addresses
 }
 
 // freeAddr returns a free address of 127.0.0.1 for a node to listen on,
@@ -151,7 +72,7 @@ func startMembers(t *testing.T, mode Membership, delay time.Duration) *memberClu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	mc := &memberCluster{b: b, links: map[[2]int]*testLink{}}
+	mc := &memberCluster{b: b, links: map[[2]int]*netproxy.Proxy{}}
 	var raft []string
 	for range 3 {
 		mc.addrs = append(mc.addrs, freeAddr(t))
@@ -163,7 +84,7 @@ func startMembers(t *testing.T, mode Membership, delay time.Duration) *memberClu
 			if j != i {
 				l := newLink(t, raft[j])
 				mc.links[[2]int{i, j}] = l
-				peers = append(peers, fmt.Sprintf("%d=%s", j+1, l.ln.Addr()))
+				peers = append(peers, fmt.Sprintf("%d=%s", j+1, l.Addr()))
 			}
 		}
 		c, err := parseFlags([]string{"--listen", mc.addrs[i], "--id", strconv.Itoa(i + 1), "--backend", b.URL(), "--index", strconv.Itoa(i),
@@ -201,12 +122,20 @@ func startMembers(t *testing.T, mode Membership, delay time.Duration) *memberClu
 	return mc
 }
 
-// cut cuts (or heals) the links from each of from to each of to.
-func (mc *memberCluster) cut(cut bool, from, to []int) {
+// cut cuts the links from each of from to each of to: with drop, they hold
+// their connections and pass nothing (a black hole), else they reset them.
+func (mc *memberCluster) cut(drop bool, from, to []int) {
+	mc.set(netproxy.State{Kind: netproxy.Cut, Drop: drop}, from, to)
+}
+
+// heal heals the links from each of from to each of to.
+func (mc *memberCluster) heal(from, to []int) { mc.set(netproxy.State{}, from, to) }
+
+func (mc *memberCluster) set(s netproxy.State, from, to []int) {
 	for _, i := range from {
 		for _, j := range to {
 			if l := mc.links[[2]int{i, j}]; l != nil {
-				l.setCut(cut)
+				l.Set(s)
 			}
 		}
 	}
@@ -335,7 +264,8 @@ func others(skip int) []int {
 	return slices.DeleteFunc([]int{0, 1, 2}, func(i int) bool { return i == skip })
 }
 
-// Healthy: a node cut off from both peers loses its majority; until its
+// Healthy: a node cut off from both peers (a black hole: its links hold
+// their connections and pass nothing) loses its majority; until its
 // leadership moves, its acks=all writes time out and its acks=1 writes are
 // acknowledged from an orphan log; then its partition is led by the next
 // replica, which writes at the orphans' offsets, and the cut node answers
@@ -373,8 +303,8 @@ func TestMembershipIsolatedLeader(t *testing.T) {
 		t.Errorf("acks=all on the new leader: error %d offset %d, want 2 (the orphans' offsets)", code, off)
 	}
 
-	mc.cut(false, []int{0}, []int{1, 2})
-	mc.cut(false, []int{1, 2}, []int{0})
+	mc.heal([]int{0}, []int{1, 2})
+	mc.heal([]int{1, 2}, []int{0})
 	waitEvent(t, mc.b, "it may lead; led 1 partition(s) back (preferred leaders); discarded its 3 orphan record(s) (t 0 offsets 2-4), never applied")
 	mc.waitLeader(t, 0, 0)
 	if got, want := mc.read(t, 0), []string{"a", "b", "new-1", "new-2"}; !slices.Equal(got, want) {
@@ -387,7 +317,7 @@ func TestMembershipIsolatedLeader(t *testing.T) {
 // without a majority, though it still hears both.
 func TestMembershipOneWayCut(t *testing.T) {
 	mc := startMembers(t, MembershipHealthy, 0)
-	mc.cut(true, []int{0}, []int{1})
+	mc.cut(false, []int{0}, []int{1})
 	m := &mc.b.member
 	deadline := time.Now().Add(bound)
 	for {
@@ -412,11 +342,11 @@ func TestMembershipOneWayCut(t *testing.T) {
 			t.Errorf("event %q: a one-way cut of one link costs nobody its majority", e)
 		}
 	}
-	mc.cut(true, []int{0}, []int{2})
+	mc.cut(false, []int{0}, []int{2})
 	waitEvent(t, mc.b, "membership: broker 0 lost its majority (hears broker 0 only; needs 2 of 3)")
 	waitEvent(t, mc.b, "moved the leadership of 1 partition(s) off it")
 	mc.waitLeader(t, 0, 1)
-	mc.cut(false, []int{0}, []int{2}) // 0→1 stays cut: 0 and 2 are a majority
+	mc.heal([]int{0}, []int{2}) // 0→1 stays cut: 0 and 2 are a majority
 	waitEvent(t, mc.b, "membership: broker 0 has a majority (hears brokers 0, 2; needs 2 of 3): it may lead; led 1 partition(s) back")
 }
 
@@ -434,8 +364,8 @@ func TestMembershipNoMajority(t *testing.T) {
 	if leader, code := mc.metadata(t, 1, 1); leader != -1 || code != kerr.LeaderNotAvailable.Code {
 		t.Errorf("partition 1 with no majority: leader %d error %d, want -1 LEADER_NOT_AVAILABLE", leader, code)
 	}
-	mc.cut(false, []int{1}, []int{2}) // 1 and 2 hear each other again: a majority of 3
-	mc.cut(false, []int{2}, []int{1})
+	mc.heal([]int{1}, []int{2}) // 1 and 2 hear each other again: a majority of 3
+	mc.heal([]int{2}, []int{1})
 	waitEvent(t, mc.b, "membership: broker 1 has a majority")
 	mc.waitLeader(t, 0, 1)
 	mc.waitLeader(t, 1, 1)
@@ -446,8 +376,8 @@ func TestMembershipNoMajority(t *testing.T) {
 // through: acks=all succeeds, acks=1 is applied and readable.
 func TestMembershipSplitBrain(t *testing.T) {
 	mc := startMembers(t, MembershipSplitBrain, 0)
-	mc.cut(true, []int{0}, []int{1, 2})
-	mc.cut(true, []int{1, 2}, []int{0})
+	mc.cut(false, []int{0}, []int{1, 2})
+	mc.cut(false, []int{1, 2}, []int{0})
 	waitEvent(t, mc.b, "membership (split-brain): broker 0 lost its majority (hears broker 0 only; needs 2 of 3) and keeps its leadership")
 	if code, off := mc.produce(t, 0, 0, -1, "all"); code != 0 || off != 0 {
 		t.Errorf("acks=all on the isolated leader: error %d offset %d, want acknowledged at 0", code, off)
@@ -475,8 +405,8 @@ func TestMembershipAckDrop(t *testing.T) {
 	}
 	mc.b.SetElectionDelay(0)
 	mc.waitLeader(t, 0, 1)
-	mc.cut(false, []int{0}, []int{1, 2})
-	mc.cut(false, []int{1, 2}, []int{0})
+	mc.heal([]int{0}, []int{1, 2})
+	mc.heal([]int{1, 2}, []int{0})
 	waitEvent(t, mc.b, "discarded its 2 orphan record(s) (t 0 offsets 0-1), never applied, 2 of them acks=all writes it acknowledged (ack-drop)")
 	mc.waitLeader(t, 0, 0)
 	if got := mc.read(t, 0); len(got) != 0 {
@@ -509,8 +439,8 @@ func TestMembershipRegistrationMismatch(t *testing.T) {
 // as a Raft leader that kept its term replicates its log.
 func TestMembershipRejoinBeforeElection(t *testing.T) {
 	mc := startMembers(t, MembershipHealthy, time.Hour)
-	mc.cut(true, []int{0}, []int{1, 2})
-	mc.cut(true, []int{1, 2}, []int{0})
+	mc.cut(false, []int{0}, []int{1, 2})
+	mc.cut(false, []int{1, 2}, []int{0})
 	waitEvent(t, mc.b, "membership: broker 0 lost its majority")
 	if code, off := mc.produce(t, 0, 0, 1, "o-1", "o-2"); code != 0 || off != 0 {
 		t.Errorf("acks=1 on the isolated leader: error %d offset %d, want acknowledged at 0", code, off)
@@ -518,8 +448,8 @@ func TestMembershipRejoinBeforeElection(t *testing.T) {
 	if code, off := mc.produce(t, 0, 0, 1, "o-3"); code != 0 || off != 2 {
 		t.Errorf("acks=1 on the isolated leader: error %d offset %d, want acknowledged at 2", code, off)
 	}
-	mc.cut(false, []int{0}, []int{1, 2})
-	mc.cut(false, []int{1, 2}, []int{0})
+	mc.heal([]int{0}, []int{1, 2})
+	mc.heal([]int{1, 2}, []int{0})
 	waitEvent(t, mc.b, "it leads on; applied its 3 orphan record(s) (t 0 offsets 0-2), as a Raft leader that kept its term replicates its log")
 	if code, off := mc.produce(t, 0, 0, -1, "after"); code != 0 || off != 3 {
 		t.Errorf("acks=all after rejoining: error %d offset %d, want 3", code, off)
