@@ -486,6 +486,21 @@ func (b *Backend) checkMember(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// outOf returns, per broker, whether it may not lead (nil without a rule
+// that bars).
+func (m *membership) outOf() []bool {
+	if !m.bars() {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]bool, m.n)
+	for i, s := range m.state {
+		out[i] = s == stateOut
+	}
+	return out
+}
+
 // leaderless makes a metadata answer show no leader for the partitions led
 // by a broker that may not lead: no broker had a majority to take them.
 func (m *membership) leaderless(resp *kmsg.MetadataResponse) {

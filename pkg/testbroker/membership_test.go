@@ -72,6 +72,13 @@ func startMembers(t *testing.T, mode Membership, delay time.Duration) *memberClu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
+	return startMembersOn(t, b)
+}
+
+// startMembersOn starts the nodes and the client of startMembers on b.
+func startMembersOn(t *testing.T, b *Backend) *memberCluster {
+	t.Helper()
+	var err error
 	mc := &memberCluster{b: b, links: map[[2]int]*netproxy.Proxy{}}
 	var raft []string
 	for range 3 {
@@ -456,5 +463,47 @@ func TestMembershipRejoinBeforeElection(t *testing.T) {
 	}
 	if got, want := mc.read(t, 0), []string{"o-1", "o-2", "o-3", "after"}; !slices.Equal(got, want) {
 		t.Errorf("partition 0 holds %q, want %q", got, want)
+	}
+}
+
+// With healthy replication too, a node that may not lead is out of every
+// ISR until it has a majority again.
+func TestMembershipISR(t *testing.T) {
+	b, err := StartBackend(3, WithReplication(ReplicationHealthy), WithMembership(MembershipHealthy, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	mc := startMembersOn(t, b)
+	isr := func() []int32 {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("t")
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(context.Background(), mc.cl.Broker(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range resp.Topics[0].Partitions {
+			if p.Partition == 0 {
+				return p.ISR
+			}
+		}
+		t.Fatalf("no partition 0 in %+v", resp)
+		return nil
+	}
+	if got := isr(); !slices.Equal(got, []int32{0, 1, 2}) {
+		t.Errorf("partition 0's ISR %v, want [0 1 2]", got)
+	}
+	mc.cut(false, []int{0}, []int{1, 2})
+	waitEvent(t, b, "membership: broker 0 still has no majority")
+	mc.waitLeader(t, 0, 1)
+	if got := isr(); !slices.Equal(got, []int32{1, 2}) {
+		t.Errorf("partition 0's ISR with node 0 cut off %v, want [1 2]", got)
+	}
+	mc.heal([]int{0}, []int{1, 2})
+	mc.waitLeader(t, 0, 0)
+	if got := isr(); !slices.Equal(got, []int32{0, 1, 2}) {
+		t.Errorf("partition 0's ISR healed %v, want [0 1 2]", got)
 	}
 }

@@ -263,9 +263,11 @@ func (r *replState) rfOf(topic string) int {
 
 // rewrite makes a metadata answer show the assignment as replicas and, as
 // in-sync replicas, what the mode says; under a membership rule, a
-// partition led by a broker that may not lead has no leader.
+// partition led by a broker that may not lead has no leader, and in the
+// healthy mode such a broker (cut off from its leaders) is not in sync.
 func (r *replState) rewrite(resp *kmsg.MetadataResponse) {
-	r.member.leaderless(resp)
+	defer r.member.leaderless(resp)
+	out := r.member.outOf() // not in sync either, when healthy
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for ti := range resp.Topics {
@@ -289,7 +291,7 @@ func (r *replState) rewrite(resp *kmsg.MetadataResponse) {
 				if r.down[id] {
 					p.OfflineReplicas = append(p.OfflineReplicas, id)
 				}
-				if !r.down[id] || r.mode != ReplicationHealthy {
+				if (!r.down[id] && (out == nil || !out[id])) || r.mode != ReplicationHealthy {
 					p.ISR = append(p.ISR, id)
 				}
 			}
