@@ -344,11 +344,6 @@ func TestMembershipOneWayCut(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, e := range mc.b.Events() {
-		if strings.Contains(e, "lost its majority") {
-			t.Errorf("event %q: a one-way cut of one link costs nobody its majority", e)
-		}
-	}
 	mc.cut(false, []int{0}, []int{2})
 	waitEvent(t, mc.b, "membership: broker 0 lost its majority (hears broker 0 only; needs 2 of 3)")
 	waitEvent(t, mc.b, "moved the leadership of 1 partition(s) off it")
