@@ -28,7 +28,8 @@ package testbroker
 //     partitions again, as after a restart; one that regains it before
 //     leads on and applies its orphans at the offsets it acknowledged (a
 //     Raft leader that kept its term replicates its log), so that a
-//     short stall costs no acknowledged write.
+//     short stall costs no acknowledged write. With --replication healthy
+//     too, a node that may not lead is out of every ISR.
 //
 // Each change is a backend event. The misbehaving modes keep the rule's
 // events but break its effects: split-brain keeps a partitioned node's
@@ -322,8 +323,12 @@ func (b *Backend) judge(now time.Time) {
 	formed := m.formed
 	m.formed = anyMajority
 	m.mu.Unlock()
-	if formed && !anyMajority {
+	switch {
+	case !formed || anyMajority:
+	case m.bars():
 		b.event("membership: no broker has a majority: once the election delay passes, no partition has a leader (LEADER_NOT_AVAILABLE) until one has")
+	default:
+		b.event("membership (%s): no broker has a majority; every leader keeps its leadership", m.mode)
 	}
 }
 
