@@ -182,6 +182,7 @@ type membership struct {
 	gate sync.RWMutex
 
 	mu      sync.Mutex
+	changed chan struct{} // closed and replaced when a view or a state changes
 	n       int
 	views   []memberView
 	state   []memberState
@@ -239,6 +240,7 @@ func (b *Backend) startMembership(n int) {
 	m.state = make([]memberState, n)
 	m.lostAt = make([]time.Time, n)
 	m.orphans = make([]map[topicPartition]*orphanLog, n)
+	m.changed = make(chan struct{})
 	if !m.on() {
 		return
 	}
@@ -344,6 +346,78 @@ func (m *membership) set(i int, s memberState, lostAt time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.state[i], m.lostAt[i] = s, lostAt
+	m.changedLocked()
+}
+
+// changedLocked wakes whoever waits for a change; under m.mu.
+func (m *membership) changedLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// heardSince reports whether node i and a majority (itself included) have
+// heard each other, both ways, since t; under m.mu.
+func (m *membership) heardSince(i int, t time.Time) bool {
+	count := 1
+	for j := range m.n {
+		if j != i && m.views[i].heard[j].After(t) && m.views[j].heard[i].After(t) {
+			count++
+		}
+	}
+	return count > m.n/2
+}
+
+// awaitCommit holds an acks=all write to broker f.index, under a rule that
+// bars, until a majority has heard its node and been heard by it since the
+// write came (a Raft leader commits once a majority has it: heartbeats
+// stand for the replication), or its node is no longer a member, or a
+// membership timeout has passed; the write then goes on as its node's state
+// says; it returns false when the timeout passed first (the write then
+// times out). So no acks=all write reaches the shared log through a leader
+// already cut off, even before the backend judges it isolated.
+func (f *front) awaitCommit(frame []byte) bool {
+	m := f.r.member
+	if !m.bars() || len(frame) < 12 || int16(binary.BigEndian.Uint16(frame[4:6])) != kmsg.Produce.Int16() {
+		return true
+	}
+	req := kmsg.NewPtrProduceRequest()
+	if requestBody(frame, req, int16(binary.BigEndian.Uint16(frame[6:8]))) != nil || req.Acks != -1 {
+		return true
+	}
+	since := time.Now()
+	timeout := time.NewTimer(m.timeout)
+	defer timeout.Stop()
+	for {
+		m.mu.Lock()
+		done := m.state[f.index] != stateIn || m.heardSince(f.index, since)
+		changed := m.changed
+		m.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return false
+		}
+	}
+}
+
+// timedOut is the answer to a produce request that no majority acknowledged.
+func timedOut(req *kmsg.ProduceRequest) *kmsg.ProduceResponse {
+	resp := kmsg.NewPtrProduceResponse()
+	resp.SetVersion(req.Version)
+	for _, t := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		for _, p := range t.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, kerr.RequestTimedOut.Code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
 }
 
 // brokerList renders "brokers 0, 2" or "broker 0 only" or "nobody".
@@ -470,6 +544,7 @@ func (b *Backend) view(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	m.views[i] = memberView{at: now, heard: heard}
+	m.changedLocked()
 	state := m.state[i]
 	m.mu.Unlock()
 	_, _ = fmt.Fprintln(w, state)

@@ -272,7 +272,8 @@ func others(skip int) []int {
 }
 
 // Healthy: a node cut off from both peers (a black hole: its links hold
-// their connections and pass nothing) loses its majority; until its
+// their connections and pass nothing) commits no acks=all write from the
+// moment of the cut, and loses its majority; until its
 // leadership moves, its acks=all writes time out and its acks=1 writes are
 // acknowledged from an orphan log; then its partition is led by the next
 // replica, which writes at the orphans' offsets, and the cut node answers
@@ -285,6 +286,11 @@ func TestMembershipIsolatedLeader(t *testing.T) {
 	}
 	mc.cut(true, []int{0}, []int{1, 2})
 	mc.cut(true, []int{1, 2}, []int{0})
+	// Before the backend judges it isolated, an acks=all write already
+	// waits for a majority that no longer hears it, and times out.
+	if code, _ := mc.produce(t, 0, 0, -1, "just-cut"); code != kerr.RequestTimedOut.Code {
+		t.Errorf("acks=all on the leader just cut off: error %d, want REQUEST_TIMED_OUT", code)
+	}
 	waitEvent(t, mc.b, "membership: broker 0 lost its majority (hears broker 0 only; needs 2 of 3): its writes are held")
 	if code, _ := mc.produce(t, 0, 0, -1, "held"); code != kerr.RequestTimedOut.Code {
 		t.Errorf("acks=all on the isolated leader: error %d, want REQUEST_TIMED_OUT", code)

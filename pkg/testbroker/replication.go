@@ -420,8 +420,9 @@ func (f *front) forward(conn net.Conn) {
 			if err != nil {
 				return
 			}
+			committed := f.awaitCommit(frame)
 			f.r.member.gate.RLock() // a rejoining leader's orphans go first (membership.go)
-			corr, req, ok, out := f.request(frame)
+			corr, req, ok, out := f.request(frame, committed)
 			if ok {
 				mu.Lock()
 				pending[corr] = req
@@ -484,8 +485,9 @@ func readFrame(r io.Reader) ([]byte, error) {
 // topics created, returns the requests whose answers the front reads
 // (Metadata, Produce) and what to send the broker: the frame, nothing (an
 // acks=0 write held by the membership rule) or, for a write the front
-// answers itself, an ApiVersions request in its place.
-func (f *front) request(frame []byte) (int32, pendingReq, bool, []byte) {
+// answers itself, an ApiVersions request in its place. An acks=all write
+// that no majority acknowledged (committed false, membership.go) times out.
+func (f *front) request(frame []byte, committed bool) (int32, pendingReq, bool, []byte) {
 	if len(frame) < 12 {
 		return 0, pendingReq{}, false, frame
 	}
@@ -500,8 +502,11 @@ func (f *front) request(frame []byte) (int32, pendingReq, bool, []byte) {
 		if requestBody(frame, req, version) != nil {
 			return 0, pendingReq{}, false, frame
 		}
-		if st := f.r.member.stateOf(f.index); st != stateIn {
-			own, wait := f.hold(req, st)
+		if st := f.r.member.stateOf(f.index); st != stateIn || !committed {
+			own, wait := timedOut(req), time.Duration(0)
+			if st != stateIn {
+				own, wait = f.hold(req, st)
+			}
 			if req.Acks == 0 {
 				return 0, pendingReq{}, false, nil
 			}
