@@ -54,6 +54,8 @@ type heartbeats struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
+	heardNow chan struct{} // a ping arrived: report it now (a commit waits for it)
+
 	mu    sync.Mutex
 	heard map[int]time.Time // per peer's backend index: when its last ping arrived
 	conns map[net.Conn]bool
@@ -65,7 +67,8 @@ func listenHeartbeats(c *config, lg *logger) (*heartbeats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("heartbeat port --raft-listen %s: %w", c.raftListen, err)
 	}
-	return &heartbeats{c: c, lg: lg, ln: ln, done: make(chan struct{}), heard: map[int]time.Time{}, conns: map[net.Conn]bool{}}, nil
+	return &heartbeats{c: c, lg: lg, ln: ln, done: make(chan struct{}), heardNow: make(chan struct{}, 1),
+		heard: map[int]time.Time{}, conns: map[net.Conn]bool{}}, nil
 }
 
 // deadline bounds one heartbeat exchange: a black-holed link answers
@@ -144,6 +147,10 @@ func (h *heartbeats) serve() {
 				h.mu.Lock()
 				h.heard[from] = time.Now()
 				h.mu.Unlock()
+				select {
+				case h.heardNow <- struct{}{}:
+				default: // a report is due already
+				}
 				if _, err := io.WriteString(conn, "pong\n"); err != nil {
 					return
 				}
@@ -221,8 +228,9 @@ func (h *heartbeats) ping(p peer) {
 	}
 }
 
-// report tells the backend, every heartbeat, how long ago this node heard
-// each peer (POST /view), and logs the state the backend answers.
+// report tells the backend how long ago this node heard each peer (POST
+// /view), whenever a ping arrives and at least every heartbeat, and logs
+// the state the backend answers.
 func (h *heartbeats) report() {
 	client := &http.Client{Timeout: h.deadline(), Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
@@ -235,6 +243,7 @@ func (h *heartbeats) report() {
 		case <-h.done:
 			return
 		case <-tick.C:
+		case <-h.heardNow:
 		}
 		now := time.Now()
 		h.mu.Lock()

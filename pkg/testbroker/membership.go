@@ -9,6 +9,11 @@ package testbroker
 //     peers' pings, and reports to the backend, every heartbeat, how long
 //     ago it last heard each peer (POST /view). Node i hears node j while
 //     j's pings reach i;
+//   - an acks=all write commits (goes on to the shared log) once its
+//     leader and a majority have heard each other since it came, as a Raft
+//     leader commits once a majority has the entry: a heartbeat round
+//     (about one --heartbeat) of latency, and a leader cut off commits
+//     nothing from the moment of the cut;
 //   - node i has a majority while its own view is fresh and it and more
 //     than half of the brokers (itself included) hear each other, both
 //     ways, within the membership timeout. A paused (SIGSTOP) node reports
@@ -40,9 +45,10 @@ package testbroker
 //
 // This shows the runner's mechanism (link proxies, cuts, heals, pauses)
 // and its verdicts end to end; it is not any real broker's behaviour. The
-// brokers still share one copy of the data: writes in the first timeout
-// after a cut, before the backend judges the node isolated, are applied as
-// if replicated; elections take the timeout and the delay, nothing more.
+// brokers still share one copy of the data: acks=1 and acks=0 writes in
+// the first timeout after a cut, before the backend judges their leader
+// isolated, are applied as if replicated (a real leader would orphan
+// them); elections take the timeout and the delay, nothing more.
 
 import (
 	"encoding/binary"
@@ -371,11 +377,11 @@ func (m *membership) heardSince(i int, t time.Time) bool {
 // bars, until a majority has heard its node and been heard by it since the
 // write came (a Raft leader commits once a majority has it: heartbeats
 // stand for the replication), or its node is no longer a member, or a
-// membership timeout has passed; the write then goes on as its node's state
+// membership timeout has passed since; the write then goes on as its node's state
 // says; it returns false when the timeout passed first (the write then
 // times out). So no acks=all write reaches the shared log through a leader
 // already cut off, even before the backend judges it isolated.
-func (f *front) awaitCommit(frame []byte) bool {
+func (f *front) awaitCommit(frame []byte, since time.Time) bool {
 	m := f.r.member
 	if !m.bars() || len(frame) < 12 || int16(binary.BigEndian.Uint16(frame[4:6])) != kmsg.Produce.Int16() {
 		return true
@@ -384,8 +390,7 @@ func (f *front) awaitCommit(frame []byte) bool {
 	if requestBody(frame, req, int16(binary.BigEndian.Uint16(frame[6:8]))) != nil || req.Acks != -1 {
 		return true
 	}
-	since := time.Now()
-	timeout := time.NewTimer(m.timeout)
+	timeout := time.NewTimer(time.Until(since.Add(m.timeout)))
 	defer timeout.Stop()
 	for {
 		m.mu.Lock()

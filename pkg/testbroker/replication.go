@@ -413,14 +413,36 @@ func (f *front) forward(conn net.Conn) {
 	var mu sync.Mutex
 	pending := map[int32]pendingReq{}
 	done := make(chan struct{}, 2)
-	go func() { // client -> broker
-		defer func() { done <- struct{}{} }()
+	// The client's requests are read ahead of the broker, each stamped
+	// with when it came: an acks=all write under a membership rule waits
+	// for a majority heard since then, and the writes queued behind it
+	// wait for the same heartbeats, not for theirs in turn.
+	type arrival struct {
+		frame []byte
+		at    time.Time
+	}
+	frames := make(chan arrival, 16)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() { // client
+		defer close(frames)
 		for {
 			frame, err := readFrame(conn)
 			if err != nil {
 				return
 			}
-			committed := f.awaitCommit(frame)
+			select {
+			case frames <- arrival{frame, time.Now()}:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	go func() { // -> broker
+		defer func() { done <- struct{}{} }()
+		for a := range frames {
+			frame := a.frame
+			committed := f.awaitCommit(frame, a.at)
 			f.r.member.gate.RLock() // a rejoining leader's orphans go first (membership.go)
 			corr, req, ok, out := f.request(frame, committed)
 			if ok {
