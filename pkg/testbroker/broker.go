@@ -6,7 +6,8 @@
 //     complete Kafka-protocol broker in its own process, for one-node
 //     profiles;
 //   - proxy (--backend URL --index I): a TCP forwarder on --listen to
-//     broker I of a Backend, which then advertises --listen in its
+//     broker I of a Backend, which then advertises --listen (or
+//     --advertise, e.g. the runner's proxy in front of it) in its
 //     metadata. N such processes make an N-node cluster whose nodes can be
 //     started, stopped, paused and killed one by one, each taking its
 //     broker's address with it. A proxy keeps its registration with the
@@ -74,7 +75,7 @@ import (
 // config is what the flags say.
 type config struct {
 	listen     string
-	advertise  string // proxy mode: the address the backend advertises; "" is listen
+	advertise  string
 	id         int
 	backend    string
 	index      int
@@ -98,10 +99,10 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("chronik-e2e internal broker", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "", "host:port to serve Kafka on (required)")
-	fs.StringVar(&c.advertise, "advertise", "", "proxy mode: host:port the backend advertises for the node, when clients reach it elsewhere than --listen (a runner's client proxy); default --listen")
 	fs.IntVar(&c.id, "id", 1, "the node's id, for its log lines")
 	fs.StringVar(&c.backend, "backend", "", "proxy mode: URL of the backend to register with and forward to")
 	fs.IntVar(&c.index, "index", 0, "proxy mode: which broker of the backend this node is (0 for the first)")
+	fs.StringVar(&c.advertise, "advertise", "", "proxy mode: host:port the backend tells clients for this node (default: --listen), e.g. the runner's proxy in front of it")
 	fs.StringVar(&c.health, "health", "", "host:port to answer GET /health on")
 	fs.DurationVar(&c.readyAfter, "ready-after", 0, "answer /health with 503 until this long after start")
 	fs.Func("log", "a line to print once serving (repeatable)", func(s string) error { c.logs = append(c.logs, s); return nil })
@@ -126,9 +127,10 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if c.listen == "" {
 		return nil, fmt.Errorf("--listen is required; usage: %s", Usage)
 	}
+	if c.advertise == "" {
+		c.advertise = c.listen
+	}
 	switch {
-	case c.advertise != "" && c.backend == "":
-		return nil, fmt.Errorf("--advertise needs --backend: a standalone node advertises --listen; usage: %s", Usage)
 	case c.raftListen != "" && c.backend == "":
 		return nil, fmt.Errorf("--raft-listen needs --backend: only proxy-mode nodes heartbeat; usage: %s", Usage)
 	case len(c.peers) > 0 && c.raftListen == "":
@@ -211,14 +213,6 @@ type node struct {
 	// stop stops serving; graceful is a shutdown on SIGTERM, which a proxy
 	// announces to its backend first.
 	stop func(graceful bool)
-}
-
-// advertised is the address the backend advertises for the node.
-func (c *config) advertised() string {
-	if c.advertise != "" {
-		return c.advertise
-	}
-	return c.listen
 }
 
 // serve starts serving Kafka on c.listen.

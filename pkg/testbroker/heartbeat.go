@@ -253,7 +253,7 @@ func (h *heartbeats) report() {
 		}
 		h.mu.Unlock()
 		sort.Strings(heard)
-		q := url.Values{"index": {strconv.Itoa(h.c.index)}, "addr": {h.c.advertised()}, "heard": {strings.Join(heard, ",")}}
+		q := url.Values{"index": {strconv.Itoa(h.c.index)}, "addr": {h.c.advertise}, "heard": {strings.Join(heard, ",")}}
 		resp, err := client.Post(base+q.Encode(), "text/plain", nil)
 		if err != nil {
 			continue // the registration says when the backend is gone

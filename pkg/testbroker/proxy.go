@@ -20,12 +20,12 @@ import (
 const registerTimeout = 30 * time.Second
 
 // startProxy listens on c.listen, registers with the backend as broker
-// c.index (reached at c.advertised()) and forwards every connection to that
-// broker. The registration
+// c.index and forwards every connection to that broker. The registration
 // stays open while the node lives: its end tells the backend the node is
 // gone (see Backend).
 func startProxy(c *config, lg *logger) (*node, error) {
-	// Listening first: once registered, the backend advertises the node.
+	// Listening first: once registered, the backend advertises c.advertise
+	// (c.listen, or a proxy in front of it).
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return nil, err
@@ -61,9 +61,6 @@ func startProxy(c *config, lg *logger) (*node, error) {
 		}
 	}()
 	lg.log("INFO", "node %d serving Kafka on %s (proxy to broker %d of the backend at %s)", c.id, c.listen, c.index, reg.target)
-	if c.advertise != "" {
-		lg.log("INFO", "node %d advertised at %s", c.id, c.advertise)
-	}
 	if hb != nil {
 		hb.start()
 	}
@@ -93,10 +90,10 @@ type registration struct {
 	close  func()       // ends the registration (the backend then takes the broker down unless it left)
 }
 
-// register tells the backend that broker c.index is reached at c.advertised() and
+// register tells the backend that broker c.index is reached at c.advertise and
 // keeps the registration open until close is called.
 func register(c *config) (*registration, error) {
-	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertised()}}
+	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertise}}
 	if c.raftListen != "" {
 		q.Set("member", "1") // judged by its heartbeats (membership.go)
 	}
@@ -153,7 +150,7 @@ func register(c *config) (*registration, error) {
 // leave tells the backend that broker c.index's node shuts down, so that
 // the backend moves its leadership away first, and returns what it did.
 func leave(c *config) (string, error) {
-	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertised()}}
+	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertise}}
 	client := &http.Client{Timeout: registerTimeout, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Post(strings.TrimSuffix(c.backend, "/")+"/leave?"+q.Encode(), "text/plain", nil)

@@ -54,7 +54,7 @@ func TestBackendRegister(t *testing.T) {
 	}
 }
 
-// The peer and advertise flags: each needs proxy mode; --peers takes a
+// The peer flags: each needs proxy mode; --peers takes a
 // list with a trailing comma and skips the node's own id.
 func TestParseMemberFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -62,7 +62,6 @@ func TestParseMemberFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--raft-listen", "127.0.0.1:2"}, "--raft-listen needs --backend"},
-		{[]string{"--advertise", "127.0.0.1:2"}, "--advertise needs --backend"},
 		{[]string{"--backend", "http://x", "--peers", "2=127.0.0.1:3"}, "--peers needs --raft-listen"},
 		{[]string{"--backend", "http://x", "--raft-listen", "127.0.0.1:2", "--peers", "two=127.0.0.1:3"}, `--peers entry "two=127.0.0.1:3": want ID=HOST:PORT`},
 		{[]string{"--backend", "http://x", "--raft-listen", "127.0.0.1:2", "--heartbeat", "0s"}, "--heartbeat 0s: want a positive duration"},
