@@ -45,7 +45,7 @@ func TestSpawnMembershipPause(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = backend.Close() })
 	spec := brokerSpec(t, "--backend", backend.URL(), "--index", "{{.Index}}", "--raft-listen", `{{.Addr "raft"}}`,
-		"--peers", `{{range .Peers}}{{if ne .ID $.ID}}{{.ID}}={{.Addr "raft"}},{{end}}{{end}}`)
+		"--peers", `{{range .Peers}}{{.ID}}={{$.LinkAddr .ID "raft"}},{{end}}`) // network off: the peers' own ports
 	spec.Ports = append(spec.Ports, "raft")
 	s := start(t, 3, spec)
 	if _, _, err := waitReady(t, s, ""); err != nil {
@@ -67,6 +67,54 @@ func TestSpawnMembershipPause(t *testing.T) {
 	waitBackendEvents(t, backend, "membership: broker 0 lost its majority", 1)
 	waitBackendEvents(t, backend, "membership: broker 0 still has no majority", 1)
 	if _, err := s.Do(ctx, cluster.OpResume, cluster.Node{ID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitBackendEvents(t, backend, "membership: broker 0 has a majority", 2)
+}
+
+// The runner's whole network path on spawned test nodes: with
+// faults.network on, each node pings its peers through the runner's link
+// proxies ({{$.LinkAddr .ID "raft"}}); cutting node 1's raft links, both
+// ways, as a partition does, costs it its majority and its leadership under
+// the backend's rule; healing gives both back.
+func TestSpawnMembershipPartition(t *testing.T) {
+	backend, err := testbroker.StartBackend(3, testbroker.WithMembership(testbroker.MembershipHealthy, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = backend.Close() })
+	spec := brokerSpec(t, "--backend", backend.URL(), "--index", "{{.Index}}", "--advertise", `{{.ClientAddr "kafka"}}`,
+		"--raft-listen", `{{.Addr "raft"}}`, "--peers", `{{range .Peers}}{{.ID}}={{$.LinkAddr .ID "raft"}},{{end}}`)
+	spec.Ports = append(spec.Ports, "raft")
+	s, err := cluster.StartSpawn(context.Background(), 3, spec, cluster.SpawnOptions{Name: "test", Network: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, _, err := waitReady(t, s, ""); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	waitBackendEvents(t, backend, "has a majority (hears brokers", 3)
+	nc, why := cluster.Network(s)
+	if nc == nil {
+		t.Fatalf("Network = nil, %q", why)
+	}
+	var cut []cluster.Link
+	for _, l := range nc.Links() {
+		if l.Port == "raft" && (l.From == 1 || l.To == 1) {
+			cut = append(cut, l)
+		}
+	}
+	if len(cut) != 4 {
+		t.Fatalf("node 1's raft links %v, want 4", cut)
+	}
+	ctx := context.Background()
+	if _, err := nc.Apply(ctx, cluster.NetFault{Kind: cluster.NetCut, Links: cut, Mode: cluster.CutDrop}); err != nil {
+		t.Fatal(err)
+	}
+	waitBackendEvents(t, backend, "membership: broker 0 lost its majority (hears broker 0 only; needs 2 of 3)", 1)
+	waitBackendEvents(t, backend, "membership: broker 0 still has no majority", 1)
+	if _, err := nc.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitBackendEvents(t, backend, "membership: broker 0 has a majority", 2)
