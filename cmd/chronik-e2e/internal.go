@@ -75,7 +75,7 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 	backend.Flags().StringVar(&membership, "membership", "off",
 		"who may lead, from the nodes' heartbeats through their peer links (nodes need --raft-listen and --peers): off; healthy (Raft-like: "+
 			"a node leads only while it and a majority hear each other; an isolated leader's acks=all writes time out, its acks=1 writes are "+
-			"orphaned and discarded); split-brain (a partitioned node keeps its leadership and its writes); ack-drop (an isolated leader "+
+			"orphaned, discarded once its leadership moved); split-brain (a partitioned node keeps its leadership and its writes); ack-drop (an isolated leader "+
 			"acknowledges acks=all writes and drops them). It stages the runner's network faults and verdicts; it is no real broker's behaviour")
 	backend.Flags().DurationVar(&memberTimeout, "membership-timeout", testbroker.DefaultMembershipTimeout,
 		"a node that does not hear a majority, both ways, for this long loses its majority")
