@@ -276,6 +276,7 @@ func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &session{addr: addr, ended: make(chan struct{})}
 	b.sessions[i] = s
+	b.member.registered(i, addr)
 	b.handlers.Add(1)
 	b.mu.Unlock()
 	defer b.handlers.Done()
@@ -298,6 +299,7 @@ func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 		_, _ = b.nodeOp(cluster.OpKill, i, fmt.Sprintf("node at %s went away", addr))
 	}
 	b.sessions[i] = nil
+	b.member.registered(i, "")
 	close(s.ended)
 }
 

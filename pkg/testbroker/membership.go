@@ -189,6 +189,7 @@ type membership struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when a view or a state changes
+	addrs   []string      // per broker: its registered node's address ("": none), so that views never wait for the backend's lock
 	n       int
 	views   []memberView
 	state   []memberState
@@ -247,6 +248,7 @@ func (b *Backend) startMembership(n int) {
 	m.lostAt = make([]time.Time, n)
 	m.orphans = make([]map[topicPartition]*orphanLog, n)
 	m.changed = make(chan struct{})
+	m.addrs = make([]string, n)
 	if !m.on() {
 		return
 	}
@@ -539,15 +541,12 @@ func (b *Backend) view(w http.ResponseWriter, r *http.Request) {
 		}
 		heard[peer] = now.Add(-time.Duration(ago) * time.Millisecond)
 	}
-	b.mu.Lock()
-	s := b.sessions[i]
-	registered := s != nil && s.addr == addr && !b.closed
-	b.mu.Unlock()
-	if !registered {
+	m.mu.Lock()
+	if m.addrs[i] != addr {
+		m.mu.Unlock()
 		http.Error(w, fmt.Sprintf("broker %d is not registered to a node at %s", i, addr), http.StatusConflict)
 		return
 	}
-	m.mu.Lock()
 	m.views[i] = memberView{at: now, heard: heard}
 	m.changedLocked()
 	state := m.state[i]
@@ -823,4 +822,11 @@ func roundTrip(target string, req kmsg.Request, resp kmsg.Response) error {
 		return errors.New("a short answer")
 	}
 	return resp.ReadFrom(frame[8:])
+}
+
+// registered notes that broker i's node is at addr ("": it went).
+func (m *membership) registered(i int, addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addrs[i] = addr
 }
