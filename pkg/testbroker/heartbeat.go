@@ -2,11 +2,13 @@ package testbroker
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,8 +73,12 @@ func listenHeartbeats(c *config, lg *logger) (*heartbeats, error) {
 		heard: map[int]time.Time{}, conns: map[net.Conn]bool{}}, nil
 }
 
-// deadline bounds one heartbeat exchange: a black-holed link answers
-// nothing, so the pinger gives up and dials again.
+// giveUp is how long a pinger waits on a connection that answers nothing
+// before it dials again.
+const giveUp = 5 * time.Second
+
+// deadline bounds one heartbeat exchange: a ping unanswered this long
+// makes its peer unreachable until an answer comes.
 func (h *heartbeats) deadline() time.Duration { return max(5*h.c.heartbeat, 500*time.Millisecond) }
 
 // start serves the peers' pings, pings every peer and reports to the backend.
@@ -202,19 +208,37 @@ func (h *heartbeats) ping(p peer) {
 			return
 		}
 		br := bufio.NewReader(conn)
+		var silent time.Time // since when a ping went unanswered
 		for {
 			_ = conn.SetDeadline(time.Now().Add(h.deadline()))
-			if _, err = io.WriteString(conn, msg); err == nil {
+			if silent.IsZero() {
+				_, err = io.WriteString(conn, msg)
+			}
+			if err == nil {
 				var line string
 				line, err = br.ReadString('\n')
 				if err == nil && line != "pong\n" {
 					err = fmt.Errorf("answered %q", line)
 				}
 			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// A black-holed link holds the connection: keep it (a
+				// link that heals delivers the ping and its answer) rather
+				// than pile up held connections, for a while.
+				note(false, fmt.Errorf("no answer within %s", h.deadline()))
+				if silent.IsZero() {
+					silent = time.Now().Add(-h.deadline())
+				}
+				if time.Since(silent) < giveUp {
+					err = nil
+					continue
+				}
+			}
 			if err != nil {
 				note(false, err)
 				break
 			}
+			silent = time.Time{}
 			note(true, nil)
 			if !wait() {
 				h.untrack(conn)
