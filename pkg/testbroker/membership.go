@@ -6,9 +6,9 @@ package testbroker
 //
 //   - each node (--raft-listen, --peers, heartbeat.go) pings every peer
 //     through the address its profile renders for that link, answers its
-//     peers' pings, and reports to the backend, every heartbeat, how long
-//     ago it last heard each peer (POST /view). Node i hears node j while
-//     j's pings reach i;
+//     peers' pings, and reports to the backend how long ago it last heard
+//     each peer (POST /view) whenever a ping arrives and at least every
+//     heartbeat. Node i hears node j while j's pings reach i;
 //   - an acks=all write commits (goes on to the shared log) once its
 //     leader and a majority have heard each other since it came, as a Raft
 //     leader commits once a majority has the entry: a heartbeat round
