@@ -442,12 +442,18 @@ func brokerList(ids []int) string {
 	return "brokers " + strings.Join(s, ", ")
 }
 
-// discard drops node i's orphan log and says what it held ("" when nothing).
-func (m *membership) discard(i int) string {
+// take removes node i's orphan logs and returns them.
+func (m *membership) take(i int) map[topicPartition]*orphanLog {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	logs := m.orphans[i]
 	m.orphans[i] = nil
-	m.mu.Unlock()
+	return logs
+}
+
+// discard drops node i's orphan log and says what it held ("" when nothing).
+func (m *membership) discard(i int) string {
+	logs := m.take(i)
 	if len(logs) == 0 {
 		return ""
 	}
@@ -727,11 +733,7 @@ func answerFrame(corr int32, resp kmsg.Response) []byte {
 // every write), so they land at the offsets it acknowledged; when they do
 // not (a transaction marker came between), the event says so.
 func (b *Backend) applyOrphans(i int) string {
-	m := &b.member
-	m.mu.Lock()
-	logs := m.orphans[i]
-	m.orphans[i] = nil
-	m.mu.Unlock()
+	logs := b.member.take(i)
 	if len(logs) == 0 {
 		return ""
 	}
