@@ -21,7 +21,8 @@ import (
 // producers, are taken by kfake and read back by sarama's decoder and
 // franz-go's: every record once, its payload intact, under its own key, in
 // the partition sarama's default (hash) partitioner picks for that key, at
-// the offset the ledger holds for it, compressed with the codec asked for.
+// the offset the ledger holds for it, compressed with the codec asked for;
+// a shard's sequence numbers (seqBase) are the payloads', not the ledger's.
 func TestBatchEngineRoundTrip(t *testing.T) {
 	t.Parallel()
 	c, err := cluster.StartEmbedded(3)
@@ -32,13 +33,14 @@ func TestBatchEngineRoundTrip(t *testing.T) {
 	for _, codec := range profile.Compressions {
 		for _, producers := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d producers", codec, producers), func(t *testing.T) {
-				testBatchRoundTrip(t, c, codec, producers)
+				testBatchRoundTrip(t, c, codec, producers, 0)
 			})
 		}
 	}
+	t.Run("a shard's sequence numbers", func(t *testing.T) { testBatchRoundTrip(t, c, "none", 2, 1_000_000) })
 }
 
-func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, producers int) {
+func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, producers, seqBase int) {
 	const (
 		partitions = 7
 		nkeys      = 50
@@ -48,7 +50,7 @@ func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, produce
 	)
 	p := profile.Default()
 	p.Topic.Partitions = partitions
-	topic := fmt.Sprintf("batch-%s-%d", codec, producers)
+	topic := fmt.Sprintf("batch-%s-%d-%d", codec, producers, seqBase)
 	env, err := NewEnv(p, c, report.New("test", "test", time.Now()), topic, runID, sarama.V3_6_0_0)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +67,7 @@ func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, produce
 	ledger := verify.NewLedger(n)
 	e, err := startEngine(ctx, env, engineOptions{
 		topic: topic, mode: verify.Mode{Acks: "all"}, engine: engineBatch, compression: codec,
-		producers: producers, valueBytes: valueBytes, runID: runID, keys: keys, ledger: ledger,
+		producers: producers, valueBytes: valueBytes, runID: runID, keys: keys, ledger: ledger, seqBase: seqBase,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,10 +96,11 @@ func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, produce
 	check := func(reader string, partition int32, offset int64, key, value []byte) int {
 		t.Helper()
 		pl, err := workload.Decode(value, key)
-		if err != nil || pl.RunID != runID || pl.Seq >= n {
+		if err != nil || pl.RunID != runID || pl.Seq < uint64(seqBase) || pl.Seq >= uint64(seqBase+n) {
 			t.Fatalf("%s: partition %d offset %d: payload %+v, %v", reader, partition, offset, pl, err)
 		}
-		seq, k := int(pl.Seq), int(pl.Seq)%nkeys
+		seq := int(pl.Seq) - seqBase
+		k := seq % nkeys
 		if string(key) != string(keys[k]) || int(pl.Key) != k {
 			t.Errorf("%s: seq %d has key %q (index %d), want %q", reader, seq, key, pl.Key, keys[k])
 		}

@@ -76,6 +76,10 @@ type engineOptions struct {
 	runID       uint64
 	keys        [][]byte
 	ledger      *verify.Ledger // its length bounds the messages sent
+	// seqBase and keyBase offset the payloads' sequence numbers and key
+	// indexes (a shard's ranges, verify.Shard.Own); the ledger, keys and
+	// onAnswer count from 0 all the same. Every engine must honour them.
+	seqBase, keyBase int
 	// latency, when set, receives every answer's latency (from the scheduled send).
 	latency *workload.SharedLatency
 	// onAnswer, when set, is told every answer, from the producer's collector goroutine.
@@ -436,9 +440,11 @@ func (e *engine) send(ctx context.Context, p *producer) {
 	e.full.Store(true)
 }
 
-// encode writes message seq's payload, with key index k, due at due, into value.
+// encode writes message seq's payload, with key index k, due at due, into
+// value: the one place either engine builds a payload, with the shard's
+// seqBase and keyBase.
 func (e *engine) encode(value []byte, seq, k int, due time.Duration) {
-	workload.Encode(value, workload.Payload{RunID: e.o.runID, Seq: uint64(seq), Key: uint32(k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, e.o.keys[k])
+	workload.Encode(value, workload.Payload{RunID: e.o.runID, Seq: uint64(e.o.seqBase + seq), Key: uint32(e.o.keyBase + k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, e.o.keys[k])
 }
 
 // cursor returns the next sequence number p sends and its key index; false
@@ -626,7 +632,7 @@ func (e *engine) tally(p *producer, seq int, partition int32, acked bool, reason
 		p.statsMu.Lock()
 		p.failedBy[reason]++
 		if !p.failures.Full() {
-			p.failures.Add("seq %d (%s) to partition %d%s: %s", seq, e.o.keys[seq%len(e.o.keys)], partition, leader, reason)
+			p.failures.Add("seq %d (%s) to partition %d%s: %s", e.o.seqBase+seq, e.o.keys[seq%len(e.o.keys)], partition, leader, reason)
 		} else {
 			p.failures.Count++
 		}
