@@ -10,6 +10,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func ParseStats(out string) (Stats, error) {
 			continue
 		}
 		f, err := strconv.ParseFloat(v, 64)
-		bad := err != nil || f < 0
+		bad := err != nil || !(f >= 0) || math.IsInf(f, 0) // NaN and Inf parse, but pass every threshold or break the JSON
 		switch k {
 		case "rss_mb", "rss_bytes":
 			if bad {

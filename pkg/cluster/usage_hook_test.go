@@ -27,6 +27,13 @@ func TestParseStats(t *testing.T) {
 		{out: "rss_mb=lots", err: "rss_mb=lots is not a number of mb"},
 		{out: "cpu_pct=-3", err: "cpu_pct=-3 is not a percentage"},
 		{out: "fds=1.5", err: "fds=1.5 is not a count"},
+		// NaN and Inf parse as floats: NaN passes every threshold (NaN > x is
+		// false) and neither can be written in the JSON report.
+		{out: "rss_mb=NaN", err: "rss_mb=NaN is not a number of mb"},
+		{out: "rss_bytes=+Inf", err: "rss_bytes=+Inf is not a number of bytes"},
+		{out: "cpu_pct=inf", err: "cpu_pct=inf is not a percentage"},
+		{out: "fds=1e30", err: "fds=1e30 is not a count"},
+		{out: "fds=NaN", err: "fds=NaN is not a count"},
 	} {
 		got, err := ParseStats(tc.out)
 		switch {
