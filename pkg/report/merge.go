@@ -301,8 +301,16 @@ func sameRun(sr, first ShardReport) error {
 				sr.File, s.Index, s.Count, s.FirstSeq, s.LastSeq, s.FirstKey, s.LastKey, a.Messages, a.Keys, lo, hi-1, klo, khi-1)
 		}
 	}
-	if d := r.Delivery; r.Passed && (d.Unexpected > 0 || d.Misplaced > 0) {
+	if !r.Passed {
+		return nil
+	}
+	if d := r.Delivery; d.Unexpected > 0 || d.Misplaced > 0 {
 		return fmt.Errorf("%s says PASSED with %d unexpected and %d misplaced record(s), which always fail a run: the report was edited or is corrupt", sr.File, d.Unexpected, d.Misplaced)
+	}
+	for _, sc := range r.Scenarios {
+		if !sc.Passed && (!sc.NotApplicable || !r.AllowNotApplicable) {
+			return fmt.Errorf("%s says PASSED, but its scenario %s did not pass: the report was edited or is corrupt", sr.File, sc.Name)
+		}
 	}
 	return nil
 }

@@ -139,6 +139,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"negative index", func(_, b *report.Report) { b.Shard.Index = -1 }, "b.json is shard -1 of 2"},
 		{"other split", func(_, b *report.Report) { b.Shard.FirstSeq = 7 }, "b.json: shard 1 of 2 owns sequences 7-2999 and keys 15-29; this chronik-e2e splits 3000 messages over 30 keys as 1500-2999 and 15-29"},
 		{"passed with unexpected", func(_, b *report.Report) { b.Delivery.Unexpected = 1 }, "b.json says PASSED with 1 unexpected and 0 misplaced record(s)"},
+		{"passed with a failed scenario", func(_, b *report.Report) { b.Scenarios[0].Passed = false }, "b.json says PASSED, but its scenario produce did not pass"},
 		{"more answers than sends", func(_, b *report.Report) { b.Delivery.Sent = 0; b.Delivery.Acked = 0 }, "b.json: its latency histogram holds 1 answer(s), more than its 0 send(s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
