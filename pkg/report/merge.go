@@ -98,7 +98,7 @@ func Merge(in []ShardReport) (*Report, error) {
 			failedByError[k] += v
 		}
 		for _, p := range r.Partitions {
-			if int(p.ID) < len(m.Partitions) && m.Partitions[p.ID].ID == p.ID {
+			if p.ID >= 0 && int(p.ID) < len(m.Partitions) && m.Partitions[p.ID].ID == p.ID {
 				m.Partitions[p.ID].Messages += p.Messages
 				m.Partitions[p.ID].HighWatermark = max(m.Partitions[p.ID].HighWatermark, p.HighWatermark)
 			}
@@ -248,16 +248,23 @@ func sameGroup(in []ShardReport) error {
 			return err
 		}
 	}
+	// Every index given is below Count, so len(seen) < Count means some are
+	// missing: name the first few (a count of a billion names no billion).
+	if fs.Count == len(seen) {
+		return nil
+	}
+	const named = 10
 	var missing []string
-	for i := range fs.Count {
+	for i := 0; len(missing) < named && i < fs.Count; i++ {
 		if seen[i] == "" {
 			missing = append(missing, fmt.Sprint(i))
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("run group %s has %d shards, but no report of shard(s) %s was given: give every shard's report (a shard without one did not finish, and the group cannot pass)", fs.Group, fs.Count, strings.Join(missing, ", "))
+	list := strings.Join(missing, ", ")
+	if n := fs.Count - len(seen); n > len(missing) {
+		list += fmt.Sprintf(" and %d more", n-len(missing))
 	}
-	return nil
+	return fmt.Errorf("run group %s has %d shards, but no report of shard(s) %s was given: give every shard's report (a shard without one did not finish, and the group cannot pass)", fs.Group, fs.Count, list)
 }
 
 // sameRun checks that sr ran what first ran, with the same chronik-e2e (the
@@ -291,6 +298,11 @@ func sameRun(sr, first ShardReport) error {
 	}
 	if x, y := names(r), names(f); x != y {
 		return fmt.Errorf("%s ran scenarios %s, %s %s: every shard must run the same scenarios, or a shard's part goes unsent or unread", sr.File, x, first.File, y)
+	}
+	for _, p := range r.Partitions {
+		if !slices.ContainsFunc(f.Partitions, func(q Partition) bool { return q.ID == p.ID }) {
+			return fmt.Errorf("%s lists partition %d, which topic %s of %s does not have: the report was edited or is corrupt", sr.File, p.ID, f.Config.Topic, first.File)
+		}
 	}
 	s := r.Shard
 	if s.Index >= 0 && s.Index < s.Count && a.Messages >= s.Count && a.Keys >= s.Count {

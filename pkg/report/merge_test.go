@@ -140,6 +140,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"other split", func(_, b *report.Report) { b.Shard.FirstSeq = 7 }, "b.json: shard 1 of 2 owns sequences 7-2999 and keys 15-29; this chronik-e2e splits 3000 messages over 30 keys as 1500-2999 and 15-29"},
 		{"passed with unexpected", func(_, b *report.Report) { b.Delivery.Unexpected = 1 }, "b.json says PASSED with 1 unexpected and 0 misplaced record(s)"},
 		{"passed with a failed scenario", func(_, b *report.Report) { b.Scenarios[0].Passed = false }, "b.json says PASSED, but its scenario produce did not pass"},
+		{"negative partition", func(_, b *report.Report) { b.Partitions[0].ID = -1 }, "b.json lists partition -1, which topic e2e-3x3-000000aa of a.json does not have"},
 		{"more answers than sends", func(_, b *report.Report) { b.Delivery.Sent = 0; b.Delivery.Acked = 0 }, "b.json: its latency histogram holds 1 answer(s), more than its 0 send(s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +152,15 @@ func TestMergeRefuses(t *testing.T) {
 			}
 		})
 	}
-	_, err := report.Merge([]report.ShardReport{{File: "a.json", Report: ok(0)}})
+	// A count of two billion (edited, or corrupt) names the first missing
+	// shards, not two billion of them.
+	a, b := ok(0), ok(1)
+	a.Shard.Count, b.Shard.Count = 2_000_000_000, 2_000_000_000
+	_, err := report.Merge([]report.ShardReport{{File: "a.json", Report: a}, {File: "b.json", Report: b}})
+	if err == nil || !strings.Contains(err.Error(), "no report of shard(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 1999999988 more was given") {
+		t.Errorf("two of two billion shards: error %v", err)
+	}
+	_, err = report.Merge([]report.ShardReport{{File: "a.json", Report: ok(0)}})
 	if err == nil || !strings.Contains(err.Error(), "no report of shard(s) 1 was given") {
 		t.Errorf("a missing shard: error %v", err)
 	}
