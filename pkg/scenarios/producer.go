@@ -122,8 +122,13 @@ type producer struct {
 	freed chan struct{} // holds a token once free got a message while empty
 
 	sent, answered atomic.Int64
-	idle           chan struct{} // gets a token when answered catches up with sent
-	collected      chan struct{} // closed when the producer's answer channels are drained
+	// The sarama engine's collector records answers under recording; once
+	// judged (drain failed the messages in flight for want of an answer),
+	// it records none.
+	recording sync.Mutex
+	judged    bool
+	idle      chan struct{} // gets a token when answered catches up with sent
+	collected chan struct{} // closed when the producer's answer channels are drained
 
 	// Written by the collector, read by stats at any time: atomics on the
 	// path of every answer, a mutex on the path of failures only.
@@ -337,7 +342,11 @@ func (e *engine) failUnanswered(reason string) int {
 	for _, p := range e.prods {
 		if p.batch != nil {
 			p.batch.stopRecording()
+			continue
 		}
+		p.recording.Lock()
+		p.judged = true
+		p.recording.Unlock()
 	}
 	n := verify.FailUnanswered(e.o.ledger, e.o.ledger.Len())
 	if n > 0 && len(e.prods) > 0 {
@@ -548,13 +557,39 @@ func (e *engine) collect(p *producer) {
 	successes, errs := p.ap.Successes(), p.ap.Errors()
 	freed := make([]*slot, 0, 1024)
 	for successes != nil || errs != nil {
+		var m *sarama.ProducerMessage
+		var err error
 		select {
-		case m, ok := <-successes:
+		case msg, ok := <-successes:
 			if !ok {
 				successes = nil
 				continue
 			}
-			now := time.Since(e.start)
+			m = msg
+		case pe, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			m, err = pe.Msg, pe.Err
+		}
+		now := time.Since(e.start)
+		p.recording.Lock()
+		if p.judged {
+			// The messages in flight failed for want of an answer (see
+			// drain), and the scenarios after this one read the ledger: a
+			// late answer must not change it under them.
+			p.recording.Unlock()
+			continue
+		}
+		if err != nil {
+			// sarama may still read a message it returned as an error
+			// (partitionProducer reads msg.retries for its backoff after
+			// returnError): the slot is never reused, a fresh one takes
+			// its place. Errors are few.
+			used := e.answer(p, rec, m, err, now)
+			freed = append(freed, freshSlot(len(used.value)))
+		} else {
 			freed = append(freed, e.answer(p, rec, m, nil, now))
 			// Take the answers already waiting without a select each; they
 			// were all answered by now.
@@ -566,23 +601,11 @@ func (e *engine) collect(p *producer) {
 				}
 				freed = append(freed, e.answer(p, rec, m, nil, now))
 			}
-			p.last.Store(int64(now))
-		case pe, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			now := time.Since(e.start)
-			// sarama may still read a message it returned as an error
-			// (partitionProducer reads msg.retries for its backoff after
-			// returnError): the slot is never reused, a fresh one takes
-			// its place. Errors are few.
-			used := e.answer(p, rec, pe.Msg, pe.Err, now)
-			freed = append(freed, freshSlot(len(used.value)))
-			p.last.Store(int64(now))
 		}
+		p.last.Store(int64(now))
 		// Counted after the ledger has them: drain's waiter then sees every answer recorded.
 		answered := p.answered.Add(int64(len(freed)))
+		p.recording.Unlock()
 		p.give(freed)
 		freed = freed[:0]
 		if answered-reported >= progressEvery {
