@@ -24,6 +24,10 @@ package scenarios
 // lookup's error. Nothing is retried: idempotent and retrying producers use
 // the sarama engine.
 //
+// A leader whose answer asks for a throttle (throttle_time_ms) gets no
+// request until it has passed: sarama's broker would otherwise hold the
+// sender inside AsyncProduce for that long, beyond any deadline.
+//
 // A batch is sent when its leader has room for another request and either
 // the batch is full or the leader has nothing in flight (with a rate: before
 // the sender sleeps), so that batches grow while the cluster is busy and
@@ -91,7 +95,8 @@ type batcher struct {
 	parts       []partBatch
 	brokers     []*brokerLane
 	lastRefresh time.Time
-	leaderless  bool // the last lookup found a partition without a leader
+	leaderless  bool      // the last lookup found a partition without a leader
+	throttled   time.Time // the earliest end of a throttle that holds back a waiting batch (zero: none)
 
 	// Shared with the answer callbacks, which run on sarama's goroutines
 	// that read each broker's responses.
@@ -125,6 +130,9 @@ type brokerLane struct {
 	b        *sarama.Broker
 	parts    []int32 // the partitions it leads
 	inFlight atomic.Int32
+	// throttledUntil is when the throttle the leader last asked for ends
+	// (Unix nanoseconds).
+	throttledUntil atomic.Int64
 }
 
 // sentBatch is one record batch in flight.
@@ -234,9 +242,7 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 				bt.grow(pb, min(2*n, bt.maxRecords))
 				break
 			}
-			select {
-			case <-bt.ready:
-			case <-ctx.Done():
+			if !e.await(ctx, p) {
 				return
 			}
 			added = 0
@@ -259,13 +265,29 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 	}
 	// Every message is in a batch: send the rest.
 	for e.pump(p, true) {
-		select {
-		case <-bt.ready:
-		case <-ctx.Done():
+		if !e.await(ctx, p) {
 			return
 		}
 	}
 	e.full.Store(true)
+}
+
+// await waits until an answer makes room for a request or a throttle that
+// holds a batch back ends; false when ctx ended first.
+func (e *engine) await(ctx context.Context, p *producer) bool {
+	var end <-chan time.Time
+	if t := p.batch.throttled; !t.IsZero() {
+		timer := time.NewTimer(time.Until(t))
+		defer timer.Stop()
+		end = timer.C
+	}
+	select {
+	case <-p.batch.ready:
+	case <-end:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // sleep waits for timer, sending what waits whenever an answer makes room;
@@ -295,6 +317,8 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 			e.failWaiting(p, int32(part), pb.leaderErr)
 		}
 	}
+	bt.throttled = time.Time{}
+	now := time.Now().UnixNano()
 	for _, l := range bt.brokers {
 		n := l.inFlight.Load()
 		send, some := all || n == 0, false
@@ -304,8 +328,14 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 				send = send || c == len(bt.parts[part].recs)
 			}
 		}
+		until := l.throttledUntil.Load()
 		switch {
 		case !some:
+		case until > now:
+			waiting = true
+			if t := time.Unix(0, until); bt.throttled.IsZero() || t.Before(bt.throttled) {
+				bt.throttled = t
+			}
 		case n >= bt.perBroker || !send:
 			waiting = true
 		default:
@@ -370,6 +400,11 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 	sent := make([]*sentBatch, 0, len(l.parts))
 	now := time.Now()
 	count := 0
+	bt.mu.Lock()
+	if bt.judged { // drain gave up while the sender was held up: nothing more is sent
+		bt.mu.Unlock()
+		return
+	}
 	for _, part := range l.parts {
 		pb := &bt.parts[part]
 		n := len(pb.seqs)
@@ -388,6 +423,7 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 		sent = append(sent, bt.handOver(part, pb))
 		count += n
 	}
+	bt.mu.Unlock()
 	p.sent.Add(int64(count))
 	l.inFlight.Add(1)
 	bt.requests.Add(1)
@@ -401,16 +437,14 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 }
 
 // handOver moves pb's waiting records' sequence numbers and due times to a
-// batch in flight, leaving pb empty.
+// batch in flight, leaving pb empty. bt.mu must be held.
 func (bt *batcher) handOver(part int32, pb *partBatch) *sentBatch {
-	bt.mu.Lock()
 	var sb *sentBatch
 	if n := len(bt.free); n > 0 {
 		sb, bt.free = bt.free[n-1], bt.free[:n-1]
 	} else {
 		sb = &sentBatch{seqs: make([]int, 0, cap(pb.seqs)), dues: make([]time.Duration, 0, cap(pb.dues))}
 	}
-	bt.mu.Unlock()
 	sb.partition = part
 	sb.seqs, pb.seqs = pb.seqs, sb.seqs[:0]
 	sb.dues, pb.dues = pb.dues, sb.dues[:0]
@@ -425,12 +459,19 @@ func (e *engine) failWaiting(p *producer, part int32, err error) {
 		err = sarama.ErrLeaderNotAvailable
 	}
 	pb := &bt.parts[part]
+	bt.mu.Lock()
+	if bt.judged { // see sendRequest
+		bt.mu.Unlock()
+		return
+	}
 	for _, seq := range pb.seqs {
 		e.o.ledger.Sent(seq)
 	}
 	p.sent.Add(int64(len(pb.seqs)))
+	sb := bt.handOver(part, pb)
+	bt.mu.Unlock()
 	bt.requests.Add(1)
-	e.answerRequest(p, nil, []*sentBatch{bt.handOver(part, pb)}, nil, err)
+	e.answerRequest(p, nil, []*sentBatch{sb}, nil, err)
 }
 
 // stopRecording makes p record no answer from now on: its messages still
@@ -454,6 +495,12 @@ func staleLeader(err error) bool {
 func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, res *sarama.ProduceResponse, err error) {
 	bt := p.batch
 	now := time.Since(e.start)
+	if res != nil && res.ThrottleTime > 0 && l != nil {
+		// sarama's broker holds its next request until then.
+		until := time.Now().Add(res.ThrottleTime).UnixNano()
+		for old := l.throttledUntil.Load(); until > old && !l.throttledUntil.CompareAndSwap(old, until); old = l.throttledUntil.Load() {
+		}
+	}
 	if err != nil && l != nil { // the connection is no good: sarama's broker answers nothing more
 		bt.brokenMu.Lock()
 		bt.broken = append(bt.broken, l.b)
