@@ -46,6 +46,46 @@ func eachPartition(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse, fn func
 	}
 }
 
+// TestProduceThrottled: the first produce answer of the leader asks the
+// client to hold its next request for 300ms, with REQUEST_TIMED_OUT for the
+// batch it answers. The rest is sent once the throttle ends and
+// acknowledged, with either engine: only that batch fails, named.
+func TestProduceThrottled(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		c := startEmbedded(t, 1)
+		var answered atomic.Bool
+		answerProduce(c.Kfake(), func(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) bool {
+			if req.Acks != -1 || answered.Swap(true) {
+				return false
+			}
+			resp.ThrottleMillis = 300
+			eachPartition(req, resp, func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+				sp.ErrorCode = kerr.RequestTimedOut.Code
+				sp.BaseOffset = -1
+			})
+			return true
+		})
+		rep := run(t, smallProfile(t, 1, 3, 1, func(p *profile.Profile) {
+			p.Workload.Engine = engine
+			p.Workload.Rate = 1000
+		}), c)
+		wantEngine(t, rep, engine)
+		verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
+		d := rep.Delivery
+		const reason = "REQUEST_TIMED_OUT (commit timeout: the leader did not hear from enough replicas for acks=all in time)"
+		if d.Sent != int64(rep.Config.Messages) || d.Failed == 0 || d.Acked+d.Failed != d.Sent || d.FailedByError[reason] != d.Failed {
+			t.Errorf("sent %d of %d, acked %d, failed %v; want all sent, and only the throttled batch failed, named", d.Sent, rep.Config.Messages, d.Acked, d.FailedByError)
+		}
+		if produce := section(t, rep, "produce"); produce.Error != "" {
+			t.Errorf("produce: %s; want it to go on once the throttle ended", produce.Error)
+		}
+		if d.Consumed != d.Acked || d.Lost != 0 {
+			t.Errorf("consumed %d, lost %d; want %d and 0", d.Consumed, d.Lost, d.Acked)
+		}
+	})
+}
+
 // TestProduceThrottledForever: the first produce answer of a leader asks
 // the client to hold its next request for 24 days (throttle_time_ms at its
 // largest), with REQUEST_TIMED_OUT for the batch it answers. Produce must
