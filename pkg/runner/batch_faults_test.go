@@ -138,3 +138,88 @@ func testProduceThrottledForever(t *testing.T, engine string) {
 		t.Errorf("produce took %.2fs, want its deadline %s and not much more", produce.DurationS, hangTimeout)
 	}
 }
+
+// TestProduceOddAnswers: produce answers that no broker should give, each
+// without a write. Whatever the engine, produce records exactly what they
+// say, and a pass never follows: an error code beside a valid-looking
+// offset is a failure by that name; offsets that overlap (every batch
+// acknowledged at offset 0) or lie beyond the log are acknowledgements the
+// log does not hold, which consume calls lost; a partition named twice
+// counts once, as its last answer says; a partition not asked is ignored.
+func TestProduceOddAnswers(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, testProduceOddAnswers)
+}
+
+func testProduceOddAnswers(t *testing.T, engine string) {
+	for _, tc := range []struct {
+		name      string
+		answer    func(rp *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition)
+		extra     func(*kmsg.ProduceResponseTopic)
+		reason    string // every message fails with it; "": every message is acknowledged, and lost
+		lostCause string
+	}{
+		{name: "error code with an offset", answer: func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+			sp.ErrorCode, sp.BaseOffset = kerr.NotEnoughReplicas.Code, 5
+		}, reason: "NOT_ENOUGH_REPLICAS (fewer in-sync replicas than min.insync.replicas)"},
+		{name: "unsupported compression", answer: func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+			sp.ErrorCode, sp.BaseOffset = kerr.UnsupportedCompressionType.Code, -1
+		}, reason: "UNSUPPORTED_COMPRESSION_TYPE"},
+		{name: "every batch at offset 0", answer: func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = 0, -7, 1<<40
+		}},
+		{name: "offsets beyond the log", answer: func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+			sp.BaseOffset = 1 << 40
+		}},
+		{name: "partition named twice, then a partition not asked", answer: func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+			sp.ErrorCode, sp.BaseOffset = kerr.NotLeaderForPartition.Code, -1
+		}, extra: func(st *kmsg.ProduceResponseTopic) {
+			for _, sp := range st.Partitions {
+				again := sp
+				again.ErrorCode, again.BaseOffset = 0, 100
+				st.Partitions = append(st.Partitions, again)
+			}
+			other := kmsg.NewProduceResponseTopicPartition()
+			other.Partition, other.ErrorCode, other.BaseOffset = 99, kerr.CorruptMessage.Code, -1
+			st.Partitions = append(st.Partitions, other)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := startEmbedded(t, 3)
+			answerProduce(c.Kfake(), func(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) bool {
+				if req.Acks != -1 {
+					return false
+				}
+				eachPartition(req, resp, tc.answer)
+				if tc.extra != nil {
+					for i := range resp.Topics {
+						tc.extra(&resp.Topics[i])
+					}
+				}
+				return true
+			})
+			rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+				p.Workload.Engine = engine
+				p.Workload.Compression = "gzip"
+				withScenarios("topic-create", "produce", "consume")(p)
+			}), c)
+			wantEngine(t, rep, engine)
+			d := rep.Delivery
+			if d.Sent != int64(rep.Config.Messages) {
+				t.Errorf("sent %d of %d", d.Sent, rep.Config.Messages)
+			}
+			if tc.reason != "" {
+				verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true})
+				if d.Acked != 0 || d.Failed != d.Sent || d.FailedByError[tc.reason] != d.Sent {
+					t.Errorf("acked %d, failed %d, failed_by_error %v; want all %d failed under %q", d.Acked, d.Failed, d.FailedByError, d.Sent, tc.reason)
+				}
+				return
+			}
+			verdicts(t, rep, map[string]bool{"topic-create": true, "produce": true, "consume": false})
+			if d.Acked != d.Sent || d.Lost != d.Acked || d.Consumed != 0 {
+				t.Errorf("acked %d, lost %d, consumed %d; want all %d acked, and all lost: nothing was written", d.Acked, d.Lost, d.Consumed, d.Sent)
+			}
+		})
+	}
+}
