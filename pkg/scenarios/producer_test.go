@@ -3,11 +3,14 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
@@ -111,4 +114,115 @@ func TestLateAnswersAfterDrain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Partition 1 loses its leader mid-run: from then on its old leader
+// answers NOT_LEADER_OR_FOLLOWER and the metadata names no leader, or a
+// leader that is not among the brokers, for the rest of the run. Both
+// engines fail partition 1's messages from then on, named, and finish (no
+// hang): every message sent is answered, acknowledged or failed by name.
+func TestProduceLeaderLostMidRun(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		edit func(*kmsg.MetadataResponseTopicPartition)
+	}{
+		{"no leader", func(p *kmsg.MetadataResponseTopicPartition) {
+			p.Leader, p.ErrorCode = -1, kerr.LeaderNotAvailable.Code
+		}},
+		{"a leader not among the brokers", func(p *kmsg.MetadataResponseTopicPartition) { p.Leader = 7 }},
+	} {
+		for _, kind := range []string{engineBatch, engineSarama} {
+			t.Run(tc.name+"/"+kind, func(t *testing.T) {
+				t.Parallel()
+				c, err := cluster.StartEmbedded(3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = c.Close() })
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				const n = 600
+				e, _ := startTestEngine(t, ctx, c, kind, 3, n, func(o *engineOptions) { o.rate = 1000 })
+				snap := metadataOf(t, ctx, c, e.o.topic)
+				for i := range snap.Topics {
+					for j := range snap.Topics[i].Partitions {
+						if snap.Topics[i].Partitions[j].Partition == 1 {
+							tc.edit(&snap.Topics[i].Partitions[j])
+						}
+					}
+				}
+				kc := c.Kfake()
+				kc.ControlKey(int16(kmsg.Metadata), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+					kc.KeepControl()
+					resp := kreq.(*kmsg.MetadataRequest).ResponseKind().(*kmsg.MetadataResponse)
+					resp.SetVersion(kreq.GetVersion())
+					resp.Brokers, resp.ClusterID, resp.ControllerID, resp.Topics = snap.Brokers, snap.ClusterID, snap.ControllerID, snap.Topics
+					return resp, nil, true
+				})
+				kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+					kc.KeepControl()
+					req := kreq.(*kmsg.ProduceRequest)
+					resp := req.ResponseKind().(*kmsg.ProduceResponse)
+					resp.SetVersion(req.Version)
+					lost := false
+					for _, rt := range req.Topics {
+						st := kmsg.NewProduceResponseTopic()
+						st.Topic = rt.Topic
+						for _, rp := range rt.Partitions {
+							lost = lost || rp.Partition == 1
+							sp := kmsg.NewProduceResponseTopicPartition()
+							sp.Partition, sp.ErrorCode, sp.BaseOffset = rp.Partition, kerr.NotLeaderForPartition.Code, -1
+							st.Partitions = append(st.Partitions, sp)
+						}
+						resp.Topics = append(resp.Topics, st)
+					}
+					return resp, nil, lost
+				})
+				select {
+				case <-e.sendersDone():
+				case <-ctx.Done():
+					t.Fatal("the senders did not finish within a minute")
+				}
+				if left := e.drain(ctx); left != 0 {
+					t.Fatalf("%d messages unanswered", left)
+				}
+				e.close()
+				st := e.stats()
+				var acked, failed int64
+				for _, c := range st.perPartition {
+					acked += c
+				}
+				for reason, c := range st.failedBy {
+					failed += c
+					if !strings.Contains(reason, "LEADER") && !strings.Contains(reason, "leader") {
+						t.Errorf("%d failed with %q, want a reason naming the leader", c, reason)
+					}
+				}
+				if st.sent != n || st.answered != n || acked+failed != n || failed == 0 {
+					t.Errorf("sent %d, answered %d, acked %d %v, failed %v; want all %d answered, partition 1's later ones failed by name", st.sent, st.answered, acked, st.perPartition, st.failedBy, n)
+				}
+				t.Logf("acked %v, failed %v", st.perPartition, st.failedBy)
+			})
+		}
+	}
+}
+
+// metadataOf is the cluster's metadata answer for topic, read by a client.
+func metadataOf(t *testing.T, ctx context.Context, c *cluster.Embedded, topic string) *kmsg.MetadataResponse {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
