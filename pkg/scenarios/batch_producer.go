@@ -36,7 +36,6 @@ package scenarios
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +58,9 @@ const (
 )
 
 // How often at most the batch engine asks for metadata: every refreshEvery
-// while a partition's leader is unknown, every refreshMin when an answer
+// while a partition's leader is unknown (and at most a fifth of the time:
+// sarama retries a refresh that finds a partition without a leader, holding
+// the sender), every refreshMin when an answer
 // says a leader moved or a connection broke (so that a dead leader's refused
 // connections do not turn every batch into a metadata request).
 const (
@@ -95,8 +96,9 @@ type batcher struct {
 	parts       []partBatch
 	brokers     []*brokerLane
 	lastRefresh time.Time
-	leaderless  bool      // the last lookup found a partition without a leader
-	throttled   time.Time // the earliest end of a throttle that holds back a waiting batch (zero: none)
+	refreshTook time.Duration // how long the last refresh held the sender
+	leaderless  bool          // the last lookup found a partition without a leader
+	throttled   time.Time     // the earliest end of a throttle that holds back a waiting batch (zero: none)
 
 	// Shared with the answer callbacks, which run on sarama's goroutines
 	// that read each broker's responses.
@@ -361,12 +363,20 @@ func (e *engine) lookUpLeaders(p *producer) {
 		return
 	}
 	since := time.Since(bt.lastRefresh)
-	if since < refreshMin || !bt.anyStale.Load() && since < refreshEvery {
+	if since < refreshMin || !bt.anyStale.Load() && since < max(refreshEvery, 4*bt.refreshTook) {
 		return
 	}
 	bt.anyStale.Store(false)
 	bt.lastRefresh, bt.leaderless = time.Now(), false
 	_ = p.client.RefreshMetadata(bt.topic) // a failure shows in the lookups below
+	// Only partitions with a leader are looked up: sarama's Leader refreshes
+	// the metadata again, with its retries, for each partition without one.
+	writable := map[int32]bool{}
+	if ids, err := p.client.WritablePartitions(bt.topic); err == nil {
+		for _, id := range ids {
+			writable[id] = true
+		}
+	}
 	lanes := map[*sarama.Broker]*brokerLane{}
 	for _, l := range bt.brokers {
 		l.parts = l.parts[:0]
@@ -375,7 +385,10 @@ func (e *engine) lookUpLeaders(p *producer) {
 	for part := range bt.parts {
 		pb := &bt.parts[part]
 		if bt.stale[part].Swap(false) || pb.leader == nil {
-			b, err := p.client.Leader(bt.topic, int32(part))
+			b, err := (*sarama.Broker)(nil), error(sarama.ErrLeaderNotAvailable)
+			if writable[int32(part)] {
+				b, err = p.client.Leader(bt.topic, int32(part))
+			}
 			pb.leader, pb.leaderErr = nil, err
 			if err == nil {
 				if lanes[b] == nil {
@@ -391,6 +404,7 @@ func (e *engine) lookUpLeaders(p *producer) {
 			pb.leader.parts = append(pb.leader.parts, int32(part))
 		}
 	}
+	bt.refreshTook = time.Since(bt.lastRefresh)
 }
 
 // sendRequest sends l's waiting batches in one request.
@@ -482,14 +496,6 @@ func (bt *batcher) stopRecording() {
 	bt.mu.Unlock()
 }
 
-// staleLeader reports whether a produce error says the partition's leader is
-// not where the client thinks.
-func staleLeader(err error) bool {
-	return errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable) ||
-		errors.Is(err, sarama.ErrUnknownTopicOrPartition) || errors.Is(err, sarama.ErrFencedLeaderEpoch) ||
-		errors.Is(err, sarama.ErrKafkaStorageError)
-}
-
 // answerRequest records the answer to one request to l (nil: none was
 // sent): res, or err for all its batches. With acks=0 both are nil.
 func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, res *sarama.ProduceResponse, err error) {
@@ -526,7 +532,7 @@ func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, re
 				base = block.Offset
 			}
 		}
-		if berr != nil && (l != nil || staleLeader(berr)) {
+		if berr != nil && l != nil { // (a partition failed for want of a leader is looked up anyway: see refreshEvery)
 			bt.stale[sb.partition].Store(true)
 			bt.anyStale.Store(true)
 		}
