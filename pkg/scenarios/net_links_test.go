@@ -1,0 +1,90 @@
+package scenarios
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+)
+
+// meshLinks returns every directed link between ids on ports, and the
+// runner's link to each node, as a spawned cluster's controller lists them.
+func meshLinks(ids []int32, ports ...string) []cluster.Link {
+	var out []cluster.Link
+	for _, from := range ids {
+		for _, to := range ids {
+			if from == to {
+				continue
+			}
+			for _, p := range ports {
+				out = append(out, cluster.Link{From: from, To: to, Port: p})
+			}
+		}
+	}
+	for _, to := range ids {
+		out = append(out, cluster.Link{From: cluster.ClientNode, To: to, Port: "kafka"})
+	}
+	return out
+}
+
+// linkNames renders links as "0→1 raft; 1→0 raft".
+func linkNames(links []cluster.Link) string {
+	s := make([]string, len(links))
+	for i, l := range links {
+		s[i] = l.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+func TestLinkSets(t *testing.T) {
+	three := meshLinks([]int32{0, 1, 2}, "raft")
+	five := meshLinks([]int32{1, 2, 3, 4, 5}, "raft")
+	for _, tc := range []struct {
+		name string
+		got  []cluster.Link
+		want string
+	}{
+		{"isolate 1 of 3", isolateLinks(three, 1), "0→1 raft; 1→0 raft; 1→2 raft; 2→1 raft"},
+		{"isolate an unknown node", isolateLinks(three, 7), ""},
+		{"split {1,2} from {3,4,5}", splitLinks(five, []int32{1, 2}),
+			"1→3 raft; 1→4 raft; 1→5 raft; 2→3 raft; 2→4 raft; 2→5 raft; 3→1 raft; 3→2 raft; 4→1 raft; 4→2 raft; 5→1 raft; 5→2 raft"},
+		{"bridge 3 between {1,2} and {4,5}", bridgeLinks(five, 3, []int32{1, 2}, []int32{4, 5}),
+			"1→4 raft; 1→5 raft; 2→4 raft; 2→5 raft; 4→1 raft; 4→2 raft; 5→1 raft; 5→2 raft"},
+		{"one way 0→1,2", oneWayLinks(three, 0, 1, 2), "0→1 raft; 0→2 raft"},
+		{"one way 2→0", oneWayLinks(meshLinks([]int32{0, 1, 2}, "raft", "wal"), 2, 0), "2→0 raft; 2→0 wal"},
+		{"the runner's link to 1", oneWayLinks(three, cluster.ClientNode, 1), "runner→1 kafka"},
+		{"every link of node 2", nodeLinks(three, 2), "0→2 raft; 1→2 raft; 2→0 raft; 2→1 raft; runner→2 kafka"},
+	} {
+		if got := linkNames(tc.got); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+	// The partitions never cut the runner off: its links are chosen only
+	// by name (nodeLinks; oneWayLinks from cluster.ClientNode).
+	for _, ls := range [][]cluster.Link{isolateLinks(three, 0), splitLinks(five, []int32{5}), bridgeLinks(five, 1, []int32{2, 3}, []int32{4, 5}), oneWayLinks(three, 0, 1, 2)} {
+		if slices.ContainsFunc(ls, func(l cluster.Link) bool { return l.From == cluster.ClientNode }) {
+			t.Errorf("a runner link in %s", linkNames(ls))
+		}
+	}
+}
+
+func TestMinoritySplit(t *testing.T) {
+	for _, tc := range []struct {
+		ids                 []int32
+		minority, majority []int32
+	}{
+		{[]int32{2, 0, 1}, []int32{2}, []int32{0, 1}},
+		{[]int32{5, 4, 3, 2, 1}, []int32{5, 4}, []int32{3, 2, 1}},
+		{[]int32{1, 2, 3, 4}, []int32{1}, []int32{2, 3, 4}},
+		{[]int32{0, 1}, []int32{}, []int32{0, 1}},
+	} {
+		mi, ma := minoritySplit(tc.ids)
+		if !slices.Equal(mi, tc.minority) || !slices.Equal(ma, tc.majority) {
+			t.Errorf("minoritySplit(%v) = %v, %v; want %v, %v", tc.ids, mi, ma, tc.minority, tc.majority)
+		}
+	}
+	if got := others([]int32{0, 1, 2, 3}, 1, 3); !slices.Equal(got, []int32{0, 2}) {
+		t.Errorf("others = %v", got)
+	}
+}
