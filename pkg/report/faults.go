@@ -51,6 +51,8 @@ type Event struct {
 	Node      int32   `json:"node"`      // -1: no node
 	Partition int32   `json:"partition"` // -1: no partition
 	Detail    string  `json:"detail"`
+	// Links are the links a network fault cut, slowed or shook ("1→2 raft").
+	Links []string `json:"links,omitempty"`
 }
 
 // Window is one partition's unavailability around a fault: from its last

@@ -1,0 +1,147 @@
+package scenarios
+
+// The kit's network faults: cutting, slowing and healing links through the
+// cluster's NetworkController, each on the run's timeline with the links it
+// touched, and the promise every network scenario keeps: whatever happened,
+// every link is healed and every paused node resumed when it ends, within a
+// deadline of its own.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+)
+
+// interruptedUndo bounds healing and resuming after an interrupted run:
+// the user asked to stop, the cleanup must not keep them waiting.
+const interruptedUndo = 10 * time.Second
+
+// requireNetwork gives the kit the cluster's network controller, or makes
+// the scenario not applicable with cluster.Network's reason.
+func (k *faultKit) requireNetwork() error {
+	nc, why := cluster.Network(k.env.Cluster)
+	if nc == nil {
+		return NotApplicable("%s", why)
+	}
+	k.net = nc
+	return nil
+}
+
+// cutMode is faults.cut_mode as the controller names it.
+func (k *faultKit) cutMode() cluster.CutMode {
+	if k.cfg.CutMode == string(cluster.CutDrop) {
+		return cluster.CutDrop
+	}
+	return cluster.CutReset
+}
+
+// cut cuts links (faults.cut_mode), labelled label on the timeline and in
+// the windows ("partition node 1"); node is the node it is about.
+func (k *faultKit) cut(ctx context.Context, label string, node int32, links []cluster.Link) (time.Time, error) {
+	return k.netDo(ctx, label, node, cluster.NetFault{Kind: cluster.NetCut, Links: links, Mode: k.cutMode()})
+}
+
+// netDo puts f on its links, marks it, and records on the timeline what
+// the cluster said it did, with the links.
+func (k *faultKit) netDo(ctx context.Context, label string, node int32, f cluster.NetFault) (time.Time, error) {
+	start := time.Now()
+	if len(f.Links) == 0 {
+		return start, fmt.Errorf("%s: the cluster has no such links to fault (links it can: %s)", label, linkList(k.net.Links()))
+	}
+	k.mu.Lock()
+	k.marks = append(k.marks, faultMark{label: label, at: start})
+	k.mu.Unlock()
+	k.netFault = true // a failed Apply may have faulted some links
+	k.env.status("  %s: %s: %s …", k.name, label, f)
+	out, err := k.net.Apply(ctx, f)
+	if err != nil {
+		k.netEvent(start, node, f.Links, "%s failed: %s: %v", label, f, err)
+		return start, fmt.Errorf("%s: %w", label, err)
+	}
+	if out == "" {
+		out = "done"
+	}
+	k.netEvent(start, node, f.Links, "%s (took %s): %s: %s", label, time.Since(start).Round(100*time.Microsecond), f, out)
+	return start, nil
+}
+
+// heal removes every network fault and marks it.
+func (k *faultKit) heal(ctx context.Context) (time.Time, error) {
+	start := time.Now()
+	k.mu.Lock()
+	k.marks = append(k.marks, faultMark{label: "heal", at: start})
+	k.mu.Unlock()
+	k.env.status("  %s: healing every link …", k.name)
+	out, err := k.net.Heal(ctx)
+	if err != nil {
+		k.netEvent(start, -1, nil, "heal failed: %v", err)
+		return start, fmt.Errorf("heal the network: %w", err)
+	}
+	k.netFault = false
+	if out == "" {
+		out = "done"
+	}
+	k.netEvent(start, -1, nil, "heal (took %s): %s", time.Since(start).Round(100*time.Microsecond), out)
+	return start, nil
+}
+
+// netEvent adds a fault event with its links to the timeline.
+func (k *faultKit) netEvent(t time.Time, node int32, links []cluster.Link, format string, args ...any) {
+	var names []string
+	for _, l := range links {
+		names = append(names, l.String())
+	}
+	k.rep.AddEvent(report.Event{AtS: k.at(t), Scenario: k.name, Kind: report.EventFault, Node: node, Partition: -1,
+		Detail: fmt.Sprintf(format, args...), Links: names})
+}
+
+// undo heals the network and resumes every node the scenario paused, when
+// it ends, whatever happened: within faults.recovery_timeout past the
+// scenario's deadline, or interruptedUndo after Ctrl-C.
+func (k *faultKit) undo(scenarioCtx context.Context) {
+	paused := make([]int32, 0, len(k.paused))
+	for id := range k.paused {
+		paused = append(paused, id)
+	}
+	slices.Sort(paused)
+	if !k.netFault && len(paused) == 0 {
+		return
+	}
+	limit := k.cfg.RecoveryTimeout.Duration
+	if errors.Is(scenarioCtx.Err(), context.Canceled) {
+		limit = min(limit, interruptedUndo)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if k.netFault && k.net != nil {
+		if _, err := k.heal(ctx); err != nil {
+			k.step.Failf("the network could not be healed when the scenario ended, so the next scenarios may find links cut: %v", err)
+		}
+	}
+	for _, id := range paused {
+		if k.nc == nil {
+			break
+		}
+		if _, err := k.do(ctx, cluster.OpResume, k.node(id)); err != nil {
+			k.step.Failf("node %d could not be resumed when the scenario ended, so the cluster is left with it paused: %v", id, err)
+		}
+	}
+}
+
+// linkList renders links as "0→1 raft, 1→0 raft", or "none".
+func linkList(links []cluster.Link) string {
+	if len(links) == 0 {
+		return "none"
+	}
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.String()
+	}
+	return strings.Join(names, ", ")
+}
