@@ -41,6 +41,7 @@ const (
 	EventISR        = "isr-restored"    // every partition had its full in-sync replica set again
 	EventGroup      = "group"           // a consumer joined or left the group
 	EventRebalance  = "rebalance"       // the group's partitions were all assigned again
+	EventOrphans    = "orphans"         // records an isolated leader was sent, acknowledged or refused
 )
 
 // Event is one fault injected or one symptom observed.

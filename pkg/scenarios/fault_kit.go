@@ -121,7 +121,7 @@ type faultKit struct {
 	cfg   profile.Faults
 	nc    cluster.NodeController
 	net   cluster.NetworkController // nil unless the scenario faults links
-	nodes []cluster.Node // the cluster's nodes as metadata listed them when it was ready
+	nodes []cluster.Node            // the cluster's nodes as metadata listed them when it was ready
 	rep   *report.Faults
 	rng   *mrand.Rand
 

@@ -145,3 +145,62 @@ func linkList(links []cluster.Link) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// netFailover cuts links while s produces, waits until every partition has
+// a leader outside gone (the nodes the cut leaves without a majority) and
+// s has acknowledgements again, keeps producing for faults.settle, heals,
+// waits until every node of gone is back in every in-sync replica set,
+// settles, then drains, reads back and judges s, and reads every replica:
+// after a heal they must all hold the same log.
+func (k *faultKit) netFailover(ctx context.Context, s *stream, label string, node int32, links []cluster.Link, gone []int32) error {
+	at, err := k.cut(ctx, label, node, links)
+	if err != nil {
+		return err
+	}
+	elected, err := k.awaitLeaders(ctx, at, gone...)
+	if err != nil {
+		return err
+	}
+	if elected {
+		if err := s.awaitAcks(ctx, at, k.cfg.ElectionTimeout.Duration, "after "+label); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			k.step.Notef("%s: %v", s.mode, err)
+		}
+	}
+	if err := k.settle(ctx); err != nil {
+		return err
+	}
+	healed, err := k.heal(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range gone {
+		if err := k.awaitBack(ctx, id, healed); err != nil {
+			return err
+		}
+	}
+	if err := k.settle(ctx); err != nil {
+		return err
+	}
+	k.noteLeaders(gone)
+	if err := k.finish(ctx, s, judged{leaderHit: true}); err != nil {
+		return err
+	}
+	return k.readReplicas(ctx, "after the heal")
+}
+
+// noteLeaders says which partitions the nodes cut off lead after the heal:
+// they rejoined as followers, or took their leadership back (a preferred
+// leader election).
+func (k *faultKit) noteLeaders(ids []int32) {
+	led := k.watch.snapshot().ledBy()
+	for _, id := range ids {
+		if ps := led[id]; len(ps) > 0 {
+			k.step.Notef("after the heal node %d leads partitions %s of %s again (a preferred leader election)", id, ints(ps), k.topic)
+		} else {
+			k.step.Notef("after the heal node %d rejoined as a follower of every partition it replicates", id)
+		}
+	}
+}

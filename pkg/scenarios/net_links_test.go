@@ -71,7 +71,7 @@ func TestLinkSets(t *testing.T) {
 
 func TestMinoritySplit(t *testing.T) {
 	for _, tc := range []struct {
-		ids                 []int32
+		ids                []int32
 		minority, majority []int32
 	}{
 		{[]int32{2, 0, 1}, []int32{2}, []int32{0, 1}},
