@@ -222,7 +222,7 @@ func (g *gateRun) repeat(ctx context.Context, t *term.Terminal, o *RunOptions, b
 	g.plan.JudgeRepeat(rep)
 
 	if w, rd := reportTarget(t, o); w != nil {
-		if err := report.RenderRepeat(w, rep, rd); err != nil {
+		if err := repeatRenderer(t)(w, rep, rd); err != nil {
 			return fmt.Errorf("render report: %w", err)
 		}
 	}

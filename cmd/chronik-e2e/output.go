@@ -170,3 +170,12 @@ func reportRenderer(t *term.Terminal) func(io.Writer, *report.Report, *lipgloss.
 	}
 	return report.RenderCompact
 }
+
+// repeatRenderer returns how the terminal report of a repeat is told: the
+// summary with --quiet, else every failed run and the repeat summary.
+func repeatRenderer(t *term.Terminal) func(io.Writer, *report.Repeat, *lipgloss.Renderer) error {
+	if t.Verbosity() == term.Quiet {
+		return report.RenderRepeatSummary
+	}
+	return report.RenderRepeat
+}

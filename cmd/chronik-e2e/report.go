@@ -42,7 +42,7 @@ func newReportShowCmd(t *term.Terminal) *cobra.Command {
 				return exitcode.UsageError(err)
 			}
 			if st.Repeat != nil {
-				err = report.RenderRepeat(t.Out, st.Repeat, t.Renderer())
+				err = repeatRenderer(t)(t.Out, st.Repeat, t.Renderer())
 			} else {
 				err = reportRenderer(t)(t.Out, st.Run, t.Renderer())
 			}

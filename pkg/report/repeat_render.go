@@ -80,6 +80,17 @@ func RenderRepeat(w io.Writer, rep *Repeat, rd *lipgloss.Renderer) error {
 	return err
 }
 
+// RenderRepeatSummary writes the summary of a repeat, as --quiet asks: each
+// run's verdict, each scenario's verdicts across the runs, and the verdict.
+func RenderRepeatSummary(w io.Writer, rep *Repeat, rd *lipgloss.Renderer) error {
+	p := &printer{st: newStyles(orASCII(w, rd))}
+	p.runs(rep)
+	p.repeatScenarios(rep.Scenarios)
+	p.repeatVerdict(rep)
+	_, err := io.WriteString(w, p.b.String())
+	return err
+}
+
 // runs writes one line per run: its verdict, time, run id and what failed.
 func (p *printer) runs(rep *Repeat) {
 	p.section("Runs")
