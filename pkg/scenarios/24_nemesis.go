@@ -42,7 +42,7 @@ func init() {
 		summary:  "a seeded random schedule of partitions, one-way cuts, slow links, pauses, kills and restarts while producing and reading: nothing acked lost, nothing read undone",
 		needsOf:  nemesisNeeds,
 		minNodes: 3, minRF: 2, needs: "a node struck needs peers to take over",
-		body:     nemesis,
+		body: nemesis,
 	})
 }
 
