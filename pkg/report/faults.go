@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 )
@@ -128,4 +129,46 @@ func (f *Faults) AddRun(r FaultRun) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Runs = append(f.Runs, r)
+}
+
+// maxTextTimeline bounds the events per scenario the Markdown and JUnit
+// reports list; the JSON report has every one.
+const maxTextTimeline = 60
+
+// TimelineText returns scenario's events as plain lines, "  12.345  fault
+// node 1: partition node 1 …", at most maxTextTimeline of them and a line
+// saying how many more the JSON report has.
+func (f *Faults) TimelineText(scenario string) []string {
+	if f == nil {
+		return nil
+	}
+	var out []string
+	more := 0
+	for _, e := range f.Timeline {
+		if e.Scenario != scenario {
+			continue
+		}
+		if len(out) == maxTextTimeline {
+			more++
+			continue
+		}
+		out = append(out, fmt.Sprintf("%8.3f  %s%s: %s", e.AtS, e.Kind, e.subject(), e.Detail))
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("… and %d more events in the JSON report", more))
+	}
+	return out
+}
+
+// subject names what an event is about: " p2 (node 1)", " p2", " node 1" or "".
+func (e Event) subject() string {
+	switch {
+	case e.Partition >= 0 && e.Node >= 0:
+		return fmt.Sprintf(" p%d (node %d)", e.Partition, e.Node)
+	case e.Partition >= 0:
+		return fmt.Sprintf(" p%d", e.Partition)
+	case e.Node >= 0:
+		return fmt.Sprintf(" node %d", e.Node)
+	}
+	return ""
 }
