@@ -204,3 +204,33 @@ func (k *faultKit) noteLeaders(ids []int32) {
 		}
 	}
 }
+
+// noteISRChanges puts on the timeline every partition's in-sync replicas
+// shrinking or growing between two metadata answers, for the nodes no
+// isrWatch follows (a node cut off or slowed is not down: the ISR honesty
+// check does not judge it, but its ISR is a symptom to show).
+func (k *faultKit) noteISRChanges(prev, cur snapshot) {
+	for _, p := range cur.parts {
+		if int(p.id) >= len(prev.parts) || prev.parts[p.id].id != p.id {
+			continue
+		}
+		was := prev.parts[p.id].isr
+		var left, joined []int32
+		for _, id := range was {
+			if !slices.Contains(p.isr, id) && k.openISR(id) == nil {
+				left = append(left, id)
+			}
+		}
+		for _, id := range p.isr {
+			if !slices.Contains(was, id) && k.openISR(id) == nil {
+				joined = append(joined, id)
+			}
+		}
+		if len(left) > 0 {
+			k.event(cur.at, report.EventISRShrunk, left[0], p.id, "in-sync replicas dropped node(s) %s after %s: %v → %v", ints(left), k.lastMark(), was, p.isr)
+		}
+		if len(joined) > 0 {
+			k.event(cur.at, report.EventISRGrew, joined[0], p.id, "in-sync replicas list node(s) %s again after %s: %v → %v", ints(joined), k.lastMark(), was, p.isr)
+		}
+	}
+}

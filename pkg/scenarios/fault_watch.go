@@ -236,6 +236,9 @@ func (w *watcher) record(sent, at time.Time, resp *sarama.MetadataResponse) {
 
 	k := w.k
 	k.observeISR(w.topic, s)
+	if k.net != nil && len(prev.parts) > 0 {
+		k.noteISRChanges(prev, s)
+	}
 	if len(lost) > 0 {
 		k.event(at, report.EventNoLeader, -1, -1, "metadata shows no leader for %s", strings.Join(lost, ", "))
 	}
