@@ -3,18 +3,21 @@ package scenarios
 // divergence is Chronik's own RP-3.3 test, which it runs by hand with a
 // Kubernetes NetworkPolicy. It writes a common prefix with acks=all to its
 // own topic, cuts the node leading the most partitions (faults.target) off
-// from its peers but not from the runner, writes records with acks=1
-// straight to that node for the partitions it led (records only the
-// isolated leader has: orphans), waits for a new leader on the majority
-// side, writes different records with acks=all (the continuous producer
-// again) at the same offsets, heals, and then reads every replica.
+// from its peers but not from the runner, waits until it stops
+// acknowledging the producer's acks=all writes, writes records with acks=1
+// straight to it for the partitions it led (records only the isolated
+// leader has: orphans), waits for a new leader on the majority side, whose
+// acks=all records from the continuous producer take the same offsets,
+// heals, and then reads every replica.
 //
 // Fails: on a record acknowledged by the new leader (or in the prefix) that
 // is not read back at its offset (the judge and the final audit); on any
 // orphan readable from any broker, named by partition, offset and broker;
 // on replicas whose logs differ, offset by offset: two logs that agree on
 // offsets and disagree on records is the exact failure leader epochs exist
-// to prevent; on a partition still led by the isolated node
+// to prevent; on an isolated leader that keeps acknowledging acks=all
+// writes faults.election_timeout after the cut; on a partition still led by
+// the isolated node
 // faults.election_timeout after the cut; on the node not back in every
 // in-sync replica set faults.recovery_timeout after the heal.
 // Measures: orphans written and acknowledged, the offsets the new leader
@@ -82,7 +85,6 @@ func divergence(ctx context.Context, k *faultKit) error {
 	if err := s.warmup(ctx); err != nil {
 		return err
 	}
-	s.drain(ctx)
 	target, why, err := k.pickTarget(false)
 	if err != nil {
 		return err
@@ -98,15 +100,25 @@ func divergence(ctx context.Context, k *faultKit) error {
 	if err != nil {
 		return err
 	}
+	// The orphans go to a leader that knows it cannot replicate: once
+	// the producer's acks=all writes to it stall. One that keeps
+	// acknowledging them with its peers cut off has lost them or lets a
+	// split brain through.
+	if err := s.awaitStall(ctx, led, target.ID, at, k.cfg.ElectionTimeout.Duration); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		k.step.Failf("divergence: isolated node %d kept acknowledging acks=all writes with its peers cut off: %v (faults.election_timeout)", target.ID, err)
+		return nil
+	}
 	orphans := k.writeOrphans(ctx, s, target, led)
 	elected, err := k.awaitLeaders(ctx, at, target.ID)
 	if err != nil || !elected {
 		return err
 	}
 	// The new leaders' acks=all records, at the offsets the orphans took.
-	resumed := time.Now()
-	s.resume()
-	if err := s.awaitAcks(ctx, resumed, k.cfg.ElectionTimeout.Duration, "after the election on the majority side"); err != nil {
+	elections := time.Now()
+	if err := s.awaitAcks(ctx, elections, k.cfg.ElectionTimeout.Duration, "after the election on the majority side"); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}

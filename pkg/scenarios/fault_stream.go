@@ -297,3 +297,44 @@ func (s *stream) windows(end time.Time) []report.Window {
 	}
 	return ws
 }
+
+// awaitStall waits, up to timeout, until node leader no longer acknowledges
+// the stream's writes to partitions ps: each has had no acknowledgement for
+// the stream's gap since t, or an error since t, or metadata shows another
+// leader. It returns an error naming the partitions still acknowledged.
+func (s *stream) awaitStall(ctx context.Context, ps []int32, leader int32, t time.Time, timeout time.Duration) error {
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	tick := time.NewTicker(max(s.gap/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		snap := s.k.watch.snapshot()
+		var acking []int32
+		s.mu.Lock()
+		for _, p := range ps {
+			if int(p) >= len(s.parts) || !slices.Contains(s.keyPart, p) || snap.at.After(t) && snap.leaderOf(p) != leader {
+				continue
+			}
+			pt := &s.parts[p]
+			last := pt.lastAck
+			if last.Before(t) {
+				last = t
+			}
+			if (len(pt.errs) == 0 || pt.firstErr.Before(t)) && now.Sub(last) <= s.gap {
+				acking = append(acking, p)
+			}
+		}
+		s.mu.Unlock()
+		if len(acking) == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			return fmt.Errorf("partitions %v of %s were still acknowledged %s later", acking, s.topic, timeout)
+		case <-ctx.Done():
+			return fmt.Errorf("stopped by %s", stopped(ctx))
+		}
+	}
+}
