@@ -1,8 +1,10 @@
 package scenarios
 
 // nemesis strikes, for faults.duration, a seeded random schedule of the
-// faults faults.nemesis lists (partition, one-way, slow, pause, kill,
-// restart), one every faults.interval on a node picked with it, each held
+// faults faults.nemesis lists (partition: a node cut off from its peers,
+// or a bridge: the others split in two halves that hear each other only
+// through it; one-way, slow, pause, kill, restart), one every
+// faults.interval on a node picked with it, each held
 // for half the interval and healed before the next, while the continuous
 // producer writes with acks=all and a reader reads every partition
 // throughout. Then it heals everything, waits until the cluster is whole,
@@ -128,7 +130,18 @@ func (k *faultKit) strike(ctx context.Context, st nemesisStep) (undo func(contex
 	healNet := func(ctx context.Context) error { _, err := k.heal(ctx); return err }
 	switch st.fault {
 	case profile.NemesisPartition:
-		_, err = k.cut(ctx, st.String(), st.node, isolateLinks(k.net.Links(), st.node))
+		cuts := []netCut{{st.node, isolateLinks(k.net.Links(), st.node)}}
+		if st.bridge {
+			ids := k.nodeIDs()
+			slices.Sort(ids)
+			a, b := halves(ids, st.node)
+			cuts = bridgeCuts(k.net.Links(), st.node, a, b)
+		}
+		for _, c := range cuts {
+			if _, err = k.cut(ctx, st.String(), c.node, c.links); err != nil {
+				break
+			}
+		}
 		return healNet, err
 	case profile.NemesisOneWay:
 		_, err = k.cut(ctx, st.String(), st.node, oneWayLinks(k.net.Links(), st.node, st.peer))

@@ -62,6 +62,9 @@ func (k *faultKit) netDo(ctx context.Context, label string, node int32, f cluste
 	out, err := k.net.Apply(ctx, f)
 	if err != nil {
 		k.netEvent(start, node, f.Links, "%s failed: %s: %v", label, f, err)
+		if errors.Is(err, cluster.ErrUnsupported) {
+			return start, NotApplicable("%s: %v", label, err)
+		}
 		return start, fmt.Errorf("%s: %w", label, err)
 	}
 	if out == "" {
@@ -146,16 +149,22 @@ func linkList(links []cluster.Link) string {
 	return strings.Join(names, ", ")
 }
 
-// netFailover cuts links while s produces, waits until every partition has
+// netFailover makes cuts while s produces, waits until every partition has
 // a leader outside gone (the nodes the cut leaves without a majority) and
 // s has acknowledgements again, keeps producing for faults.settle, heals,
 // waits until every node of gone is back in every in-sync replica set,
 // settles, then drains, reads back and judges s, and reads every replica:
 // after a heal they must all hold the same log.
-func (k *faultKit) netFailover(ctx context.Context, s *stream, label string, node int32, links []cluster.Link, gone []int32) error {
-	at, err := k.cut(ctx, label, node, links)
-	if err != nil {
-		return err
+func (k *faultKit) netFailover(ctx context.Context, s *stream, label string, cuts []netCut, gone []int32) error {
+	var at time.Time
+	for i, c := range cuts {
+		t, err := k.cut(ctx, label, c.node, c.links)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			at = t
+		}
 	}
 	elected, err := k.awaitLeaders(ctx, at, gone...)
 	if err != nil {

@@ -28,15 +28,21 @@ type nemesisStep struct {
 	fault string        // one of profile.NemesisFaults
 	node  int32
 	peer  int32 // one-way: the peer node no longer hears from; -1 otherwise
+	// bridge: a partition that splits the other nodes in two halves that
+	// hear each other only through node, rather than cut node off.
+	bridge bool
 	// latency and jitter of a slow node's links.
 	latency, jitter time.Duration
 }
 
 // String names the step as the timeline and the windows do: "partition
-// node 1", "one-way 1→2", "slow node 0".
+// node 1", "bridge node 1", "one-way 1→2", "slow node 0".
 func (s nemesisStep) String() string {
-	if s.fault == profile.NemesisOneWay {
+	switch {
+	case s.fault == profile.NemesisOneWay:
 		return fmt.Sprintf("one-way %d→%d", s.node, s.peer)
+	case s.bridge:
+		return fmt.Sprintf("bridge node %d", s.node)
 	}
 	return fmt.Sprintf("%s node %d", s.fault, s.node)
 }
@@ -57,6 +63,8 @@ func nemesisSchedule(seed int64, ids []int32, faults []string, duration, interva
 	for at := time.Duration(0); at+interval <= duration; at += interval {
 		s := nemesisStep{at: at, fault: faults[rng.IntN(len(faults))], node: ids[rng.IntN(len(ids))], peer: -1}
 		switch s.fault {
+		case profile.NemesisPartition:
+			s.bridge = len(ids) >= 3 && rng.IntN(2) == 1
 		case profile.NemesisOneWay:
 			if peers := others(ids, s.node); len(peers) > 0 {
 				s.peer = peers[rng.IntN(len(peers))]

@@ -34,20 +34,49 @@ func splitLinks(links []cluster.Link, side []int32) []cluster.Link {
 	return out
 }
 
-// bridgeLinks returns the links between the nodes of a and those of b,
-// both ways, but none of bridge's: cut, the two halves hear each other
-// only through bridge, which hears both.
-func bridgeLinks(links []cluster.Link, bridge int32, a, b []int32) []cluster.Link {
-	var out []cluster.Link
-	for _, l := range links {
-		if l.From == cluster.ClientNode || l.From == bridge || l.To == bridge {
-			continue
+// netCut is one node's links to cut: the cut the network hooks of an
+// attached cluster can make (one node off from a set of peers).
+type netCut struct {
+	node  int32
+	links []cluster.Link
+}
+
+// splitCuts returns the cuts that split minority from majority: each
+// minority node cut off from every majority node, both ways. Together they
+// are splitLinks(links, minority).
+func splitCuts(links []cluster.Link, minority, majority []int32) []netCut {
+	var out []netCut
+	for _, m := range minority {
+		var ls []cluster.Link
+		for _, l := range links {
+			if l.From == m && slices.Contains(majority, l.To) || l.To == m && slices.Contains(majority, l.From) {
+				ls = append(ls, l)
+			}
 		}
-		if slices.Contains(a, l.From) && slices.Contains(b, l.To) || slices.Contains(b, l.From) && slices.Contains(a, l.To) {
-			out = append(out, l)
-		}
+		out = append(out, netCut{node: m, links: ls})
 	}
 	return out
+}
+
+// bridgeCuts returns the cuts between the nodes of a and those of b, both
+// ways, one per node of a, none of bridge's links: the two halves then hear
+// each other only through bridge, which hears both.
+func bridgeCuts(links []cluster.Link, bridge int32, a, b []int32) []netCut {
+	var out []netCut
+	for _, n := range a {
+		if n == bridge {
+			continue
+		}
+		cut := splitCuts(links, []int32{n}, others(b, bridge))[0]
+		out = append(out, cut)
+	}
+	return out
+}
+
+// halves splits ids without bridge into two halves, the first the smaller.
+func halves(ids []int32, bridge int32) (a, b []int32) {
+	rest := others(ids, bridge)
+	return rest[:len(rest)/2], rest[len(rest)/2:]
 }
 
 // oneWayLinks returns the links from node from to each node of to (every
