@@ -56,7 +56,7 @@ func init() {
 			led := k.watch.snapshot().ledBy()[target.ID]
 			k.step.Notef("partition node %d from its peers: it %s; it led partitions %v of %s", target.ID, why, led, k.topic)
 			return k.netFailover(ctx, s, fmt.Sprintf("partition node %d", target.ID),
-				[]netCut{{target.ID, isolateLinks(k.net.Links(), target.ID)}}, []int32{target.ID})
+				[]netCut{{target.ID, isolateLinks(k.links(), target.ID)}}, []int32{target.ID})
 		},
 	})
 }

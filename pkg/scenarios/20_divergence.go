@@ -96,7 +96,7 @@ func divergence(ctx context.Context, k *faultKit) error {
 	}
 	k.step.Notef("partition node %d from its peers, not from the runner: it %s; it led partitions %v of %s", target.ID, why, led, k.topic)
 	label := fmt.Sprintf("partition node %d", target.ID)
-	at, err := k.cut(ctx, label, target.ID, isolateLinks(k.net.Links(), target.ID))
+	at, err := k.cut(ctx, label, target.ID, isolateLinks(k.links(), target.ID))
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func init() {
 			slices.Sort(ledByMinority)
 			k.step.Notef("split nodes %s (leading partitions %v of %s) from nodes %s", ints(minority), ledByMinority, k.topic, ints(majority))
 			return k.netFailover(ctx, s, fmt.Sprintf("split %s|%s", ints(minority), ints(majority)),
-				splitCuts(k.net.Links(), minority, majority), minority)
+				splitCuts(k.links(), minority, majority), minority)
 		},
 	})
 }

@@ -53,7 +53,7 @@ func init() {
 			led := k.watch.snapshot().ledBy()[target.ID]
 			k.step.Notef("cut node %d → nodes %s, one way: it %s; it led partitions %v of %s", target.ID, ints(peers), why, led, k.topic)
 			return k.netFailover(ctx, s, fmt.Sprintf("one-way %d→%s", target.ID, ints(peers)),
-				[]netCut{{target.ID, oneWayLinks(k.net.Links(), target.ID, peers...)}}, []int32{target.ID})
+				[]netCut{{target.ID, oneWayLinks(k.links(), target.ID, peers...)}}, []int32{target.ID})
 		},
 	})
 }

@@ -130,12 +130,12 @@ func (k *faultKit) strike(ctx context.Context, st nemesisStep) (undo func(contex
 	healNet := func(ctx context.Context) error { _, err := k.heal(ctx); return err }
 	switch st.fault {
 	case profile.NemesisPartition:
-		cuts := []netCut{{st.node, isolateLinks(k.net.Links(), st.node)}}
+		cuts := []netCut{{st.node, isolateLinks(k.links(), st.node)}}
 		if st.bridge {
 			ids := k.nodeIDs()
 			slices.Sort(ids)
 			a, b := halves(ids, st.node)
-			cuts = bridgeCuts(k.net.Links(), st.node, a, b)
+			cuts = bridgeCuts(k.links(), st.node, a, b)
 		}
 		for _, c := range cuts {
 			if _, err = k.cut(ctx, st.String(), c.node, c.links); err != nil {
@@ -144,10 +144,10 @@ func (k *faultKit) strike(ctx context.Context, st nemesisStep) (undo func(contex
 		}
 		return healNet, err
 	case profile.NemesisOneWay:
-		_, err = k.cut(ctx, st.String(), st.node, oneWayLinks(k.net.Links(), st.node, st.peer))
+		_, err = k.cut(ctx, st.String(), st.node, oneWayLinks(k.links(), st.node, st.peer))
 		return healNet, err
 	case profile.NemesisSlow:
-		f := cluster.NetFault{Kind: cluster.NetSlow, Links: isolateLinks(k.net.Links(), st.node), Latency: st.latency, Jitter: st.jitter}
+		f := cluster.NetFault{Kind: cluster.NetSlow, Links: isolateLinks(k.links(), st.node), Latency: st.latency, Jitter: st.jitter}
 		_, err = k.netDo(ctx, st.String(), st.node, f)
 		return healNet, err
 	case profile.NemesisPause:

@@ -115,15 +115,18 @@ func IsNotApplicable(err error) bool {
 
 // faultKit is what one fault scenario works with.
 type faultKit struct {
-	env   *Env
-	step  *Step
-	name  string
-	cfg   profile.Faults
-	nc    cluster.NodeController
-	net   cluster.NetworkController // nil unless the scenario faults links
-	nodes []cluster.Node            // the cluster's nodes as metadata listed them when it was ready
-	rep   *report.Faults
-	rng   *mrand.Rand
+	env  *Env
+	step *Step
+	name string
+	cfg  profile.Faults
+	nc   cluster.NodeController
+	net  cluster.NetworkController // nil unless the scenario faults links
+	// toLink and fromLink map broker ids to the ids the controller names
+	// links by, and back, where they differ (fault_net.go).
+	toLink, fromLink map[int32]int32
+	nodes            []cluster.Node // the cluster's nodes as metadata listed them when it was ready
+	rep              *report.Faults
+	rng              *mrand.Rand
 
 	topic    string
 	watch    *watcher

@@ -30,7 +30,41 @@ func (k *faultKit) requireNetwork() error {
 		return NotApplicable("%s", why)
 	}
 	k.net = nc
+	// Kafka's broker ids (the kit's, and the report's) may not be the ids
+	// the controller names its links by (a spawned node's template id):
+	// the nodes are matched by their Kafka address.
+	k.toLink, k.fromLink = map[int32]int32{}, map[int32]int32{}
+	for _, n := range k.env.Report.Cluster.Nodes {
+		for _, b := range k.nodes {
+			if b.Addr == n.Addr && int32(n.ID) != b.ID {
+				k.toLink[b.ID], k.fromLink[int32(n.ID)] = int32(n.ID), b.ID
+			}
+		}
+	}
 	return nil
+}
+
+// links returns the links the controller can fault, named by broker ids.
+func (k *faultKit) links() []cluster.Link {
+	return mapLinks(k.net.Links(), k.fromLink)
+}
+
+// mapLinks renames the nodes of links by ids (a node not in it keeps its id).
+func mapLinks(links []cluster.Link, ids map[int32]int32) []cluster.Link {
+	if len(ids) == 0 {
+		return links
+	}
+	out := make([]cluster.Link, len(links))
+	for i, l := range links {
+		if id, ok := ids[l.From]; ok {
+			l.From = id
+		}
+		if id, ok := ids[l.To]; ok {
+			l.To = id
+		}
+		out[i] = l
+	}
+	return out
 }
 
 // cutMode is faults.cut_mode as the controller names it.
@@ -52,14 +86,16 @@ func (k *faultKit) cut(ctx context.Context, label string, node int32, links []cl
 func (k *faultKit) netDo(ctx context.Context, label string, node int32, f cluster.NetFault) (time.Time, error) {
 	start := time.Now()
 	if len(f.Links) == 0 {
-		return start, fmt.Errorf("%s: the cluster has no such links to fault (links it can: %s)", label, linkList(k.net.Links()))
+		return start, fmt.Errorf("%s: the cluster has no such links to fault (links it can: %s)", label, linkList(k.links()))
 	}
 	k.mu.Lock()
 	k.marks = append(k.marks, faultMark{label: label, at: start})
 	k.mu.Unlock()
 	k.netFault = true // a failed Apply may have faulted some links
 	k.env.status("  %s: %s: %s …", k.name, label, f)
-	out, err := k.net.Apply(ctx, f)
+	asked := f
+	asked.Links = mapLinks(f.Links, k.toLink)
+	out, err := k.net.Apply(ctx, asked)
 	if err != nil {
 		k.netEvent(start, node, f.Links, "%s failed: %s: %v", label, f, err)
 		if errors.Is(err, cluster.ErrUnsupported) {
@@ -94,7 +130,7 @@ func (k *faultKit) heal(ctx context.Context) (time.Time, error) {
 	return start, nil
 }
 
-// netEvent adds a fault event with its links to the timeline.
+// netEvent adds a fault event with its links (named by broker ids) to the timeline.
 func (k *faultKit) netEvent(t time.Time, node int32, links []cluster.Link, format string, args ...any) {
 	var names []string
 	for _, l := range links {
