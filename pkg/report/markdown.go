@@ -308,7 +308,7 @@ func mdTimeline(b *strings.Builder, r *Report) {
 	if r.Faults == nil || len(r.Faults.Timeline) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "### Fault timeline (seed %d)\n\n", r.Faults.Seed)
+	fmt.Fprintf(b, "\n### Fault timeline (seed %d)\n\n", r.Faults.Seed)
 	for _, s := range r.Scenarios {
 		tl := r.Faults.TimelineText(s.Name)
 		if len(tl) == 0 {

@@ -34,12 +34,18 @@ func (k *faultKit) requireNetwork() error {
 	// the controller names its links by (a spawned node's template id):
 	// the nodes are matched by their Kafka address.
 	k.toLink, k.fromLink = map[int32]int32{}, map[int32]int32{}
+	var named []string
 	for _, n := range k.env.Report.Cluster.Nodes {
 		for _, b := range k.nodes {
 			if b.Addr == n.Addr && int32(n.ID) != b.ID {
 				k.toLink[b.ID], k.fromLink[int32(n.ID)] = int32(n.ID), b.ID
+				named = append(named, fmt.Sprintf("broker %d is node %d", b.ID, n.ID))
 			}
 		}
+	}
+	if len(named) > 0 {
+		slices.Sort(named)
+		k.step.Notef("links are named by broker id, as metadata lists the nodes; what the cluster says it did names the spawned nodes (%s)", strings.Join(named, ", "))
 	}
 	return nil
 }

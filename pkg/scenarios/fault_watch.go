@@ -236,7 +236,7 @@ func (w *watcher) record(sent, at time.Time, resp *sarama.MetadataResponse) {
 
 	k := w.k
 	k.observeISR(w.topic, s)
-	if k.net != nil && len(prev.parts) > 0 {
+	if k.net != nil && len(prev.parts) > 0 && k.faulted() {
 		k.noteISRChanges(prev, s)
 	}
 	if len(lost) > 0 {

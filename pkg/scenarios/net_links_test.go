@@ -133,3 +133,15 @@ func TestBridgeCuts(t *testing.T) {
 		t.Errorf("bridge 1 of 3: %+v", cuts)
 	}
 }
+
+// TestMapLinks: links are renamed node by node, the runner's kept.
+func TestMapLinks(t *testing.T) {
+	links := meshLinks([]int32{1, 2}, "raft")
+	got := linkNames(mapLinks(links, map[int32]int32{1: 0, 2: 1}))
+	if want := "0→1 raft; 1→0 raft; runner→0 kafka; runner→1 kafka"; got != want {
+		t.Errorf("mapLinks = %s, want %s", got, want)
+	}
+	if got := mapLinks(links, nil); !slices.Equal(got, links) {
+		t.Errorf("mapLinks without ids = %v", got)
+	}
+}
