@@ -125,7 +125,7 @@ func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) err
 	})
 	if err == nil {
 		took := snap.at.Sub(since)
-		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after it was started", id, took.Round(time.Millisecond))
+		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after %s", id, took.Round(time.Millisecond), k.lastMark())
 		k.step.Metric("isr_restored_s", took.Seconds())
 		return nil
 	}
