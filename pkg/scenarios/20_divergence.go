@@ -112,6 +112,7 @@ func divergence(ctx context.Context, k *faultKit) error {
 		return nil
 	}
 	orphans := k.writeOrphans(ctx, s, target, led)
+	k.watch.setAvoid([]int32{target.ID}) // its own metadata may still show it leading
 	elected, err := k.awaitLeaders(ctx, at, target.ID)
 	if err != nil || !elected {
 		return err
@@ -133,6 +134,7 @@ func divergence(ctx context.Context, k *faultKit) error {
 	if err != nil {
 		return err
 	}
+	k.watch.setAvoid(nil)
 	if err := k.awaitBack(ctx, target.ID, healed); err != nil {
 		return err
 	}

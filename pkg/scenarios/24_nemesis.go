@@ -127,11 +127,17 @@ func nemesis(ctx context.Context, k *faultKit) error {
 // strike puts one step's fault on the cluster and returns what heals it.
 func (k *faultKit) strike(ctx context.Context, st nemesisStep) (undo func(context.Context) error, err error) {
 	n := k.node(st.node)
-	healNet := func(ctx context.Context) error { _, err := k.heal(ctx); return err }
+	healNet := func(ctx context.Context) error {
+		k.watch.setAvoid(nil)
+		_, err := k.heal(ctx)
+		return err
+	}
 	switch st.fault {
 	case profile.NemesisPartition:
 		cuts := []netCut{{st.node, isolateLinks(k.links(), st.node)}}
+		k.watch.setAvoid([]int32{st.node})
 		if st.bridge {
+			k.watch.setAvoid(nil)
 			ids := k.nodeIDs()
 			slices.Sort(ids)
 			a, b := halves(ids, st.node)

@@ -208,6 +208,7 @@ func (k *faultKit) netFailover(ctx context.Context, s *stream, label string, cut
 			at = t
 		}
 	}
+	k.watch.setAvoid(gone) // their own metadata may still show them leading
 	elected, err := k.awaitLeaders(ctx, at, gone...)
 	if err != nil {
 		return err
@@ -227,6 +228,7 @@ func (k *faultKit) netFailover(ctx context.Context, s *stream, label string, cut
 	if err != nil {
 		return err
 	}
+	k.watch.setAvoid(nil)
 	for _, id := range gone {
 		if err := k.awaitBack(ctx, id, healed); err != nil {
 			return err
