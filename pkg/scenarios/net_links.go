@@ -92,18 +92,6 @@ func oneWayLinks(links []cluster.Link, from int32, to ...int32) []cluster.Link {
 	return out
 }
 
-// nodeLinks returns every link between node and another node, and the
-// runner's link to it: slowed, everything node says or hears is late.
-func nodeLinks(links []cluster.Link, node int32) []cluster.Link {
-	var out []cluster.Link
-	for _, l := range links {
-		if l.From != l.To && (l.From == node || l.To == node) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // minoritySplit splits ids into a minority of ⌊(n-1)/2⌋ nodes (the first
 // of ids in the order given) and the majority of the rest; the order is the
 // caller's choice of who to cut off (e.g. the nodes leading the fewest
