@@ -28,8 +28,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-
-	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 func init() {
@@ -39,24 +37,10 @@ func init() {
 		network:  true,
 		minNodes: 3, minRF: 3, needs: "the leader's peers must keep a majority",
 		body: func(ctx context.Context, k *faultKit) error {
-			if err := k.createTopic(ctx, "partition-leader"); err != nil {
-				return err
-			}
-			s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
-			if err != nil {
-				return err
-			}
-			if err := s.warmup(ctx); err != nil {
-				return err
-			}
-			target, why, err := k.pickTarget(false)
-			if err != nil {
-				return err
-			}
-			led := k.watch.snapshot().ledBy()[target.ID]
-			k.step.Notef("partition node %d from its peers: it %s; it led partitions %v of %s", target.ID, why, led, k.topic)
-			return k.netFailover(ctx, s, fmt.Sprintf("partition node %d", target.ID),
-				[]netCut{{target.ID, isolateLinks(k.links(), target.ID)}}, []int32{target.ID})
+			return k.cutLeader(ctx, "partition-leader", func(target int32, _ []int32) (string, string, []netCut) {
+				return fmt.Sprintf("partition node %d", target), fmt.Sprintf("partition node %d from its peers", target),
+					[]netCut{{target, isolateLinks(k.links(), target)}}
+			})
 		},
 	})
 }

@@ -74,15 +74,9 @@ func divergence(ctx context.Context, k *faultKit) error {
 	if !k.env.Version.IsAtLeast(sarama.V0_11_0_0) {
 		return NotApplicable("divergence writes record batches, which the protocol version %s (older than Kafka 0.11) has not", k.env.Version)
 	}
-	if err := k.createTopic(ctx, "divergence"); err != nil {
-		return err
-	}
-	s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
-	if err != nil {
-		return err
-	}
 	// The common prefix: acknowledged by every in-sync replica.
-	if err := s.warmup(ctx); err != nil {
+	s, err := k.warmStream(ctx, "divergence")
+	if err != nil {
 		return err
 	}
 	target, why, err := k.pickTarget(false)
@@ -263,11 +257,7 @@ func (k *faultKit) findOrphans(ctx context.Context, isolated int32, orphans []or
 	rr := &replicaRead{env: k.env, step: k.step, topic: k.topic, who: k.name, when: "after the heal",
 		addr: func(id int32) string { return k.node(id).Addr }}
 	ids := sortedKeys(want)
-	starts, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetOldest)
-	if err != nil {
-		return err
-	}
-	ends, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetNewest)
+	starts, ends, err := logBounds(ctx, k.env.Client, k.topic, ids)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,6 @@ import (
 	"sort"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
-	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 func init() {
@@ -36,14 +35,8 @@ func init() {
 		network:  true,
 		minNodes: 3, minRF: 3, needs: "a minority needs a majority to split from",
 		body: func(ctx context.Context, k *faultKit) error {
-			if err := k.createTopic(ctx, "partition-minority"); err != nil {
-				return err
-			}
-			s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
+			s, err := k.warmStream(ctx, "partition-minority")
 			if err != nil {
-				return err
-			}
-			if err := s.warmup(ctx); err != nil {
 				return err
 			}
 			minority, majority := minoritySplit(k.minorityFirst())

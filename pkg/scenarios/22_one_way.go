@@ -24,8 +24,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-
-	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 func init() {
@@ -35,25 +33,10 @@ func init() {
 		network:  true,
 		minNodes: 3, minRF: 3, needs: "the peers must keep a majority without the leader",
 		body: func(ctx context.Context, k *faultKit) error {
-			if err := k.createTopic(ctx, "one-way"); err != nil {
-				return err
-			}
-			s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
-			if err != nil {
-				return err
-			}
-			if err := s.warmup(ctx); err != nil {
-				return err
-			}
-			target, why, err := k.pickTarget(false)
-			if err != nil {
-				return err
-			}
-			peers := others(k.nodeIDs(), target.ID)
-			led := k.watch.snapshot().ledBy()[target.ID]
-			k.step.Notef("cut node %d → nodes %s, one way: it %s; it led partitions %v of %s", target.ID, ints(peers), why, led, k.topic)
-			return k.netFailover(ctx, s, fmt.Sprintf("one-way %d→%s", target.ID, ints(peers)),
-				[]netCut{{target.ID, oneWayLinks(k.links(), target.ID, peers...)}}, []int32{target.ID})
+			return k.cutLeader(ctx, "one-way", func(target int32, peers []int32) (string, string, []netCut) {
+				return fmt.Sprintf("one-way %d→%s", target, ints(peers)), fmt.Sprintf("cut node %d → nodes %s, one way", target, ints(peers)),
+					[]netCut{{target, oneWayLinks(k.links(), target, peers...)}}
+			})
 		},
 	})
 }

@@ -148,11 +148,7 @@ func (lr *liveReader) check(ctx context.Context) error {
 	snap := k.watch.snapshot()
 	rr := &replicaRead{env: k.env, step: k.step, topic: k.topic, who: k.name}
 	ids := sortedKeys(lr.seen)
-	starts, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetOldest)
-	if err != nil {
-		return err
-	}
-	ends, err := offsetsOf(ctx, k.env.Client, k.topic, ids, sarama.OffsetNewest)
+	starts, ends, err := logBounds(ctx, k.env.Client, k.topic, ids)
 	if err != nil {
 		return err
 	}

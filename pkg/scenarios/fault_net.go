@@ -16,6 +16,7 @@ import (
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // interruptedUndo bounds healing and resuming after an interrupted run:
@@ -189,6 +190,38 @@ func linkList(links []cluster.Link) string {
 		names[i] = l.String()
 	}
 	return strings.Join(names, ", ")
+}
+
+// warmStream creates the scenario's own topic (suffix) and starts an
+// acks=all stream on it, warmed up.
+func (k *faultKit) warmStream(ctx context.Context, suffix string) (*stream, error) {
+	if err := k.createTopic(ctx, suffix); err != nil {
+		return nil, err
+	}
+	s, err := k.startStream(ctx, verify.Mode{Acks: "all"})
+	if err != nil {
+		return nil, err
+	}
+	return s, s.warmup(ctx)
+}
+
+// cutLeader produces with acks=all to the scenario's own topic (suffix),
+// picks the node leading the most partitions (faults.target), and runs
+// netFailover with the cut cutOf says for it and its peers, in words
+// (what, e.g. "partition node 0 from its peers") and as cuts.
+func (k *faultKit) cutLeader(ctx context.Context, suffix string, cutOf func(target int32, peers []int32) (label, what string, cuts []netCut)) error {
+	s, err := k.warmStream(ctx, suffix)
+	if err != nil {
+		return err
+	}
+	target, why, err := k.pickTarget(false)
+	if err != nil {
+		return err
+	}
+	led := k.watch.snapshot().ledBy()[target.ID]
+	label, what, cuts := cutOf(target.ID, others(k.nodeIDs(), target.ID))
+	k.step.Notef("%s: it %s; it led partitions %v of %s", what, why, led, k.topic)
+	return k.netFailover(ctx, s, label, cuts, []int32{target.ID})
 }
 
 // netFailover makes cuts while s produces, waits until every partition has
