@@ -14,17 +14,33 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 )
 
 // HookData is what a hook's command template may use: {{.ID}}, {{.Addr}},
-// {{.Host}} and {{.Port}} of the node, and {{.Op}}.
+// {{.Host}} and {{.Port}} of the node, {{.Op}}, and for the partition and
+// heal hooks {{.Peers}}, the nodes it is cut off from.
 type HookData struct {
+	ID    int32
+	Addr  string // host:port as the cluster's metadata lists it
+	Host  string
+	Port  string
+	Op    Op
+	Peers []HookPeer
+}
+
+// HookPeer is a node a partitioned node is cut off from: {{range .Peers}}{{.Host}}{{end}}.
+type HookPeer struct {
 	ID   int32
-	Addr string // host:port as the cluster's metadata lists it
+	Addr string
 	Host string
 	Port string
-	Op   Op
 }
+
+// exampleHookData is the node a hook template is tried on before anything runs.
+var exampleHookData = HookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: OpKill,
+	Peers: []HookPeer{{ID: 2, Addr: "broker-2:9092", Host: "broker-2", Port: "9092"}}}
 
 // ParseHook parses a hook's command template and tries it on an example
 // node, so that an unknown field ({{.Name}}) is an error before anything runs.
@@ -33,7 +49,7 @@ func ParseHook(name, text string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Execute(new(bytes.Buffer), HookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: OpKill}); err != nil {
+	if err := t.Execute(new(bytes.Buffer), exampleHookData); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -45,6 +61,12 @@ type Hooks struct {
 	Commands map[Op]string
 	// Placement prints what one node holds of a topic (see Placer).
 	Placement string
+	// Partition cuts a node off from its .Peers, both ways; Heal undoes
+	// it. Both or neither: they make the cluster a NetworkController.
+	Partition, Heal string
+	// Nodes is how many brokers the cluster lists (cluster.nodes): the
+	// network hooks render with the addresses of the brokers it lists.
+	Nodes int
 	// Timeout bounds each command; it is killed, with every process it
 	// started, when it runs longer.
 	Timeout time.Duration
@@ -59,14 +81,25 @@ type Hooked struct {
 	tmpl      map[Op]*template.Template
 	placement *template.Template
 	timeout   time.Duration
+	nodes     int
+	// partition and heal are the network hooks; nil when the profile has none.
+	partition, heal *template.Template
+
+	mu          sync.Mutex
+	brokers     []report.Broker   // as WaitReady found them
+	partitioned map[int32][]int32 // node -> the peers it is cut off from, until Heal
 }
 
-var _ NodeController = (*Hooked)(nil)
+var (
+	_ NodeController    = (*Hooked)(nil)
+	_ NetworkController = (*Hooked)(nil)
+	_ ReadyWaiter       = (*Hooked)(nil)
+)
 
 // AttachWithHooks returns the cluster at addrs, its nodes controlled by h.
 // Operations without a command are unsupported.
 func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
-	hc := &Hooked{Attached: Attach(addrs), tmpl: map[Op]*template.Template{}, timeout: h.Timeout}
+	hc := &Hooked{Attached: Attach(addrs), tmpl: map[Op]*template.Template{}, timeout: h.Timeout, nodes: h.Nodes, partitioned: map[int32][]int32{}}
 	for op, text := range h.Commands {
 		if strings.TrimSpace(text) == "" {
 			continue
@@ -83,6 +116,18 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 			return nil, fmt.Errorf("placement hook: %w", err)
 		}
 		hc.placement = t
+	}
+	if (strings.TrimSpace(h.Partition) == "") != (strings.TrimSpace(h.Heal) == "") {
+		return nil, errors.New("the partition and heal hooks go together: set both, or neither")
+	}
+	if strings.TrimSpace(h.Partition) != "" {
+		var err error
+		if hc.partition, err = ParseHook("partition", h.Partition); err != nil {
+			return nil, fmt.Errorf("partition hook: %w", err)
+		}
+		if hc.heal, err = ParseHook("heal", h.Heal); err != nil {
+			return nil, fmt.Errorf("heal hook: %w", err)
+		}
 	}
 	if hc.timeout <= 0 {
 		hc.timeout = time.Minute

@@ -20,6 +20,10 @@ import (
 // ClientNode is the From of a link from the runner (its Kafka clients) to a node.
 const ClientNode int32 = -1
 
+// AnyPort is the Port of a link that stands for every port between two
+// nodes: hooks cut nodes off from each other, not ports.
+const AnyPort = "*"
+
 // Link is one directed link: node From reaches node To's port Port
 // (e.g. "raft", "wal", or "kafka" for the runner's own link, From = ClientNode).
 type Link struct {
@@ -65,6 +69,8 @@ type NetFault struct {
 	Latency, Jitter time.Duration
 	// ResetEvery is NetFlaky's mean time between resets of each connection.
 	ResetEvery time.Duration
+	// Seed seeds NetFlaky's random draws (each link's own from it).
+	Seed int64
 }
 
 // String describes the fault for the report, e.g. "cut (reset) 1→2 raft, 2→1 raft".
@@ -102,8 +108,19 @@ type NetworkController interface {
 	Heal(ctx context.Context) (string, error)
 }
 
+// networkOff is a cluster that implements NetworkController only when its
+// profile says so; it says why not otherwise.
+type networkOff interface {
+	networkOff() string
+}
+
 // Network returns c's network controller, or nil and why there is none.
 func Network(c Cluster) (NetworkController, string) {
+	if off, ok := c.(networkOff); ok {
+		if why := off.networkOff(); why != "" {
+			return nil, why
+		}
+	}
 	if nc, ok := c.(NetworkController); ok {
 		return nc, ""
 	}

@@ -29,6 +29,9 @@ type SpawnOptions struct {
 	Name string
 	// Status receives one-line progress messages; nil shows none.
 	Status func(format string, args ...any)
+	// Network fronts every link between the nodes, and the runner's to
+	// each, with a proxy of the runner's (faults.network).
+	Network bool
 }
 
 // Spawned is a cluster of broker processes started from a profile's spawn
@@ -42,6 +45,7 @@ type Spawned struct {
 	launcher *launcher
 	status   func(format string, args ...any)
 	spec     profile.Spawn // for spawn.placement
+	net      *linkNet      // the link proxies; nil with faults.network off
 
 	ready  atomic.Bool   // set once WaitReady succeeded
 	failed chan error    // the first unexpected exit
@@ -99,14 +103,14 @@ func StartSpawn(ctx context.Context, count int, spec profile.Spawn, opts SpawnOp
 			_ = os.RemoveAll(workDir)
 		}
 	}()
-	nodes, err := prepareNodes(ctx, count, spec, workDir, rules)
+	nodes, links, err := prepareNodes(ctx, count, spec, workDir, rules, opts.Network)
 	if err != nil {
 		return nil, err
 	}
 	prepared = true
 
 	s := &Spawned{
-		nodes: nodes, workDir: workDir, stopSig: sig, grace: spec.Stop.Grace.Duration, spec: spec,
+		nodes: nodes, workDir: workDir, stopSig: sig, grace: spec.Stop.Grace.Duration, spec: spec, net: links,
 		launcher: newLauncher(), status: status, failed: make(chan error, 1),
 	}
 	for _, n := range nodes {
@@ -184,33 +188,46 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// prepareNodes allocates the ports, renders every node's templates, checks
-// the program and writes each node's files into workDir.
-func prepareNodes(ctx context.Context, count int, spec profile.Spawn, workDir string, rules *logRules) ([]*spawnNode, error) {
+// prepareNodes allocates the ports, starts the link proxies when network
+// is set, renders every node's templates, checks the program and writes
+// each node's files into workDir. On error no proxy is left.
+func prepareNodes(ctx context.Context, count int, spec profile.Spawn, workDir string, rules *logRules, network bool) (nodes []*spawnNode, links *linkNet, err error) {
 	plan, inUse, err := planPorts(count, spec.Ports, spec.PortBases)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tnodes := templateNodes(count, spec, workDir, plan)
 	tmpl, err := spec.Compile()
 	if err != nil {
-		return nil, exitcode.UsageError(err)
+		return nil, nil, exitcode.UsageError(err)
+	}
+	if network {
+		if links, err = startLinkNet(count, linkPorts(spec), spec.KafkaPort, plan); err != nil {
+			return nil, nil, err
+		}
+		defer func() {
+			if err != nil {
+				links.close()
+				links = nil
+			}
+		}()
+		links.fill(tnodes)
 	}
 	rendered := make([]*profile.Rendered, count)
 	progs := make([]string, count)
 	for i, tn := range tnodes {
 		if rendered[i], err = tmpl.RenderContext(ctx, tn); err != nil {
-			return nil, exitcode.UsageError(err)
+			return nil, nil, exitcode.UsageError(err)
 		}
 		if progs[i], err = resolveProgram(rendered[i].Command[0], spec); err != nil {
-			return nil, err // a missing program first: it is the bigger problem
+			return nil, nil, err // a missing program first: it is the bigger problem
 		}
 	}
 	if inUse != nil {
-		return nil, inUse
+		return nil, nil, inUse
 	}
 	baseEnv := os.Environ()
-	nodes := make([]*spawnNode, count)
+	nodes = make([]*spawnNode, count)
 	for i, tn := range tnodes {
 		r, prog := rendered[i], progs[i]
 		n := &spawnNode{
@@ -219,20 +236,33 @@ func prepareNodes(ctx context.Context, count int, spec profile.Spawn, workDir st
 			pidPath:  filepath.Join(workDir, fmt.Sprintf("node-%d.pid", tn.ID)),
 			ports:    plan[i],
 			addr:     net2(loopbackHost, plan[i][spec.KafkaPort]),
+			realAddr: net2(loopbackHost, plan[i][spec.KafkaPort]),
 			argv:     append([]string{prog}, r.Command[1:]...),
 			env:      append(slices.Clone(baseEnv), r.Env...),
 			readyURL: r.ReadyURL,
 		}
-		if err := writeNodeFiles(n, r.Files); err != nil {
-			return nil, err
+		if links != nil {
+			n.addr = links.clientAddr(tn.ID)
+		}
+		if err = writeNodeFiles(n, r.Files); err != nil {
+			closeLogs(nodes[:i])
+			return nil, nil, err
 		}
 		if n.logFile, err = openLog(n.logPath); err != nil {
-			return nil, exitcode.ClusterError(fmt.Errorf("node %d: log file: %w", n.id, unwrapPath(err)), "")
+			closeLogs(nodes[:i])
+			return nil, nil, exitcode.ClusterError(fmt.Errorf("node %d: log file: %w", n.id, unwrapPath(err)), "")
 		}
 		n.log = newLogWatcher(n.id, n.logFile, rules)
 		nodes[i] = n
 	}
-	return nodes, nil
+	return nodes, links, nil
+}
+
+// closeLogs closes the log files of nodes that will not start.
+func closeLogs(nodes []*spawnNode) {
+	for _, n := range nodes {
+		_ = n.logFile.Close()
+	}
 }
 
 func net2(host string, port int) string { return host + ":" + strconv.Itoa(port) }
@@ -426,6 +456,7 @@ func (s *Spawned) Close() error {
 			}()
 		}
 		wg.Wait()
+		s.net.close()
 		s.launcher.close()
 		for _, n := range s.nodes {
 			if p := n.current(); p != nil {

@@ -155,3 +155,87 @@ func TestChronikProfileNeedsChronikBin(t *testing.T) {
 		}
 	}
 }
+
+// With faults.network on, the same templates route every node's raft and
+// wal links to its peers through the runner's link proxies, one per
+// directed link, and tell clients each node's client proxy, while each node
+// still binds and advertises its own raft and wal ports.
+func TestChronikProfileRendersLinkProxies(t *testing.T) {
+	p, err := profile.Load("chronik-3x3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Faults.Network = true
+	if err := p.Validate([]string{"topic-create", "produce", "consume", "metadata"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := p.Cluster.Spawn
+	if ports, all := spec.LinkPorts(); all || !slices.Equal(ports, []string{"raft", "wal"}) {
+		t.Fatalf("LinkPorts = %v, %v; want [raft wal], false", ports, all)
+	}
+	t.Setenv("CHRONIK_BIN", "/opt/chronik/bin/chronik-server")
+	plan := make([]map[string]int, 3)
+	for i := range plan {
+		plan[i] = map[string]int{"kafka": 19092 + i, "wal": 19291 + i, "raft": 15001 + i, "health": 6092 + i, "admin": 10001 + i}
+	}
+	links, err := startLinkNet(3, linkPorts(spec), spec.KafkaPort, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(links.close)
+	if got := len(links.links); got != 3*2*2+3 {
+		t.Errorf("%d links, want 15: 6 directed pairs on raft and wal, and the runner's 3", got)
+	}
+	nodes := templateNodes(3, spec, t.TempDir(), plan)
+	links.fill(nodes)
+	addr := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+	proxyOf := func(from, to int32, port string) string {
+		return links.proxies[Link{From: from, To: to, Port: port}].Addr()
+	}
+	seen := map[string]bool{}
+	for i, tn := range nodes {
+		id := int32(i + 1)
+		r, err := spec.Render(tn)
+		if err != nil {
+			t.Fatalf("node %d: %v", id, err)
+		}
+		var c chronikConfig
+		dec := toml.NewDecoder(strings.NewReader(r.Files["node.toml"]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			t.Fatalf("node %d: %v", id, err)
+		}
+		own := chronikAddrs{Kafka: addr(plan[i]["kafka"]), WAL: addr(plan[i]["wal"]), Raft: addr(plan[i]["raft"])}
+		if c.Bind == nil || *c.Bind != own {
+			t.Errorf("node %d: [bind] %+v, want its own ports %+v", id, c.Bind, own)
+		}
+		adv := chronikAddrs{Kafka: proxyOf(ClientNode, id, "kafka"), WAL: own.WAL, Raft: own.Raft}
+		if c.Advertise == nil || *c.Advertise != adv {
+			t.Errorf("node %d: [advertise] %+v, want %+v", id, c.Advertise, adv)
+		}
+		for j, peer := range c.Peers {
+			to := int32(j + 1)
+			want := chronikPeer{ID: uint64(to), Kafka: proxyOf(ClientNode, to, "kafka")}
+			if to == id {
+				want.WAL, want.Raft = own.WAL, own.Raft
+			} else {
+				want.WAL, want.Raft = proxyOf(id, to, "wal"), proxyOf(id, to, "raft")
+				for _, a := range []string{want.WAL, want.Raft} {
+					if seen[a] {
+						t.Errorf("node %d: proxy %s serves two links", id, a)
+					}
+					seen[a] = true
+				}
+			}
+			if peer != want {
+				t.Errorf("node %d: peer %d = %+v, want %+v", id, to, peer, want)
+			}
+		}
+	}
+	// Each proxy forwards to its link's target port.
+	for _, l := range links.links {
+		if got, want := links.proxies[l].Target(), addr(plan[l.To-1][l.Port]); got != want {
+			t.Errorf("link %s forwards to %s, want %s", l, got, want)
+		}
+	}
+}

@@ -115,12 +115,12 @@ func (n *spawnNode) waitServing(ctx context.Context) (time.Duration, error) {
 		}
 		if reason == "" {
 			d := net.Dialer{Timeout: time.Second}
-			conn, err := d.DialContext(ctx, "tcp", n.addr)
+			conn, err := d.DialContext(ctx, "tcp", n.realAddr)
 			if err == nil {
 				_ = conn.Close()
 				return time.Since(start), nil
 			}
-			reason = fmt.Sprintf("Kafka port %s: %v", n.addr, err)
+			reason = fmt.Sprintf("Kafka port %s: %v", n.realAddr, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -34,7 +34,8 @@ type spawnNode struct {
 	logPath  string
 	pidPath  string
 	ports    map[string]int
-	addr     string // host:port of its Kafka port
+	addr     string // host:port clients reach its Kafka port at: the runner's proxy with faults.network on
+	realAddr string // host:port of its Kafka port itself
 	argv     []string
 	env      []string
 	readyURL string

@@ -56,6 +56,9 @@ func (s *Spawned) WaitReady(ctx context.Context, cfg *sarama.Config, status func
 		checks = s.checkAll(ctx, cfg, client)
 		brokers, waiting := judgeReady(checks, len(s.nodes))
 		if len(waiting) == 0 {
+			if err := s.checkAdvertised(brokers); err != nil {
+				return nil, err
+			}
 			s.ready.Store(true)
 			status("cluster ready after %s: %d nodes list brokers %s", time.Since(start).Round(time.Millisecond), len(s.nodes), brokerList(brokers))
 			return brokers, nil

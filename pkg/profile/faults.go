@@ -35,6 +35,11 @@ type Faults struct {
 	Consumers int `yaml:"consumers"`
 	// SessionTimeout is the consumer group's session timeout.
 	SessionTimeout Duration `yaml:"session_timeout"`
+	// Network puts a link proxy the runner owns on every link between the
+	// spawned nodes and between the runner and each node (spawn mode), so
+	// that network faults can cut, slow or shake them. The templates say
+	// where: {{$.LinkAddr .ID "raft"}} and {{.ClientAddr "kafka"}}.
+	Network bool `yaml:"network"`
 	// CutMode is how a network cut treats connections: reset (close them,
 	// refuse new ones) or drop (hold them open, pass nothing).
 	CutMode string `yaml:"cut_mode"`
@@ -58,7 +63,12 @@ type Hooks struct {
 	Resume string `yaml:"resume"`
 	// Placement prints which partitions of {{.Topic}} node {{.ID}}
 	// physically holds (see README: replica placement); not a node operation.
-	Placement string   `yaml:"placement"`
+	Placement string `yaml:"placement"`
+	// Partition cuts node {{.ID}} off from {{.Peers}} both ways; Heal
+	// undoes it. Not node operations: the network faults of an attached
+	// cluster (see README: network faults).
+	Partition string   `yaml:"partition"`
+	Heal      string   `yaml:"heal"`
 	Timeout   Duration `yaml:"timeout"`
 }
 
@@ -134,6 +144,13 @@ type hookData struct {
 	Addr, Host, Port string
 	Op               string
 	Topic            string
+	Peers            []hookPeer
+}
+
+// hookPeer mirrors cluster.HookPeer.
+type hookPeer struct {
+	ID               int32
+	Addr, Host, Port string
 }
 
 // validateFaults checks the faults section.
@@ -177,6 +194,29 @@ func (p *Profile) validateFaults(v *validator) {
 		if err != nil {
 			v.add("faults.hooks."+h.Op, "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Op}}): %v", err)
 		}
+	}
+	partition, heal := strings.TrimSpace(f.Hooks.Partition) != "", strings.TrimSpace(f.Hooks.Heal) != ""
+	for _, h := range []HookCommand{{"partition", f.Hooks.Partition}, {"heal", f.Hooks.Heal}} {
+		if strings.TrimSpace(h.Command) == "" {
+			continue
+		}
+		t, err := template.New(h.Op).Option("missingkey=error").Parse(h.Command)
+		if err == nil {
+			peers := []hookPeer{{ID: 2, Addr: "broker-2:9092", Host: "broker-2", Port: "9092"}}
+			err = t.Execute(new(bytes.Buffer), hookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: h.Op, Peers: peers})
+		}
+		if err != nil {
+			v.add("faults.hooks."+h.Op, "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Op}}, {{.Peers}}, each peer with .ID, .Addr, .Host, .Port): %v", err)
+		}
+	}
+	switch {
+	case partition && !heal:
+		v.add("faults.hooks.partition", "needs faults.hooks.heal too: every partition is healed when its scenario ends")
+	case heal && !partition:
+		v.add("faults.hooks.heal", "is only used with faults.hooks.partition: set both, or neither")
+	}
+	if f.Network && p.Cluster.Mode == ModeEmbedded {
+		v.add("faults.network", "is for spawn mode: the embedded cluster has no links between its nodes to put proxies on; remove it, or use cluster.mode: spawn")
 	}
 	if h := f.Hooks.Placement; strings.TrimSpace(h) != "" {
 		t, err := template.New("placement").Option("missingkey=error").Parse(h)

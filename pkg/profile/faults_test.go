@@ -106,6 +106,55 @@ func TestFaultsValidation(t *testing.T) {
 	}
 }
 
+// TestNetworkFaultKeys: faults.network and the network hooks are read, and
+// their problems reported with their lines: network in embedded mode, a
+// partition hook without a heal hook, a hook naming an unknown field, and a
+// spawn profile whose templates never advertise the runner's client proxy.
+func TestNetworkFaultKeys(t *testing.T) {
+	p, err := Parse("f.yaml", []byte(`cluster:
+  mode: attach
+  bootstrap: [10.0.0.1:9092]
+faults:
+  network: true
+  hooks:
+    partition: ssh {{.Host}} 'for p in{{range .Peers}} {{.Host}}{{end}}; do iptables -A INPUT -s $p -j DROP; done'
+    heal: ssh {{.Host}} iptables -F INPUT
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Faults.Network || p.Faults.Hooks.Partition == "" || p.Faults.Hooks.Heal == "" {
+		t.Errorf("faults = %+v", p.Faults)
+	}
+	if err := p.Validate([]string{"topic-create", "produce", "consume", "metadata"}); err != nil {
+		t.Errorf("Validate: %v (faults.network is ignored in attach mode, where the hooks cut)", err)
+	}
+
+	for _, tc := range []struct{ yaml, want string }{
+		{"faults:\n  network: true\n", "f.yaml:2: faults.network: is for spawn mode"},
+		{"faults:\n  network: yes please\n", "f.yaml:2"},
+		{"faults:\n  hooks:\n    partition: iptables -A INPUT -s {{.Host}} -j DROP\n", "f.yaml:3: faults.hooks.partition: needs faults.hooks.heal too"},
+		{"faults:\n  hooks:\n    heal: iptables -F\n", "f.yaml:3: faults.hooks.heal: is only used with faults.hooks.partition"},
+		{"faults:\n  hooks:\n    partition: x {{.Peer}}\n    heal: y\n", "f.yaml:3: faults.hooks.partition: not a command template"},
+		{`cluster:
+  mode: spawn
+  spawn:
+    command: [broker, --listen, '{{.Addr "kafka"}}']
+    ports: [kafka]
+faults:
+  network: true
+`, `f.yaml:7: faults.network: no template of cluster.spawn calls {{.ClientAddr "kafka"}}`},
+	} {
+		p, err := Parse("f.yaml", []byte(tc.yaml))
+		if err == nil {
+			err = p.Validate([]string{"topic-create", "produce", "consume", "metadata"})
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
 // TestNemesisKeys: the nemesis's keys are read, and each bad value is
 // reported with its key and line, a bad list item with its own line.
 func TestNemesisKeys(t *testing.T) {

@@ -222,6 +222,9 @@ func (v *validator) validateSpawn() {
 		}
 		return
 	}
+	if v.p.Faults.Network && !s.CallsClientAddr() {
+		v.add("faults.network", "no template of cluster.spawn calls {{.ClientAddr %q}}: the nodes would advertise their own addresses and the runner's clients would go around its proxies; advertise the node's Kafka listener as {{.ClientAddr %q}} (see configs/chronik-3x3.yaml)", s.KafkaPort, s.KafkaPort)
+	}
 	if !portsOK || c.Nodes < 1 || c.Nodes > MaxSpawnNodes {
 		return
 	}

@@ -35,6 +35,54 @@ type TemplateNode struct {
 	Ports map[string]int
 	// Files maps each spawn.files name to its path in WorkDir.
 	Files map[string]string
+	// Links maps a peer's port to the address at which this node reaches
+	// it: a link proxy of the runner's (faults.network). A port not in it
+	// is reached at the peer's own address.
+	Links map[PeerPort]string
+	// Clients maps a port to the address clients are told for it: a proxy
+	// of the runner's (faults.network). A port not in it is told as is.
+	Clients map[string]string
+}
+
+// PeerPort names one port of one node: node ID's port Port.
+type PeerPort struct {
+	ID   int
+	Port string
+}
+
+// LinkAddr returns the address at which this node reaches node id's port
+// called name: {{range .Peers}}{{$.LinkAddr .ID "raft"}}{{end}}. With
+// faults.network on it is the runner's proxy for that one directed link;
+// off, and for the node itself, it is the port's own address.
+func (n *TemplateNode) LinkAddr(id int, name string) (string, error) {
+	var peer *TemplateNode
+	for _, p := range n.Peers {
+		if p.ID == id {
+			peer = p
+		}
+	}
+	if peer == nil {
+		return "", fmt.Errorf("no node %d: the cluster's nodes are 1..%d", id, n.Nodes)
+	}
+	if id == n.ID {
+		return n.Addr(name)
+	}
+	if addr, ok := n.Links[PeerPort{id, name}]; ok {
+		return addr, nil
+	}
+	return peer.Addr(name)
+}
+
+// ClientAddr returns the address clients are told for the node's port
+// called name, e.g. Kafka's advertised listener: {{.ClientAddr "kafka"}}.
+// With faults.network on, it is the runner's proxy in front of the Kafka
+// port, so that the runner can cut itself off from the node; off, and for
+// any other port, it is the port's own address.
+func (n *TemplateNode) ClientAddr(name string) (string, error) {
+	if addr, ok := n.Clients[name]; ok {
+		return addr, nil
+	}
+	return n.Addr(name)
 }
 
 // Port returns the node's port called name.
@@ -334,56 +382,124 @@ func (s *Spawn) RequiredEnv() []string {
 	return names
 }
 
-// walkEnv records the NAME of every .Env.NAME and $.Env.NAME under node.
-func walkEnv(node parse.Node, seen map[string]bool) {
+// LinkPorts returns the port names the templates of s reach peers at
+// through {{$.LinkAddr ID "NAME"}}; all is set when one of them names its
+// port other than by a quoted string, so that every port must be fronted.
+func (s *Spawn) LinkPorts() (names []string, all bool) {
+	seen := map[string]bool{}
+	s.walkCalls("LinkAddr", func(args []parse.Node) {
+		if len(args) == 2 {
+			if str, ok := args[1].(*parse.StringNode); ok {
+				seen[str.Text] = true
+				return
+			}
+		}
+		all = true
+	})
+	for n := range seen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, all
+}
+
+// CallsClientAddr reports whether a template of s calls ClientAddr.
+func (s *Spawn) CallsClientAddr() bool {
+	found := false
+	s.walkCalls("ClientAddr", func([]parse.Node) { found = true })
+	return found
+}
+
+// walkCalls calls fn with the arguments of every call of the method
+// called name in the command, env and file templates of s.
+func (s *Spawn) walkCalls(name string, fn func(args []parse.Node)) {
+	st, _ := s.compile()
+	all := append(append(append([]keyedTemplate{}, st.command...), st.env...), st.files...)
+	for _, kt := range all {
+		if kt.t != nil && kt.t.Tree != nil {
+			walkCommands(kt.t.Tree.Root, func(c *parse.CommandNode) {
+				if len(c.Args) > 0 && calls(c.Args[0], name) {
+					fn(c.Args[1:])
+				}
+			})
+		}
+	}
+}
+
+// calls reports whether n is a method value called name: .name, $.name, $x.name.
+func calls(n parse.Node, name string) bool {
+	switch f := n.(type) {
+	case *parse.FieldNode:
+		return f.Ident[len(f.Ident)-1] == name
+	case *parse.VariableNode:
+		return len(f.Ident) > 1 && f.Ident[len(f.Ident)-1] == name
+	case *parse.ChainNode:
+		return len(f.Field) > 0 && f.Field[len(f.Field)-1] == name
+	}
+	return false
+}
+
+// walkCommands calls fn with every command under node.
+func walkCommands(node parse.Node, fn func(*parse.CommandNode)) {
 	switch n := node.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			walkEnv(c, seen)
+			walkCommands(c, fn)
 		}
 	case *parse.ActionNode:
-		walkEnv(n.Pipe, seen)
+		walkCommands(n.Pipe, fn)
 	case *parse.PipeNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Cmds {
-			walkEnv(c, seen)
+			walkCommands(c, fn)
 		}
 	case *parse.CommandNode:
+		fn(n)
 		for _, a := range n.Args {
-			walkEnv(a, seen)
-		}
-	case *parse.FieldNode:
-		if len(n.Ident) >= 2 && n.Ident[0] == "Env" {
-			seen[n.Ident[1]] = true
-		}
-	case *parse.VariableNode:
-		if len(n.Ident) >= 3 && n.Ident[1] == "Env" {
-			seen[n.Ident[2]] = true
+			walkCommands(a, fn)
 		}
 	case *parse.ChainNode:
-		walkEnv(n.Node, seen)
+		walkCommands(n.Node, fn)
 	case *parse.IfNode:
-		walkBranch(&n.BranchNode, seen)
+		walkCommandBranch(&n.BranchNode, fn)
 	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, seen)
+		walkCommandBranch(&n.BranchNode, fn)
 	case *parse.WithNode:
-		walkBranch(&n.BranchNode, seen)
+		walkCommandBranch(&n.BranchNode, fn)
 	case *parse.TemplateNode:
-		walkEnv(n.Pipe, seen)
+		walkCommands(n.Pipe, fn)
 	}
 }
 
-func walkBranch(b *parse.BranchNode, seen map[string]bool) {
-	walkEnv(b.Pipe, seen)
-	walkEnv(b.List, seen)
+func walkCommandBranch(b *parse.BranchNode, fn func(*parse.CommandNode)) {
+	walkCommands(b.Pipe, fn)
+	walkCommands(b.List, fn)
 	if b.ElseList != nil {
-		walkEnv(b.ElseList, seen)
+		walkCommands(b.ElseList, fn)
 	}
+}
+
+// walkEnv records the NAME of every .Env.NAME and $.Env.NAME under node.
+func walkEnv(node parse.Node, seen map[string]bool) {
+	walkCommands(node, func(c *parse.CommandNode) {
+		for _, a := range c.Args {
+			switch n := a.(type) {
+			case *parse.FieldNode:
+				if len(n.Ident) >= 2 && n.Ident[0] == "Env" {
+					seen[n.Ident[1]] = true
+				}
+			case *parse.VariableNode:
+				if len(n.Ident) >= 3 && n.Ident[1] == "Env" {
+					seen[n.Ident[2]] = true
+				}
+			}
+		}
+	})
 }
 
 // placeholderNodes returns stand-in nodes for rendering the templates at

@@ -255,3 +255,49 @@ faults:
 `)
 	wantProblem(t, p.Validate(known), "faults.hooks.placement", "Topc")
 }
+
+// LinkAddr gives a peer's port through the node's link proxy when it has
+// one, else the port itself, and the node's own port for itself;
+// ClientAddr gives the client proxy when there is one. LinkPorts finds the
+// ports the templates ask for.
+func TestLinkAndClientAddr(t *testing.T) {
+	n1 := &TemplateNode{ID: 1, Nodes: 2, Host: "127.0.0.1", Ports: map[string]int{"kafka": 9001, "raft": 5001}}
+	n2 := &TemplateNode{ID: 2, Nodes: 2, Host: "127.0.0.1", Ports: map[string]int{"kafka": 9002, "raft": 5002}}
+	n1.Peers, n2.Peers = []*TemplateNode{n1, n2}, []*TemplateNode{n1, n2}
+	n1.Links = map[PeerPort]string{{ID: 2, Port: "raft"}: "127.0.0.1:7012"}
+	n1.Clients = map[string]string{"kafka": "127.0.0.1:7001"}
+	for _, tc := range []struct {
+		got  func() (string, error)
+		want string
+	}{
+		{func() (string, error) { return n1.LinkAddr(2, "raft") }, "127.0.0.1:7012"},
+		{func() (string, error) { return n1.LinkAddr(1, "raft") }, "127.0.0.1:5001"},
+		{func() (string, error) { return n1.LinkAddr(2, "kafka") }, "127.0.0.1:9002"},
+		{func() (string, error) { return n2.LinkAddr(1, "raft") }, "127.0.0.1:5001"},
+		{func() (string, error) { return n1.ClientAddr("kafka") }, "127.0.0.1:7001"},
+		{func() (string, error) { return n2.ClientAddr("kafka") }, "127.0.0.1:9002"},
+		{func() (string, error) { return n1.LinkAddr(3, "raft") }, "error: no node 3: the cluster's nodes are 1..2"},
+		{func() (string, error) { return n1.LinkAddr(2, "wal") }, `error: no port "wal"`},
+	} {
+		got, err := tc.got()
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+
+	s := Spawn{Command: []string{"b", `{{range .Peers}}{{$.LinkAddr .ID "raft"}},{{end}}`}, Ports: []string{"kafka", "raft", "wal"},
+		Files: map[string]string{"c": `{{range .Peers}}{{($.LinkAddr .ID "wal")}}{{end}} {{.ClientAddr "kafka"}}`}}
+	if ports, all := s.LinkPorts(); all || !slices.Equal(ports, []string{"raft", "wal"}) || !s.CallsClientAddr() {
+		t.Errorf("LinkPorts = %v, %v, CallsClientAddr = %v; want [raft wal], false, true", ports, all, s.CallsClientAddr())
+	}
+	s.Env = map[string]string{"X": `{{range $p := .Ports}}{{$.LinkAddr 1 $p}}{{end}}`}
+	if _, all := s.LinkPorts(); !all {
+		t.Error("a port named by a variable: want every port fronted")
+	}
+	if (&Spawn{Command: []string{"b"}}).CallsClientAddr() {
+		t.Error("CallsClientAddr without a call")
+	}
+}

@@ -9,11 +9,13 @@ import (
 // attach returns the profile's attached cluster, its nodes controlled by the
 // profile's faults.hooks when it has any.
 func attach(p *profile.Profile) (cluster.Cluster, error) {
-	cmds := p.Faults.Hooks.Commands()
-	if len(cmds) == 0 && p.Faults.Hooks.Placement == "" {
+	ph := p.Faults.Hooks
+	cmds := ph.Commands()
+	if len(cmds) == 0 && ph.Placement == "" && ph.Partition == "" && ph.Heal == "" {
 		return cluster.Attach(p.Cluster.Bootstrap), nil
 	}
-	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: p.Faults.Hooks.Placement, Timeout: p.Faults.Hooks.Timeout.Duration}
+	h := cluster.Hooks{Commands: map[cluster.Op]string{}, Placement: ph.Placement, Partition: ph.Partition, Heal: ph.Heal,
+		Nodes: p.Cluster.Nodes, Timeout: ph.Timeout.Duration}
 	for _, c := range cmds {
 		h.Commands[cluster.Op(c.Op)] = c.Command
 	}

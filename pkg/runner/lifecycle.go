@@ -67,7 +67,7 @@ func start(ctx context.Context, p *profile.Profile, o ClusterOptions) (cluster.C
 	case profile.ModeAttach:
 		return attach(p)
 	case profile.ModeSpawn:
-		return cluster.StartSpawn(ctx, p.Cluster.Nodes, p.Cluster.Spawn, cluster.SpawnOptions{Name: o.Name, Status: o.Status})
+		return cluster.StartSpawn(ctx, p.Cluster.Nodes, p.Cluster.Spawn, cluster.SpawnOptions{Name: o.Name, Status: o.Status, Network: p.Faults.Network})
 	case profile.ModeEmbedded:
 		if len(p.Cluster.Ports) > 0 {
 			return cluster.StartEmbeddedPorts(p.Cluster.Ports, o.Durable)

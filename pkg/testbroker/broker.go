@@ -6,7 +6,8 @@
 //     complete Kafka-protocol broker in its own process, for one-node
 //     profiles;
 //   - proxy (--backend URL --index I): a TCP forwarder on --listen to
-//     broker I of a Backend, which then advertises --listen in its
+//     broker I of a Backend, which then advertises --listen (or
+//     --advertise, e.g. the runner's proxy in front of it) in its
 //     metadata. N such processes make an N-node cluster whose nodes can be
 //     started, stopped, paused and killed one by one, each taking its
 //     broker's address with it. A proxy keeps its registration with the
@@ -59,6 +60,7 @@ import (
 // config is what the flags say.
 type config struct {
 	listen     string
+	advertise  string
 	id         int
 	backend    string
 	index      int
@@ -72,7 +74,7 @@ type config struct {
 }
 
 // Usage is the synopsis of the broker's flags.
-const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
+const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--advertise HOST:PORT]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
@@ -82,6 +84,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.IntVar(&c.id, "id", 1, "the node's id, for its log lines")
 	fs.StringVar(&c.backend, "backend", "", "proxy mode: URL of the backend to register with and forward to")
 	fs.IntVar(&c.index, "index", 0, "proxy mode: which broker of the backend this node is (0 for the first)")
+	fs.StringVar(&c.advertise, "advertise", "", "proxy mode: host:port the backend tells clients for this node (default: --listen), e.g. the runner's proxy in front of it")
 	fs.StringVar(&c.health, "health", "", "host:port to answer GET /health on")
 	fs.DurationVar(&c.readyAfter, "ready-after", 0, "answer /health with 503 until this long after start")
 	fs.Func("log", "a line to print once serving (repeatable)", func(s string) error { c.logs = append(c.logs, s); return nil })
@@ -97,6 +100,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if c.listen == "" {
 		return nil, fmt.Errorf("--listen is required; usage: %s", Usage)
+	}
+	if c.advertise == "" {
+		c.advertise = c.listen
 	}
 	return c, nil
 }

@@ -24,7 +24,8 @@ const registerTimeout = 30 * time.Second
 // stays open while the node lives: its end tells the backend the node is
 // gone (see Backend).
 func startProxy(c *config, lg *logger) (*node, error) {
-	// Listening first: once registered, the backend advertises c.listen.
+	// Listening first: once registered, the backend advertises c.advertise
+	// (c.listen, or a proxy in front of it).
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return nil, err
@@ -73,10 +74,10 @@ type registration struct {
 	close  func()       // ends the registration (the backend then takes the broker down unless it left)
 }
 
-// register tells the backend that broker c.index is reached at c.listen and
+// register tells the backend that broker c.index is reached at c.advertise and
 // keeps the registration open until close is called.
 func register(c *config) (*registration, error) {
-	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.listen}}
+	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertise}}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.backend, "/")+"/register?"+q.Encode(), nil)
 	if err != nil {
@@ -130,7 +131,7 @@ func register(c *config) (*registration, error) {
 // leave tells the backend that broker c.index's node shuts down, so that
 // the backend moves its leadership away first, and returns what it did.
 func leave(c *config) (string, error) {
-	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.listen}}
+	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertise}}
 	client := &http.Client{Timeout: registerTimeout, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Post(strings.TrimSuffix(c.backend, "/")+"/leave?"+q.Encode(), "text/plain", nil)
