@@ -231,3 +231,28 @@ func TestPartitionLeaderSplitBrain(t *testing.T) {
 		t.Errorf("%d heals, want 1 when the scenario ended", heals)
 	}
 }
+
+// TestPausedNodeResumedWhenScenarioEnds: a scenario stopped by its deadline
+// while its node is paused (the embedded cluster elects no one: a frozen
+// node keeps its leadership) resumes it on its way out, so that the next
+// scenario finds every node answering.
+func TestPausedNodeResumedWhenScenarioEnds(t *testing.T) {
+	t.Parallel()
+	fn := &fakeNet{Embedded: startDurable(t)}
+	p := netProfile(t, func(p *profile.Profile) {
+		p.Timeouts.Scenario.Duration = 2 * time.Second
+		p.Faults.ElectionTimeout.Duration = 10 * time.Second
+	}, "pause", "leader-failover")
+	rep := run(t, p, fn)
+	verdicts(t, rep, map[string]bool{"pause": false, "leader-failover": true})
+	var ops []string
+	for _, e := range rep.Faults.Timeline {
+		if e.Scenario == "pause" && e.Kind == report.EventFault {
+			op, _, _ := strings.Cut(e.Detail, " (took")
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) != 2 || !strings.HasPrefix(ops[0], "pause node ") || !strings.HasPrefix(ops[1], "resume node ") {
+		t.Errorf("pause's faults %q: want a pause and, when the deadline stopped it, a resume", ops)
+	}
+}
