@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,9 +39,10 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 		},
 	}
 	var nodes int
-	var replication string
+	var replication, membership string
+	var memberTimeout, electionDelay time.Duration
 	backend := &cobra.Command{
-		Use:   "backend --nodes N [--replication MODE]",
+		Use:   "backend --nodes N [--replication MODE] [--membership MODE]",
 		Short: "Serve the cluster behind N proxy-mode test brokers until Ctrl-C; print its URL and what it does as nodes come and go",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,7 +50,15 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 			if err != nil {
 				return exitcode.Usagef("--replication: %v", err)
 			}
-			b, err := testbroker.StartBackend(nodes, testbroker.WithReplication(mode))
+			member, err := testbroker.ParseMembership(membership)
+			if err != nil {
+				return exitcode.Usagef("--membership: %v", err)
+			}
+			if memberTimeout <= 0 || electionDelay < 0 {
+				return exitcode.Usagef("--membership-timeout must be positive and --election-delay not negative")
+			}
+			b, err := testbroker.StartBackend(nodes, testbroker.WithReplication(mode),
+				testbroker.WithMembership(member, memberTimeout, electionDelay))
 			if err != nil {
 				return exitcode.ClusterError(err, "")
 			}
@@ -62,6 +72,15 @@ func newInternalCmd(t *term.Terminal) *cobra.Command {
 	backend.Flags().IntVar(&nodes, "nodes", 3, "brokers of the backend cluster")
 	backend.Flags().StringVar(&replication, "replication", "kfake",
 		"how metadata shows replication and what each node holds: kfake (replicas and ISR are the brokers up), healthy, isr-lies, leader-only (Chronik #29)")
+	backend.Flags().StringVar(&membership, "membership", "off",
+		"who may lead, from the nodes' heartbeats through their peer links (nodes need --raft-listen and --peers): off; healthy (Raft-like: "+
+			"a node leads only while it and a majority hear each other; an isolated leader's acks=all writes time out, its acks=1 writes are "+
+			"orphaned, discarded once its leadership moved); split-brain (a partitioned node keeps its leadership and its writes); ack-drop (an isolated leader "+
+			"acknowledges acks=all writes and drops them). It stages the runner's network faults and verdicts; it is no real broker's behaviour")
+	backend.Flags().DurationVar(&memberTimeout, "membership-timeout", testbroker.DefaultMembershipTimeout,
+		"a node that does not hear a majority, both ways, for this long loses its majority")
+	backend.Flags().DurationVar(&electionDelay, "election-delay", testbroker.DefaultElectionDelay,
+		"how long a node that lost its majority keeps its leadership, its writes held, before it moves")
 	cmd.AddCommand(broker, backend, placement)
 	return cmd
 }

@@ -28,6 +28,8 @@ type RunOptions struct {
 	TagArgs   []string          // --tag key=value, as given
 	Tags      map[string]string // --tag, parsed
 	Keep      bool              // --keep: keep a spawned cluster's work dir after a pass
+	ShardSpec string            // --shard I/N: one of N runners sharing one topic
+	RunGroup  string            // --run-group: the id the shards of one run share
 	// Gate holds --baseline, --junit, --markdown, --repeat and --artifacts (gate.go).
 	Gate GateOptions
 	// Profiling holds --cpuprofile and --memprofile (profiling.go).
@@ -53,6 +55,8 @@ func addRunFlags(cmd *cobra.Command, o *RunOptions) {
 	f.StringVar(&o.JSONPath, "json", "", "write the JSON report to this file, or to stdout with --json - (the terminal report then goes to stderr)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "let --artifacts write into a directory that holds an earlier run's files")
 	f.BoolVar(&o.Keep, "keep", false, "spawn mode: keep the nodes' work dir (files, data, logs) after a pass too; a failed run always keeps it")
+	f.StringVar(&o.ShardSpec, "shard", "", "run as shard I of N (e.g. 0/3) that share one topic, each producing and verifying its own part of the workload; needs --run-group and an attached cluster; merge the reports with report merge")
+	f.StringVar(&o.RunGroup, "run-group", "", "the id every shard of one run shares (e.g. a CI job's id): it names their topic and tells their records from other runs'")
 	addWorkloadFlags(cmd, o)
 	addSecurityFlags(cmd, &o.Overrides.Security)
 	addGateFlags(cmd, &o.Gate)
@@ -111,6 +115,13 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 	if err := checkResources(p); err != nil {
 		return err
 	}
+	shard, err := runner.ParseShard(o.ShardSpec, o.RunGroup)
+	if err != nil {
+		return err
+	}
+	if shard != nil && o.Gate.Repeat > 1 {
+		return exitcode.Usagef("--shard with --repeat: a run group runs once; repeat the whole group instead")
+	}
 	if p.Shadows != "" && t.Verbosity() != term.Quiet {
 		fmt.Fprintf(t.ErrOut, "chronik-e2e: note: profile %s is read from %s, which shadows the built-in %s (--profile %s runs that one)\n",
 			o.Profile, p.Source, p.Shadows, strings.TrimSuffix(p.Shadows, ".yaml"))
@@ -143,6 +154,7 @@ func runProfile(ctx context.Context, t *term.Terminal, o *RunOptions) error {
 		Tags:        o.Tags,
 		// A spawned cluster's work dir is kept after a failure, and after a pass with --keep.
 		KeepWorkDir: o.Keep,
+		Shard:       shard,
 	}
 	if o.Gate.Repeat > 1 {
 		return g.repeat(ctx, t, o, runOpts)

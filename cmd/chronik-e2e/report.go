@@ -16,16 +16,16 @@ import (
 func newReportCmd(t *term.Terminal) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Show a stored JSON report, or compare two",
+		Short: "Show a stored JSON report, compare two, or merge a run group's shards",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return exitcode.Usagef("unknown report command %q (known: show, diff)", args[0])
+				return exitcode.Usagef("unknown report command %q (known: show, diff, merge)", args[0])
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newReportShowCmd(t), newReportDiffCmd(t))
+	cmd.AddCommand(newReportShowCmd(t), newReportDiffCmd(t), newReportMergeCmd(t))
 	return cmd
 }
 

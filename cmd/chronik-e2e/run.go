@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/exitcode"
 	"github.com/chronik-e2e/chronik-e2e/pkg/term"
@@ -43,6 +44,12 @@ func runOrCapture(cmd *cobra.Command, t *term.Terminal, o *RunOptions, runF func
 	}
 	if err := readWorkloadFlags(cmd, o); err != nil {
 		return err
+	}
+	for _, name := range []string{"shard", "run-group"} {
+		if v, _ := cmd.Flags().GetString(name); cmd.Flags().Changed(name) && strings.TrimSpace(v) == "" {
+			// An empty value (an unset variable in CI) is an error, never "no shard".
+			return exitcode.Usagef("--%s is empty: give %s", name, map[string]string{"shard": "I/N, e.g. --shard 0/3", "run-group": "the id every shard of the run shares"}[name])
+		}
 	}
 	if runF != nil {
 		return runF(o)

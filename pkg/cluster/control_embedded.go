@@ -129,6 +129,12 @@ func (e *Embedded) Do(ctx context.Context, op Op, n Node) (string, error) {
 		}
 		e.setDown(n.ID, false)
 		moved := e.placeAll(kc)
+		e.mu.Lock()
+		barred := e.barred[n.ID]
+		e.mu.Unlock()
+		if barred {
+			return fmt.Sprintf("added node %d back on port %d; it may not lead yet (barred), so %d partition(s) over every topic were placed again on the others", n.ID, port, moved), nil
+		}
 		return fmt.Sprintf("added node %d back on port %d; the leadership of %d partition(s), over every topic, moved back to it (preferred leaders)", n.ID, port, moved), nil
 
 	case OpPause:

@@ -29,6 +29,7 @@ type Embedded struct {
 	mu      sync.Mutex
 	kc      *kfake.Cluster  // nil while every node is down
 	down    map[int32]bool  // nodes killed or stopped
+	barred  map[int32]bool  // nodes up that may not lead (see Bar)
 	topics  map[string]bool // every topic created, for placing leaders after a membership change
 	pending map[string]bool // topics created or grown whose leaders are not placed yet
 	// holding is set while hold holds every request; placing is the
@@ -71,7 +72,7 @@ func StartEmbeddedDurable(n int, opts ...kfake.Opt) (*Embedded, error) {
 func startEmbedded(n int, dataDir string, opts []kfake.Opt) (*Embedded, error) {
 	e := &Embedded{
 		net: newNetControl(), opts: opts, dataDir: dataDir,
-		down: map[int32]bool{}, topics: map[string]bool{}, pending: map[string]bool{},
+		down: map[int32]bool{}, barred: map[int32]bool{}, topics: map[string]bool{}, pending: map[string]bool{},
 	}
 	kc, err := e.newKfake(kfake.NumBrokers(n))
 	if err != nil {
@@ -247,17 +248,41 @@ func (e *Embedded) placeAll(kc *kfake.Cluster) int {
 }
 
 // leaderFor returns the leader partition p should have: its preferred
-// broker, nodes[p mod N], when that broker is up, else the next broker up in
-// id order (as Kafka elects the next in-sync replica); -1 when none is up.
+// broker, nodes[p mod N], when that broker is up and not barred, else the
+// next such broker in id order (as Kafka elects the next in-sync replica);
+// -1 when there is none, and the partition keeps the leader it has.
 func (e *Embedded) leaderFor(p int32) int32 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := len(e.nodes)
 	for i := range n {
 		id := e.nodes[(int(p)+i)%n]
-		if !e.down[id] {
+		if !e.down[id] && !e.barred[id] {
 			return id
 		}
 	}
 	return -1
+}
+
+// Bar says whether node id, up, may lead partitions: a barred node is passed
+// over as a down one is. Barring moves the leaderships it has to the next
+// broker that may lead (when there is one); lifting the bar gives it back
+// the partitions it prefers to lead. It returns how many leaderships moved.
+// This is how pkg/testbroker's membership rule elects (a node that does not
+// hear a majority may not lead); nothing else bars a node.
+func (e *Embedded) Bar(id int32, barred bool) int {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	e.mu.Lock()
+	if barred {
+		e.barred[id] = true
+	} else {
+		delete(e.barred, id)
+	}
+	kc := e.kc
+	e.mu.Unlock()
+	if kc == nil {
+		return 0
+	}
+	return e.placeAll(kc)
 }

@@ -61,6 +61,10 @@ type Hooks struct {
 	Commands map[Op]string
 	// Placement prints what one node holds of a topic (see Placer).
 	Placement string
+	// Stats prints one node's resource use (see ParseStats), run for every
+	// node every StatsInterval once the cluster is ready.
+	Stats         string
+	StatsInterval time.Duration
 	// Partition cuts a node off from its .Peers, both ways; Heal undoes
 	// it. Both or neither: they make the cluster a NetworkController.
 	Partition, Heal string
@@ -88,6 +92,12 @@ type Hooked struct {
 	mu          sync.Mutex
 	brokers     []report.Broker   // as WaitReady found them
 	partitioned map[int32][]int32 // node -> the peers it is cut off from, until Heal
+
+	stats         *template.Template
+	statsText     string
+	statsInterval time.Duration
+	statsOnce     sync.Once
+	sampler       *statsSampler
 }
 
 var (
@@ -117,6 +127,16 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 		}
 		hc.placement = t
 	}
+	if strings.TrimSpace(h.Stats) != "" {
+		t, err := ParseHook("stats", h.Stats)
+		if err != nil {
+			return nil, fmt.Errorf("stats hook: %w", err)
+		}
+		hc.stats, hc.statsText, hc.statsInterval = t, h.Stats, h.StatsInterval
+		if hc.statsInterval <= 0 {
+			hc.statsInterval = 5 * time.Second
+		}
+	}
 	if (strings.TrimSpace(h.Partition) == "") != (strings.TrimSpace(h.Heal) == "") {
 		return nil, errors.New("the partition and heal hooks go together: set both, or neither")
 	}
@@ -135,6 +155,43 @@ func AttachWithHooks(addrs []string, h Hooks) (*Hooked, error) {
 	return hc, nil
 }
 
+// StatsStarter is a cluster that samples its nodes' resources once it knows
+// them: an attached cluster with faults.hooks.stats.
+type StatsStarter interface {
+	StartStats(ctx context.Context, brokers []report.Broker)
+}
+
+var (
+	_ StatsStarter = (*Hooked)(nil)
+	_ Describer    = (*Hooked)(nil)
+)
+
+// StartStats runs the stats hook for every broker once (ctx bounds it), then
+// every stats interval in the background until Close; it starts once, and
+// without a stats hook it does nothing.
+func (h *Hooked) StartStats(ctx context.Context, brokers []report.Broker) {
+	if h.stats == nil {
+		return
+	}
+	h.statsOnce.Do(func() {
+		h.sampler = startStatsSampler(ctx, h.stats, h.statsText, h.timeout, h.statsInterval, slices.Clone(brokers))
+	})
+}
+
+// Describe adds what the stats hook sampled to the report's cluster section.
+func (h *Hooked) Describe(c *report.Cluster) {
+	if h.sampler != nil {
+		c.Resources = h.sampler.report()
+	}
+}
+
+// Close stops the stats hook's sampling; the cluster itself is left alone.
+func (h *Hooked) Close() error {
+	h.statsOnce.Do(func() {}) // no sampling starts after Close
+	h.sampler.stop()
+	return nil
+}
+
 // Supports reports whether the profile has a hook for op.
 func (h *Hooked) Supports(op Op) bool { return h.tmpl[op] != nil }
 
@@ -146,16 +203,25 @@ func (h *Hooked) Do(ctx context.Context, op Op, n Node) (string, error) {
 	if t == nil {
 		return "", unsupported(op, fmt.Sprintf("the profile has no faults.hooks.%s command", op))
 	}
+	_, out, err := runNodeHook(ctx, t, h.timeout, op, n)
+	return out, err
+}
+
+// runNodeHook renders hook t for node n and operation op and runs it (see
+// runHook) with the node in its environment; it returns the command line
+// and its output.
+func runNodeHook(ctx context.Context, t *template.Template, timeout time.Duration, op Op, n Node) (cmdline, out string, err error) {
 	host, port, _ := net.SplitHostPort(n.Addr)
-	var cmdline bytes.Buffer
-	if err := t.Execute(&cmdline, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: op}); err != nil {
-		return "", fmt.Errorf("%s hook for node %d: %w", op, n.ID, err)
+	var b bytes.Buffer
+	if err := t.Execute(&b, HookData{ID: n.ID, Addr: n.Addr, Host: host, Port: port, Op: op}); err != nil {
+		return "", "", fmt.Errorf("%s hook for node %d: %w", op, n.ID, err)
 	}
-	return runHook(ctx, h.timeout, cmdline.String(), []string{
+	out, err = runHook(ctx, timeout, b.String(), []string{
 		"CHRONIK_E2E_OP=" + string(op),
 		"CHRONIK_E2E_NODE_ID=" + strconv.Itoa(int(n.ID)),
 		"CHRONIK_E2E_NODE_ADDR=" + n.Addr,
 	})
+	return b.String(), out, err
 }
 
 // runHook runs cmdline with sh -c in its own process group, killed with

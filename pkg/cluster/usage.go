@@ -47,22 +47,27 @@ type nodeUsage struct {
 
 // add records sample s of the node's process pid.
 func (a *nodeUsage) add(pid int, s procSample) {
-	if a.start.IsZero() {
-		a.start, a.stride = s.read, 1
-	}
-	rssMB := float64(s.rss) / 1e6
 	cpuPct := -1.0 // unknown for the first sample of a process
 	if a.prev != nil && a.prevPID == pid && s.read.After(a.prev.read) {
 		cpuPct = 100 * float64(s.cpu-a.prev.cpu) / float64(s.read.Sub(a.prev.read))
 		cpuPct = max(cpuPct, 0)
 	}
 	a.prev, a.prevPID = &s, pid
+	a.record(s.read, float64(s.rss)/1e6, cpuPct, s.fds)
+}
+
+// record adds one sample read at at: resident memory in MB, CPU in percent
+// of one core (below 0: unknown) and open file descriptors.
+func (a *nodeUsage) record(at time.Time, rssMB, cpuPct float64, fds int) {
+	if a.start.IsZero() {
+		a.start, a.stride = at, 1
+	}
 	a.n++
 	a.u.Samples = a.n
 	a.sumRSS += rssMB
-	a.sumFDs += float64(s.fds)
+	a.sumFDs += float64(fds)
 	a.u.PeakRSSMB = max(a.u.PeakRSSMB, rssMB)
-	a.u.PeakFDs = max(a.u.PeakFDs, s.fds)
+	a.u.PeakFDs = max(a.u.PeakFDs, fds)
 	a.u.MeanRSSMB, a.u.MeanFDs = a.sumRSS/float64(a.n), a.sumFDs/float64(a.n)
 	if cpuPct >= 0 {
 		a.cpuN++
@@ -76,7 +81,7 @@ func (a *nodeUsage) add(pid int, s procSample) {
 		return
 	}
 	a.skipped = 0
-	a.u.Series = append(a.u.Series, report.UsageSample{AtS: s.read.Sub(a.start).Seconds(), RSSMB: rssMB, CPUPct: cpuPct, FDs: s.fds})
+	a.u.Series = append(a.u.Series, report.UsageSample{AtS: at.Sub(a.start).Seconds(), RSSMB: rssMB, CPUPct: cpuPct, FDs: fds})
 	if len(a.u.Series) >= a.seriesCap {
 		thin := a.u.Series[:0]
 		for i := 0; i < len(a.u.Series); i += 2 {
@@ -166,7 +171,7 @@ func (s *usageSampler) report() *report.Resources {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := &report.Resources{IntervalS: s.interval.Seconds(), Nodes: make([]report.NodeUsage, len(s.nodes))}
+	r := &report.Resources{IntervalS: s.interval.Seconds(), Source: "/proc", Nodes: make([]report.NodeUsage, len(s.nodes))}
 	for i, n := range s.nodes {
 		u := s.usage[i].u
 		u.Node = n.id

@@ -134,9 +134,18 @@ func TestEveryMetricReads(t *testing.T) {
 			t.Errorf("%s = %v, want %v (the largest over the sampled nodes)", name, got, want)
 		}
 	}
+	// A stats hook that prints no fds: node.max_fds is not measured, not 0.
+	r.Cluster.Resources.Missing = []string{report.FigureFDs}
+	if v, ok := Values(r)["node.max_fds"]; ok {
+		t.Errorf("node.max_fds = %v from a source that gives no fds, want it absent", v)
+	}
+	if v := Values(r)["node.max_rss_mb"]; v != 500 {
+		t.Errorf("node.max_rss_mb = %v with only fds missing, want 500", v)
+	}
+	r.Cluster.Resources.Missing = nil
 	if th, err := ParseThreshold("node.max_rss_mb < 6000"); err != nil {
 		t.Error(err)
-	} else if got := th.Check(healthy()); got.Passed || !strings.Contains(got.Reason, "not measured: nodes' resources are sampled only in spawn mode") {
+	} else if got := th.Check(healthy()); got.Passed || !strings.Contains(got.Reason, "not measured: nodes' resources are sampled in spawn mode on Linux, and in attach mode by faults.hooks.stats") {
 		t.Errorf("node.max_rss_mb on an embedded run: %+v, want not measured, saying why", got)
 	}
 	names := map[string]bool{}

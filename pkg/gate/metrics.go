@@ -85,9 +85,9 @@ var metrics = []Metric{
 	{Name: "storm.creates_per_s", Unit: "topics/s", Scenario: "topic-storm", Better: Higher, Doc: "storm topics created per second", Get: scenarioMetric("topic-storm", "creates_per_s")},
 	{Name: "storm.converge_s", Unit: "s", Scenario: "topic-storm", Better: Lower, Doc: "time from the last creation until every broker listed every storm topic, led", Get: scenarioMetric("topic-storm", "converge_s")},
 	{Name: "storm.restart_converge_s", Unit: "s", Scenario: "topic-storm", Better: Lower, Doc: "time from the restart until every broker listed every storm topic again, led", Get: scenarioMetric("topic-storm", "restart_converge_s")},
-	{Name: "node.max_rss_mb", Absent: nodesAbsent, Unit: "MB", Better: Lower, Doc: "the highest resident memory of any spawned node, sampled every second through the run", Get: nodeUsage(func(n report.NodeUsage) float64 { return n.PeakRSSMB })},
-	{Name: "node.max_cpu_pct", Absent: nodesAbsent, Unit: "%", Better: Lower, Doc: "the highest CPU use of any spawned node over one sampling second, in percent of one core", Get: nodeUsage(func(n report.NodeUsage) float64 { return n.PeakCPUPct })},
-	{Name: "node.max_fds", Absent: nodesAbsent, Unit: "fds", Better: Lower, Doc: "the most file descriptors any spawned node held open at a sample", Get: nodeUsage(func(n report.NodeUsage) float64 { return float64(n.PeakFDs) })},
+	{Name: "node.max_rss_mb", Absent: nodesAbsent, Unit: "MB", Better: Lower, Doc: "the highest resident memory of any node, sampled through the run (spawn mode: every second from /proc; attach mode: by faults.hooks.stats)", Get: nodeUsage(report.FigureRSS, func(n report.NodeUsage) float64 { return n.PeakRSSMB })},
+	{Name: "node.max_cpu_pct", Absent: nodesAbsent, Unit: "%", Better: Lower, Doc: "the highest CPU use of any node at a sample, in percent of one core", Get: nodeUsage(report.FigureCPU, func(n report.NodeUsage) float64 { return n.PeakCPUPct })},
+	{Name: "node.max_fds", Absent: nodesAbsent, Unit: "fds", Better: Lower, Doc: "the most file descriptors any node held open at a sample", Get: nodeUsage(report.FigureFDs, func(n report.NodeUsage) float64 { return float64(n.PeakFDs) })},
 	{Name: "duration_s", Unit: "s", Better: Lower, Doc: "the whole run, cluster start to verdict", Get: func(r *report.Report) (float64, bool) { return r.DurationS, r.DurationS > 0 }},
 }
 
@@ -102,12 +102,18 @@ func consumed(f func(*report.Report) float64) func(*report.Report) (float64, boo
 }
 
 // nodesAbsent says why a run has no node resource metrics.
-const nodesAbsent = "nodes' resources are sampled only in spawn mode, on Linux"
+const nodesAbsent = "nodes' resources are sampled in spawn mode on Linux, and in attach mode by faults.hooks.stats (the figures it prints)"
 
-// nodeUsage reads the largest of a value over the spawned nodes whose
-// resources were sampled (spawn mode, Linux).
-func nodeUsage(f func(report.NodeUsage) float64) func(*report.Report) (float64, bool) {
-	return func(r *report.Report) (float64, bool) { return r.Cluster.Resources.Max(f) }
+// nodeUsage reads the largest of a value over the nodes whose resources
+// were sampled (spawn mode on Linux, faults.hooks.stats), when their source
+// gave figure.
+func nodeUsage(figure string, f func(report.NodeUsage) float64) func(*report.Report) (float64, bool) {
+	return func(r *report.Report) (float64, bool) {
+		if !r.Cluster.Resources.Has(figure) {
+			return 0, false
+		}
+		return r.Cluster.Resources.Max(f)
+	}
 }
 
 // scenarioMetric reads one of a scenario's own metrics.

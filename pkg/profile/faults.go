@@ -64,6 +64,11 @@ type Hooks struct {
 	// Placement prints which partitions of {{.Topic}} node {{.ID}}
 	// physically holds (see README: replica placement); not a node operation.
 	Placement string `yaml:"placement"`
+	// Stats prints node {{.ID}}'s resource use as key=value words
+	// (rss_mb or rss_bytes, cpu_pct, fds), run for every node every
+	// StatsInterval (0: every 5s); not a node operation.
+	Stats         string   `yaml:"stats"`
+	StatsInterval Duration `yaml:"stats_interval"`
 	// Partition cuts node {{.ID}} off from {{.Peers}} both ways; Heal
 	// undoes it. Not node operations: the network faults of an attached
 	// cluster (see README: network faults).
@@ -102,7 +107,7 @@ func DefaultFaults() Faults {
 		Duration:        Duration{20 * time.Second},
 		Interval:        Duration{4 * time.Second},
 		Nemesis:         slices.Clone(NemesisFaults),
-		Hooks:           Hooks{Timeout: Duration{time.Minute}},
+		Hooks:           Hooks{Timeout: Duration{time.Minute}, StatsInterval: Duration{5 * time.Second}},
 	}
 }
 
@@ -173,7 +178,7 @@ func (p *Profile) validateFaults(v *validator) {
 		{"faults.warmup", f.Warmup, true}, {"faults.settle", f.Settle, true},
 		{"faults.election_timeout", f.ElectionTimeout, false}, {"faults.recovery_timeout", f.RecoveryTimeout, false},
 		{"faults.isr_timeout", f.ISRTimeout, false},
-		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false},
+		{"faults.session_timeout", f.SessionTimeout, false}, {"faults.hooks.timeout", f.Hooks.Timeout, false}, {"faults.hooks.stats_interval", f.Hooks.StatsInterval, true},
 	} {
 		switch {
 		case x.zeroOK && x.d.Duration < 0:
@@ -193,6 +198,18 @@ func (p *Profile) validateFaults(v *validator) {
 		}
 		if err != nil {
 			v.add("faults.hooks."+h.Op, "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}, {{.Op}}): %v", err)
+		}
+	}
+	if h := f.Hooks.Stats; strings.TrimSpace(h) != "" {
+		t, err := template.New("stats").Option("missingkey=error").Parse(h)
+		if err == nil {
+			err = t.Execute(new(bytes.Buffer), hookData{ID: 1, Addr: "broker-1:9092", Host: "broker-1", Port: "9092", Op: "stats"})
+		}
+		if err != nil {
+			v.add("faults.hooks.stats", "not a command template (fields: {{.ID}}, {{.Addr}}, {{.Host}}, {{.Port}}): %v", err)
+		}
+		if p.Cluster.Mode != ModeAttach {
+			v.add("faults.hooks.stats", "is for attach mode: in %s mode the nodes are read from /proc (spawn) or have no process of their own (embedded); remove it, or attach with --bootstrap", p.Cluster.Mode)
 		}
 	}
 	partition, heal := strings.TrimSpace(f.Hooks.Partition) != "", strings.TrimSpace(f.Hooks.Heal) != ""

@@ -55,9 +55,10 @@ faults:
 	want := DefaultFaults()
 	want.Target, want.Seed, want.Rate, want.Warmup = "node:2", 42, 2000, Duration{500 * time.Millisecond}
 	want.Hooks = Hooks{
-		Kill:    "kubectl delete pod chronik-{{.ID}} --grace-period=0 --force",
-		Start:   "kubectl wait --for=condition=Ready pod/chronik-{{.ID}}",
-		Timeout: Duration{2 * time.Minute},
+		Kill:          "kubectl delete pod chronik-{{.ID}} --grace-period=0 --force",
+		Start:         "kubectl wait --for=condition=Ready pod/chronik-{{.ID}}",
+		Timeout:       Duration{2 * time.Minute},
+		StatsInterval: Duration{5 * time.Second},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("faults = %+v\nwant %+v", f, want)
@@ -136,6 +137,9 @@ faults:
 		{"faults:\n  hooks:\n    partition: iptables -A INPUT -s {{.Host}} -j DROP\n", "f.yaml:3: faults.hooks.partition: needs faults.hooks.heal too"},
 		{"faults:\n  hooks:\n    heal: iptables -F\n", "f.yaml:3: faults.hooks.heal: is only used with faults.hooks.partition"},
 		{"faults:\n  hooks:\n    partition: x {{.Peer}}\n    heal: y\n", "f.yaml:3: faults.hooks.partition: not a command template"},
+		{"faults:\n  hooks:\n    stats: echo rss_mb=1\n", "f.yaml:3: faults.hooks.stats: is for attach mode: in embedded mode the nodes"},
+		{"cluster:\n  mode: attach\n  bootstrap: [a:1]\nfaults:\n  hooks:\n    stats: echo {{.Name}}\n", "f.yaml:6: faults.hooks.stats: not a command template"},
+		{"cluster:\n  mode: attach\n  bootstrap: [a:1]\nfaults:\n  hooks:\n    stats: echo rss_mb=1\n    stats_interval: -1s\n", "f.yaml:7: faults.hooks.stats_interval: must not be negative"},
 		{`cluster:
   mode: spawn
   spawn:

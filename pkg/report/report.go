@@ -83,6 +83,35 @@ type Report struct {
 	InternalErrors []InternalError `json:"internal_errors,omitempty"`
 	// Transactions is what each transactional scenario found, in the order they ran; empty when none ran.
 	Transactions []*Transactions `json:"transactions,omitempty"`
+	// Shard says which part of a run group's workload the run was (--shard);
+	// nil for a run of its own.
+	Shard *Shard `json:"shard,omitempty"`
+	// Merged lists the shards' reports a merged report combines (`report
+	// merge`); nil for a run's own report.
+	Merged []MergedShard `json:"merged,omitempty"`
+}
+
+// Shard is one runner's part of a run group (--shard Index/Count
+// --run-group Group): the sequence numbers and key indexes it sent.
+type Shard struct {
+	Group    string `json:"group"`
+	Index    int    `json:"index"`
+	Count    int    `json:"count"`
+	FirstSeq int    `json:"first_seq"`
+	LastSeq  int    `json:"last_seq"`
+	FirstKey int    `json:"first_key"`
+	LastKey  int    `json:"last_key"`
+}
+
+// MergedShard is one shard's report in a merged report.
+type MergedShard struct {
+	// File is the report's file as given to `report merge`.
+	File  string `json:"file"`
+	Index int    `json:"index"`
+	// Verdict is the shard's own; Why, for a shard that did not pass, its
+	// failed scenarios and their first finding.
+	Verdict string `json:"verdict"`
+	Why     string `json:"why,omitempty"`
 }
 
 // Config is the part of the profile a reader needs to judge the verdict.
@@ -184,6 +213,10 @@ type Counts struct {
 	Duplicated int64 `json:"duplicated"`
 	Reordered  int64 `json:"reordered"`
 	Unexpected int64 `json:"unexpected"`
+	// SiblingsRead counts the records of the other shards of the run group
+	// read from the shared topic (--shard): expected there, not this shard's
+	// to account for, and never counted as unexpected.
+	SiblingsRead int64 `json:"sibling_records_read,omitempty"`
 	// Misplaced counts records read once but at another partition or offset than acknowledged.
 	Misplaced int64 `json:"misplaced"`
 	// UnackedRead counts records whose produce failed or was never answered but that were read back.
@@ -200,7 +233,12 @@ type Throughput struct {
 	ProduceMBPerS    float64 `json:"produce_mb_per_s"`
 	ConsumeMBPerS    float64 `json:"consume_mb_per_s"`
 	ProduceDurationS float64 `json:"produce_duration_s"`
-	ConsumeDurationS float64 `json:"consume_duration_s"`
+	// ProduceStartedAt is when the first message was sent; with the
+	// duration, the window `report merge` sums shards' throughput over.
+	ProduceStartedAt *time.Time `json:"produce_started_at,omitempty"`
+	ConsumeDurationS float64    `json:"consume_duration_s"`
+	// ConsumeStartedAt is when the first record was read (of the first pass).
+	ConsumeStartedAt *time.Time `json:"consume_started_at,omitempty"`
 }
 
 // Latency is the produce acknowledgement latency in milliseconds.
@@ -213,6 +251,11 @@ type Latency struct {
 	// Histogram counts the observations in log-spaced buckets (1-2-5 ms
 	// steps), from the first non-empty bucket to the last.
 	Histogram []Bucket `json:"histogram,omitempty"`
+	// HDR is the whole histogram of microseconds (1 µs to 10 min, three
+	// significant digits) in HdrHistogram's compressed V2 encoding, base64:
+	// what `report merge` merges shards' latencies from, exactly. Reports of
+	// schema version 1 have none.
+	HDR string `json:"hdr,omitempty"`
 }
 
 // Distribution summarises how acknowledged messages spread over partitions.

@@ -1,14 +1,38 @@
 package report
 
-// Resources is what the runner sampled of each spawned node's resource use
-// through the run: resident memory, CPU and open file descriptors.
+import "slices"
+
+// Resources is what the runner sampled of each node's resource use through
+// the run: resident memory, CPU and open file descriptors, read from /proc
+// for a spawned node, or printed by faults.hooks.stats for an attached one.
 type Resources struct {
 	// IntervalS is the time between two samples of one node, in seconds.
 	IntervalS float64 `json:"interval_s"`
-	// Unavailable says why nothing was sampled (no /proc on this system); empty when sampled.
-	Unavailable string      `json:"unavailable,omitempty"`
-	Nodes       []NodeUsage `json:"nodes"`
+	// Source says where the figures came from: "/proc", or the stats hook's
+	// command ("faults.hooks.stats: …"). Empty in reports before it: /proc.
+	Source string `json:"source,omitempty"`
+	// Missing names the figures the source did not give (rss_mb, cpu_pct,
+	// fds): they are not measured, and their gate metrics are absent.
+	Missing []string `json:"missing,omitempty"`
+	// Unavailable says why nothing was sampled (no /proc on this system, a
+	// stats hook that never printed figures); empty when sampled.
+	Unavailable string `json:"unavailable,omitempty"`
+	// FailedSamples counts the samples a stats hook failed to take, and
+	// FirstFailure says why the first one failed.
+	FailedSamples int         `json:"failed_samples,omitempty"`
+	FirstFailure  string      `json:"first_failure,omitempty"`
+	Nodes         []NodeUsage `json:"nodes"`
 }
+
+// Figures of a node's resource use, as Missing names them.
+const (
+	FigureRSS = "rss_mb"
+	FigureCPU = "cpu_pct"
+	FigureFDs = "fds"
+)
+
+// Has reports whether figure was measured.
+func (r *Resources) Has(figure string) bool { return r != nil && !slices.Contains(r.Missing, figure) }
 
 // NodeUsage is one node's resource use: peaks, means and the samples.
 type NodeUsage struct {

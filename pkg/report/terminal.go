@@ -114,6 +114,12 @@ func (p *printer) header(r *Report) {
 	field("Profile", " · ", r.Profile, r.ProfileSource, shortDigest(r.ProfileDigest))
 	field("Tags", " · ", r.TagList()...)
 	field("Run", "", r.RunID)
+	if sh := r.Shard; sh != nil && len(r.Merged) == 0 {
+		field("Shard", " · ", fmt.Sprintf("%d of %d in run group %s", sh.Index, sh.Count, sh.Group),
+			fmt.Sprintf("sequences %d-%d", sh.FirstSeq, sh.LastSeq), fmt.Sprintf("keys %d-%d", sh.FirstKey, sh.LastKey))
+	} else if sh != nil {
+		field("Shards", " · ", fmt.Sprintf("%d merged, run group %s", sh.Count, sh.Group))
+	}
 	var took string
 	if r.DurationS > 0 {
 		took = "took " + seconds(r.DurationS)
@@ -278,6 +284,7 @@ func (p *printer) summary(r *Report) {
 	p.leaders(r)
 	p.partitions(r.Partitions, r.Consumed)
 	p.results(r.Scenarios)
+	p.shards(r.Merged)
 	p.untested(r)
 	p.gate(r.Gate)
 }
@@ -307,6 +314,9 @@ func (p *printer) delivery(d Delivery, consumed bool) {
 		{"unexpected", d.Unexpected, true},
 		{"misplaced", d.Misplaced, true},
 		{"unacked read", d.UnackedRead, true},
+	}
+	if d.SiblingsRead > 0 {
+		cells = append(cells, cell{"sibling read", d.SiblingsRead, false})
 	}
 	if !consumed {
 		cells = cells[:3]
@@ -607,6 +617,25 @@ func (p *printer) results(ss []*Scenario) {
 	nw := min(widest(ss, func(s *Scenario) string { return s.Name }), lineWidth-30)
 	for _, s := range ss {
 		p.line(p.result(s, nw))
+	}
+}
+
+// shards lists the shards a merged report combines, each with its verdict
+// and, for one that did not pass, why.
+func (p *printer) shards(ms []MergedShard) {
+	if len(ms) == 0 {
+		return
+	}
+	p.section("Shards")
+	for _, m := range ms {
+		mark, st := p.st.pass.Render("✓"), p.st.pass
+		if m.Verdict != VerdictPassed {
+			mark, st = p.st.fail.Render("✗"), p.st.fail
+		}
+		p.line(fmt.Sprintf("  %s shard %-3d %s  %s", mark, m.Index, st.Render(pad(m.Verdict, 11)), m.File))
+		if m.Why != "" {
+			p.wrapped("      ", "", m.Why, lipgloss.Style{})
+		}
 	}
 }
 

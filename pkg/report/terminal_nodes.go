@@ -16,7 +16,7 @@ import (
 // saw of the cluster's processes, before the scenarios.
 func (p *printer) nodes(r *Report) {
 	c := r.Cluster
-	if len(c.Nodes) == 0 && len(c.NodeFailures) == 0 && len(c.LogFindings) == 0 {
+	if len(c.Nodes) == 0 && len(c.NodeFailures) == 0 && len(c.LogFindings) == 0 && c.Resources == nil {
 		return
 	}
 	p.blank()

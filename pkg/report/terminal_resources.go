@@ -26,15 +26,35 @@ func (p *printer) resources(c Cluster) {
 	}
 	nodes := slices.Clone(r.Nodes)
 	slices.SortFunc(nodes, func(a, b NodeUsage) int { return a.Node - b.Node })
-	p.line("  ", p.st.label.Render("resources"), p.st.faint.Render(fmt.Sprintf("  sampled every %s from /proc", seconds(r.IntervalS))))
+	source := r.Source
+	if source == "" {
+		source = "/proc"
+	}
+	p.line("  ", p.st.label.Render("resources"), p.st.faint.Render(fmt.Sprintf("  sampled every %s from %s", seconds(r.IntervalS), source)))
+	if len(r.Missing) > 0 {
+		p.line(p.st.faint.Render("  not measured (the source gives none): " + strings.Join(r.Missing, ", ")))
+	}
+	if r.FailedSamples > 0 {
+		p.wrapped("  ", "", fmt.Sprintf("%d sample(s) failed; the first: %s", r.FailedSamples, r.FirstFailure), p.st.fail)
+	}
 	p.line(p.st.faint.Render(fmt.Sprintf("  %4s  %9s  %9s  %8s  %8s  %8s", "node", "rss peak", "rss mean", "cpu peak", "cpu mean", "fds peak")))
+	// figure renders a figure the source gave, "-" for one it did not.
+	figure := func(name, v string) string {
+		if !r.Has(name) {
+			return "-"
+		}
+		return v
+	}
 	for _, n := range nodes {
 		if n.Samples == 0 {
 			p.line(fmt.Sprintf("  %4d  not sampled: the node was never running at a sample", n.Node))
 			continue
 		}
-		p.line(fmt.Sprintf("  %4d  %9s  %9s  %8s  %8s  %8s", n.Node, memMB(n.PeakRSSMB), memMB(n.MeanRSSMB),
-			percent(n.PeakCPUPct), percent(n.MeanCPUPct), strconv.Itoa(n.PeakFDs)))
+		p.line(fmt.Sprintf("  %4d  %9s  %9s  %8s  %8s  %8s", n.Node, figure(FigureRSS, memMB(n.PeakRSSMB)), figure(FigureRSS, memMB(n.MeanRSSMB)),
+			figure(FigureCPU, percent(n.PeakCPUPct)), figure(FigureCPU, percent(n.MeanCPUPct)), figure(FigureFDs, strconv.Itoa(n.PeakFDs))))
+	}
+	if !r.Has(FigureRSS) {
+		return // no memory to chart
 	}
 	var end float64
 	for _, n := range nodes {

@@ -45,6 +45,9 @@ func (hookScenario) Summary() string {
 	return "test only: make the cluster misbehave between scenarios"
 }
 
+// RunsSharded lets test-hook run in a shard's plan too.
+func (hookScenario) RunsSharded() {}
+
 func (hookScenario) Run(ctx context.Context, env *scenarios.Env, _ *scenarios.Step) error {
 	fn, ok := hooks.Load(env.Cluster)
 	if !ok {
@@ -108,13 +111,19 @@ func run(t *testing.T, p *profile.Profile, c cluster.Cluster) *report.Report {
 // runErr is run for a run that may fail to start.
 func runErr(t *testing.T, p *profile.Profile, c cluster.Cluster) (*report.Report, error) {
 	t.Helper()
+	return runOpts(t, runner.Options{Profile: p, Cluster: c})
+}
+
+// runOpts is runErr with every option of the run.
+func runOpts(t *testing.T, opts runner.Options) (*report.Report, error) {
+	t.Helper()
 	type result struct {
 		rep *report.Report
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := runner.Run(context.Background(), runner.Options{Profile: p, Cluster: c})
+		rep, err := runner.Run(context.Background(), opts)
 		done <- result{rep, err}
 	}()
 	select {

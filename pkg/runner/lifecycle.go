@@ -101,7 +101,11 @@ func (l *Lifecycle) WaitReady(ctx context.Context) ([]report.Broker, error) {
 	kafka.Secure(cfg, sec)
 	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
 	defer cancel()
-	return waitReady(readyCtx, l.Cluster, p.Cluster.Nodes, cfg, l.opts.Status)
+	brokers, err := waitReady(readyCtx, l.Cluster, p.Cluster.Nodes, cfg, l.opts.Status)
+	if s, ok := l.Cluster.(cluster.StatsStarter); ok && err == nil && l.owned {
+		s.StartStats(ctx, brokers) // faults.hooks.stats: now the nodes are known
+	}
+	return brokers, err
 }
 
 // WorkDir is the directory of a spawned cluster's files, data and logs, or "".

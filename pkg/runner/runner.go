@@ -22,6 +22,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/scenarios"
+	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 )
 
 // Options say what to run.
@@ -52,6 +53,8 @@ type Options struct {
 	Tags        map[string]string
 	// KeepWorkDir keeps a spawned cluster's work dir after a pass too (--keep).
 	KeepWorkDir bool
+	// Shard, when set, makes the run one shard of a run group (--shard).
+	Shard *Shard
 }
 
 // Run runs the profile and returns its report. The error is non-nil only when
@@ -82,7 +85,17 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 	}
 
 	runID := newRunID()
+	var shard *verify.Shard
+	if opts.Shard != nil {
+		if shard, err = opts.Shard.check(p, plan, opts.Cluster != nil); err != nil {
+			return nil, err
+		}
+		runID = opts.Shard.RunID()
+	}
 	rep := report.New(p.Name, fmt.Sprintf("%016x", runID), time.Now())
+	if shard != nil {
+		rep.Shard = shardReport(opts.Shard, shard)
+	}
 	rep.ProfileSource, rep.ProfileDigest = p.Source, p.Digest
 	rep.AllowNotApplicable = p.AllowNotApplicable
 	rep.ToolVersion, rep.Tags = opts.ToolVersion, opts.Tags
@@ -162,6 +175,7 @@ func Run(ctx context.Context, opts Options) (res *report.Report, err error) {
 		return notStarted(rep, exitcode.ClusterError(err, "the cluster answered metadata but a client could not connect"))
 	}
 	defer env.Close()
+	env.Shard = shard
 	env.Progress = opts.Progress
 	env.Records = opts.Records
 	env.Status = opts.Status

@@ -35,6 +35,11 @@ func cleanUpTopic(ctx context.Context, env *scenarios.Env, p *profile.Profile, r
 		rep.TopicCleanup = fmt.Sprintf("%s kept: %s", topicList(topics), why)
 	}
 	switch {
+	case rep.Shard != nil:
+		// The other shards may still be reading it; none of them can know
+		// when the last one is done.
+		rep.TopicCleanup = fmt.Sprintf("topic %s kept: the shards of run group %s share it; delete it once every shard has finished (chronik-e2e topics clean)", env.Topic, rep.Shard.Group)
+		return
 	case p.Topic.Existing && len(topics) == 0:
 		rep.TopicCleanup = fmt.Sprintf("topic %s kept: it existed before the run (topic.existing)", env.Topic)
 		return

@@ -31,14 +31,16 @@ import (
 	"strings"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
-	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 func init() { Register(consume{}) }
 
 type consume struct{}
 
-var _ Scenario = consume{}
+var _ Sharded = consume{}
+
+// RunsSharded marks consume as one a shard may run: it accounts for the shard's messages and counts its siblings' apart.
+func (consume) RunsSharded() {}
 
 func (consume) Name() string       { return "consume" }
 func (consume) Requires() []string { return []string{"produce"} }
@@ -51,7 +53,7 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 		return Skip("nothing to verify: produce did not run")
 	}
 	w := env.Profile.Workload
-	exp := verify.Expect{RunID: env.RunID, N: env.Ledger.Len(), Keys: workload.Keys(w.Keys)}
+	exp := env.Expect()
 	rd := env.liveRead
 	env.liveRead = nil // consume closes it
 	if rd == nil {
@@ -76,6 +78,8 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 	read := rb.rd.Records()
 	tp := &env.Report.Throughput
 	tp.ConsumeDurationS = rb.elapsed.Seconds()
+	firstRead := rb.rd.FirstRecord().UTC()
+	tp.ConsumeStartedAt = &firstRead
 	if rb.elapsed > 0 {
 		first := read - rb.audit.LateRecords()
 		tp.ConsumeMsgsPerS = float64(first) / rb.elapsed.Seconds()

@@ -52,7 +52,10 @@ func init() { Register(metadata{}) }
 
 type metadata struct{}
 
-var _ Scenario = metadata{}
+var _ Sharded = metadata{}
+
+// RunsSharded marks metadata as one a shard may run: it only reads the cluster's shape.
+func (metadata) RunsSharded() {}
 
 func (metadata) Name() string       { return "metadata" }
 func (metadata) Requires() []string { return []string{"topic-create"} }

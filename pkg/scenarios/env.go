@@ -14,6 +14,7 @@ import (
 	"github.com/chronik-e2e/chronik-e2e/pkg/report"
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
+	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
 )
 
 // Progress shows how far a long phase got; it is a no-op off a terminal.
@@ -42,6 +43,10 @@ type Env struct {
 	// Topic is the topic the scenarios use; RunID marks this run's payloads.
 	Topic string
 	RunID uint64
+	// Shard, when set, makes the run one shard of a run group (--shard):
+	// RunID is the group's, the topic is shared, and produce and consume
+	// send and account for the shard's part of the workload alone (Expect).
+	Shard *verify.Shard
 	// Version is the protocol version the run speaks (cluster.kafka_version, resolved).
 	Version sarama.KafkaVersion
 	// Progress starts progress displays; nil means none.
@@ -103,6 +108,16 @@ func NewEnv(p *profile.Profile, c cluster.Cluster, rep *report.Report, topic str
 	return &Env{Profile: p, Cluster: c, Client: client, Admin: admin, Report: rep, Topic: topic, RunID: runID, Version: v, security: sec}, nil
 }
 
+// Expect says which messages of the run's topic are the run's own: the
+// workload's, or a shard's part of them.
+func (e *Env) Expect() verify.Expect {
+	if e.Shard != nil {
+		return e.Shard.Own(e.RunID)
+	}
+	w := e.Profile.Workload
+	return verify.Expect{RunID: e.RunID, N: w.Messages, Keys: workload.Keys(w.Keys)}
+}
+
 // Close closes the shared client.
 func (e *Env) Close() {
 	if e.liveRead != nil {
@@ -114,10 +129,14 @@ func (e *Env) Close() {
 }
 
 // Config returns a fresh client config for the run's protocol version and
-// security.
+// security; a shard's client id names it (chronik-e2e-shard-1).
 func (e *Env) Config() *sarama.Config {
 	cfg := kafka.ConfigFor(e.Version)
 	kafka.Secure(cfg, e.security)
+	if e.Shard != nil {
+		// A shard's clients say which shard they are in the brokers' logs.
+		cfg.ClientID = fmt.Sprintf("%s-shard-%d", cfg.ClientID, e.Shard.Index)
+	}
 	return cfg
 }
 

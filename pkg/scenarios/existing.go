@@ -18,23 +18,8 @@ import (
 // are read as unexpected.
 func useExistingTopic(ctx context.Context, env *Env, step *Step) error {
 	t := env.Profile.Topic
-	md, err := within(ctx, func() ([]*sarama.TopicMetadata, error) { return env.Admin.DescribeTopics([]string{env.Topic}) })
-	if err != nil {
-		return fmt.Errorf("describe topic %s: %w", env.Topic, err)
-	}
-	if len(md) != 1 || md[0].Err == sarama.ErrUnknownTopicOrPartition {
-		return fmt.Errorf("topic %s does not exist (topic.existing): create it with %d partitions and replication factor %d, or drop --existing-topic for a fresh topic", env.Topic, t.Partitions, t.ReplicationFactor)
-	}
-	if md[0].Err != sarama.ErrNoError {
-		return fmt.Errorf("topic %s: %w", env.Topic, md[0].Err)
-	}
-	if n := len(md[0].Partitions); n != t.Partitions {
-		return fmt.Errorf("topic %s has %d partitions, the profile says %d: give --partitions %d (or topic.partitions)", env.Topic, n, t.Partitions, n)
-	}
-	for _, p := range md[0].Partitions {
-		if rf := len(p.Replicas); rf != t.ReplicationFactor {
-			return fmt.Errorf("topic %s partition %d has %d replicas, the profile says replication factor %d: give --replication-factor %d (or topic.replication_factor)", env.Topic, p.ID, rf, t.ReplicationFactor, rf)
-		}
+	if err := checkTopicShape(ctx, env, "drop --existing-topic for a fresh topic"); err != nil {
+		return err
 	}
 	start := time.Now()
 	backoff := 10 * time.Millisecond
@@ -67,6 +52,32 @@ func useExistingTopic(ctx context.Context, env *Env, step *Step) error {
 	step.Metric("all_leaders_s", time.Since(start).Seconds())
 	step.Notef("topic %s exists with %d partitions, replication factor %d; the run reads from its end offsets (%d earlier record(s) are left alone)", env.Topic, t.Partitions, t.ReplicationFactor, held)
 	env.TopicReady = true
+	return nil
+}
+
+// checkTopicShape checks that the run's topic exists with the profile's
+// partitions and replication factor; orElse says what else to do when it
+// does not exist.
+func checkTopicShape(ctx context.Context, env *Env, orElse string) error {
+	t := env.Profile.Topic
+	md, err := within(ctx, func() ([]*sarama.TopicMetadata, error) { return env.Admin.DescribeTopics([]string{env.Topic}) })
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", env.Topic, err)
+	}
+	if len(md) != 1 || md[0].Err == sarama.ErrUnknownTopicOrPartition {
+		return fmt.Errorf("topic %s does not exist (topic.existing): create it with %d partitions and replication factor %d, or %s", env.Topic, t.Partitions, t.ReplicationFactor, orElse)
+	}
+	if md[0].Err != sarama.ErrNoError {
+		return fmt.Errorf("topic %s: %w", env.Topic, md[0].Err)
+	}
+	if n := len(md[0].Partitions); n != t.Partitions {
+		return fmt.Errorf("topic %s has %d partitions, the profile says %d: give --partitions %d (or topic.partitions)", env.Topic, n, t.Partitions, n)
+	}
+	for _, p := range md[0].Partitions {
+		if rf := len(p.Replicas); rf != t.ReplicationFactor {
+			return fmt.Errorf("topic %s partition %d has %d replicas, the profile says replication factor %d: give --replication-factor %d (or topic.replication_factor)", env.Topic, p.ID, rf, t.ReplicationFactor, rf)
+		}
+	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ package scenarios
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -14,49 +13,13 @@ import (
 )
 
 // latencyReport turns a histogram into the report's percentiles in milliseconds.
-func latencyReport(h *workload.Latency) report.Latency {
-	return report.Latency{
-		P50:       ms(h.Percentile(50)),
-		P99:       ms(h.Percentile(99)),
-		P999:      ms(h.Percentile(99.9)),
-		Max:       ms(h.Max()),
-		Mean:      ms(h.Mean()),
-		Histogram: latencyBuckets(h),
-	}
-}
-
-// latencyBuckets converts a latency histogram into the report's chart buckets.
-func latencyBuckets(l *workload.Latency) []report.Bucket {
-	var out []report.Bucket
-	for _, b := range l.Buckets() {
-		out = append(out, report.Bucket{LeMs: float64(b.Le) / float64(time.Millisecond), Count: b.Count})
-	}
-	return out
-}
+func latencyReport(h *workload.Latency) report.Latency { return report.LatencyOf(h) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // distribution computes the variance of messages per partition and the
 // largest deviation from the mean in percent.
-func distribution(counts []int64) (dist report.Distribution) {
-	if len(counts) == 0 {
-		return dist
-	}
-	var sum float64
-	for _, c := range counts {
-		sum += float64(c)
-	}
-	mean := sum / float64(len(counts))
-	for _, c := range counts {
-		dev := float64(c) - mean
-		dist.Variance += dev * dev
-		if mean > 0 {
-			dist.MaxDeviationPct = math.Max(dist.MaxDeviationPct, math.Abs(dev)/mean*100)
-		}
-	}
-	dist.Variance /= float64(len(counts))
-	return dist
-}
+func distribution(counts []int64) report.Distribution { return report.DistributionOf(counts) }
 
 // byCount renders reason counts, most frequent first: "3 × REQUEST_TIMED_OUT; 1 × …".
 func byCount(m map[string]int64) string {

@@ -58,6 +58,10 @@ type engineOptions struct {
 	runID      uint64
 	keys       [][]byte
 	ledger     *verify.Ledger // its length bounds the messages sent
+	// seqBase and keyBase offset the payloads' sequence numbers and key
+	// indexes (a shard's ranges, verify.Shard.Own); the ledger, keys and
+	// onAnswer count from 0 all the same. Every engine must honour them.
+	seqBase, keyBase int
 	// latency, when set, receives every answer's latency (from the scheduled send).
 	latency *workload.SharedLatency
 	// onAnswer, when set, is told every answer, from the producer's collector goroutine.
@@ -330,7 +334,7 @@ func (e *engine) send(ctx context.Context, p *producer) {
 				due = time.Since(e.start)
 			}
 			s.seq, s.due = seq, due
-			workload.Encode(s.value, workload.Payload{RunID: o.runID, Seq: uint64(seq), Key: uint32(k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, o.keys[k])
+			workload.Encode(s.value, workload.Payload{RunID: o.runID, Seq: uint64(o.seqBase + seq), Key: uint32(o.keyBase + k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, o.keys[k])
 			s.msg = sarama.ProducerMessage{Topic: o.topic, Key: e.keyEnc[k], Value: s.enc, Metadata: s}
 			o.ledger.Sent(seq)
 			select {
@@ -483,7 +487,7 @@ func (e *engine) answer(p *producer, rec *workload.Recorder, m *sarama.ProducerM
 		p.statsMu.Lock()
 		p.failedBy[reason]++
 		if !p.failures.Full() {
-			p.failures.Add("seq %d (%s) to partition %d%s: %s", s.seq, e.o.keys[s.seq%len(e.o.keys)], partition, leader, reason)
+			p.failures.Add("seq %d (%s) to partition %d%s: %s", e.o.seqBase+s.seq, e.o.keys[s.seq%len(e.o.keys)], partition, leader, reason)
 		} else {
 			p.failures.Count++
 		}

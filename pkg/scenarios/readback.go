@@ -90,9 +90,10 @@ func finishRead(ctx context.Context, env *Env, topic string, rd *verify.Reading,
 		Probe: func(ctx context.Context, p int32, from, to int64) *verify.Probe {
 			return verify.ProbeBeyond(ctx, client, topic, p, from, to, exp)
 		},
+		Shared: exp.Group != nil,
 	})
 	rb.audit, rb.coverage = audit, cov
-	rb.tally = verify.TallyLedger(ledger, verify.TallyOptions{N: n, Keys: len(exp.Keys), Coverage: cov,
+	rb.tally = verify.TallyLedger(ledger, verify.TallyOptions{N: n, Keys: len(exp.Keys), SeqBase: exp.SeqBase, KeyBase: exp.KeyBase, Coverage: cov,
 		Leader: func(p int32) string { return fmt.Sprintf(" (leader broker %d)", leaderIn(client, topic, p)) }, Record: record})
 	return rb, nil
 }
@@ -186,6 +187,7 @@ func deliveryCounts(c *report.Counts, rb *readBack) {
 	c.Consumed = t.Consumed
 	c.Lost, c.Duplicated, c.Misplaced = t.Lost.Count, t.Duplicated.Count, t.Misplaced.Count
 	c.Reordered, c.Unexpected = rb.found.Reordered.Count, rb.found.Unexpected.Count
+	c.SiblingsRead = rb.found.Siblings.Load()
 	c.UnackedRead = t.UnackedRead.Count
 	c.LostByCause, c.Losses = nil, nil
 	if len(t.Losses) > 0 {

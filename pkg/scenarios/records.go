@@ -37,6 +37,10 @@ func (e *Env) badRecord(r verify.BadRecord) {
 	if e.Records == nil {
 		return
 	}
+	key := r.Seq % e.Profile.Workload.Keys
+	if e.Shard != nil {
+		key = e.Shard.KeyOf(r.Seq)
+	}
 	e.Records.Record(BadRecord{Kind: r.Kind, Partition: r.Partition, Offset: r.Offset,
-		Key: string(workload.Key(uint32(r.Seq % e.Profile.Workload.Keys))), Seq: r.Seq, Reads: r.Reads, Cause: r.Cause})
+		Key: string(workload.Key(uint32(key))), Seq: r.Seq, Reads: r.Reads, Cause: r.Cause})
 }

@@ -24,6 +24,14 @@ type Scenario interface {
 	Run(ctx context.Context, env *Env, step *Step) error
 }
 
+// Sharded is implemented by the scenarios a shard of a run group may run
+// (--shard): they write and read the run's shared topic alone, honour
+// Env.Shard, and stop no node under the other shards.
+type Sharded interface {
+	Scenario
+	RunsSharded()
+}
+
 // SkipError is returned by Run when a scenario cannot run because what it
 // needs is missing; the scenario is reported as skipped, which fails the run.
 type SkipError struct{ Reason string }

@@ -35,15 +35,20 @@ import (
 //     would, only at once;
 //   - POST /leave?index=I&addr=HOST:PORT, sent by a node shutting down on
 //     SIGTERM: a controlled shutdown (OpStop: leadership moves off the
-//     broker first, then it goes).
+//     broker first, then it goes);
+//   - with a membership rule (WithMembership), a node registers with
+//     &member=1 and reports every heartbeat whom it heard how long ago:
+//     POST /view?index=I&addr=HOST:PORT&heard=J:MS,..., answered with its
+//     state (member, isolated or out); the rule decides who may lead
+//     (membership.go).
 //
 // So killing a node with SIGKILL makes its broker unreachable and moves its
 // leaderships, and starting it again brings the broker back. What it cannot
 // simulate: the brokers share one copy of the data (kept on disk, so that
 // the whole cluster can restart), so a kill loses nothing acknowledged and a
-// restarted broker is in sync at once; a paused (SIGSTOP) node keeps its
-// leadership, as no failure detector notices it. If the backend goes away,
-// its nodes exit.
+// restarted broker is in sync at once; without a membership rule a paused
+// (SIGSTOP) node keeps its leadership, as no failure detector notices it.
+// If the backend goes away, its nodes exit.
 type Backend struct {
 	embedded *cluster.Embedded
 	srv      *http.Server
@@ -60,7 +65,8 @@ type Backend struct {
 	after    func(op cluster.Op, id int32)
 	handlers sync.WaitGroup
 
-	repl replState // how replication shows (replication.go)
+	repl   replState  // how replication shows (replication.go)
+	member membership // who may lead (membership.go)
 }
 
 // session is one node's registration for a broker.
@@ -105,8 +111,10 @@ func StartBackend(n int, opts ...BackendOption) (*Backend, error) {
 		_ = e.Close()
 		return nil, err
 	}
+	b.startMembership(n)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /register", b.register)
+	mux.HandleFunc("POST /view", b.view)
 	mux.HandleFunc("POST /leave", b.leave)
 	mux.HandleFunc("GET /placement", b.placement)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -197,6 +205,7 @@ func (b *Backend) nodeOp(op cluster.Op, i int, why string) (string, error) {
 	b.down[i] = op == cluster.OpKill || op == cluster.OpStop
 	b.nodeChanged(op, i)
 	b.event("%s: %s broker %d: %s", why, op, i, out)
+	b.memberNodeChanged(op, i)
 	if b.after != nil {
 		b.after(op, id)
 	}
@@ -222,7 +231,7 @@ func (b *Backend) nodeQuery(w http.ResponseWriter, r *http.Request) (int, string
 // register handles POST /register?index=I&addr=HOST:PORT (see Backend).
 func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 	i, addr, ok := b.nodeQuery(w, r)
-	if !ok {
+	if !ok || !b.checkMember(w, r) {
 		return
 	}
 	b.mu.Lock()
@@ -267,6 +276,7 @@ func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &session{addr: addr, ended: make(chan struct{})}
 	b.sessions[i] = s
+	b.member.registered(i, addr)
 	b.handlers.Add(1)
 	b.mu.Unlock()
 	defer b.handlers.Done()
@@ -289,6 +299,7 @@ func (b *Backend) register(w http.ResponseWriter, r *http.Request) {
 		_, _ = b.nodeOp(cluster.OpKill, i, fmt.Sprintf("node at %s went away", addr))
 	}
 	b.sessions[i] = nil
+	b.member.registered(i, "")
 	close(s.ended)
 }
 

@@ -29,10 +29,24 @@
 // Backend's replication mode, replication.go, stages an honest ISR, one
 // that lies, and Chronik's #29, with a placement answer per node);
 // there is no replication between processes, elections are immediate and
-// deterministic, and a paused (SIGSTOP) node keeps its leadership, as
-// nothing detects it. Loss, slow elections and catch-up are the real
-// broker's to show (configs/chronik-3x3.yaml); the project's tests inject
-// them into the backend (Backend.OnNodeOp) to prove the runner detects them.
+// deterministic, and without a membership rule a paused (SIGSTOP) node
+// keeps its leadership, as nothing detects it. Loss, slow elections and
+// catch-up are the real broker's to show (configs/chronik-3x3.yaml); the
+// project's tests inject them into the backend (Backend.OnNodeOp) to prove
+// the runner detects them.
+//
+// Links between nodes: under a backend's membership rule (`chronik-e2e
+// internal backend --membership healthy`, membership.go) each node also
+// answers heartbeats on --raft-listen and pings every peer at the address
+// --peers gives for it (a profile renders those through the runner's link
+// proxies: {{$.LinkAddr .ID "raft"}}), and reports whom it hears to the
+// backend, which lets a node lead only while it and a majority hear each
+// other. A cut link (one way or both) or a paused node then costs a
+// leadership as in a Raft cluster, an isolated leader's writes are held or
+// orphaned, and a healed node leads again: the runner's network faults and
+// their verdicts are tested end to end. The split-brain and ack-drop modes
+// stage what the verdicts must catch. This shows the runner's mechanism; it
+// is not any real broker's behaviour.
 //
 // For tests it can also: answer its --health probe with 503 for a while
 // (--ready-after), print given lines once serving (--log) or on SIGUSR1
@@ -51,6 +65,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,10 +86,13 @@ type config struct {
 	failStart  string
 	ignoreTerm bool
 	color      bool
+	raftListen string        // heartbeat port (membership.go); "" for none
+	peers      []peer        // the peers to heartbeat
+	heartbeat  time.Duration // how often
 }
 
 // Usage is the synopsis of the broker's flags.
-const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--advertise HOST:PORT]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
+const Usage = "chronik-e2e internal broker --listen HOST:PORT [--id N] [--backend URL --index I [--advertise HOST:PORT] [--raft-listen HOST:PORT --peers ID=HOST:PORT,... [--heartbeat DURATION]]] [--health HOST:PORT] [--ready-after DURATION] [--log LINE]... [--usr1-log LINE]... [--fail-start MESSAGE] [--ignore-term] [--color]"
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
@@ -92,9 +110,17 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.failStart, "fail-start", "", "print this error and exit 1 instead of serving")
 	fs.BoolVar(&c.ignoreTerm, "ignore-term", false, "ignore SIGTERM and SIGINT: only SIGKILL stops the node")
 	fs.BoolVar(&c.color, "color", false, "colour the log lines with ANSI escapes")
+	fs.StringVar(&c.raftListen, "raft-listen", "", "proxy mode, membership: host:port to answer peers' heartbeats on (the backend's --membership rule judges the node by them)")
+	fs.Func("peers", "proxy mode, membership: the peers to heartbeat, ID=HOST:PORT,... (repeatable; the node's own id is skipped)", func(s string) error {
+		ps, err := parsePeers(s)
+		c.peers = append(c.peers, ps...)
+		return err
+	})
+	fs.DurationVar(&c.heartbeat, "heartbeat", 100*time.Millisecond, "proxy mode, membership: how often to ping each peer and report to the backend")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	c.peers = slices.DeleteFunc(c.peers, func(p peer) bool { return p.id == c.id })
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q; usage: %s", fs.Args(), Usage)
 	}
@@ -103,6 +129,14 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if c.advertise == "" {
 		c.advertise = c.listen
+	}
+	switch {
+	case c.raftListen != "" && c.backend == "":
+		return nil, fmt.Errorf("--raft-listen needs --backend: only proxy-mode nodes heartbeat; usage: %s", Usage)
+	case len(c.peers) > 0 && c.raftListen == "":
+		return nil, fmt.Errorf("--peers needs --raft-listen, the port the peers ping; usage: %s", Usage)
+	case c.heartbeat <= 0:
+		return nil, fmt.Errorf("--heartbeat %s: want a positive duration", c.heartbeat)
 	}
 	return c, nil
 }

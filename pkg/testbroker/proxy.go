@@ -30,9 +30,19 @@ func startProxy(c *config, lg *logger) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	var hb *heartbeats
+	if c.raftListen != "" {
+		if hb, err = listenHeartbeats(c, lg); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	reg, err := register(c)
 	if err != nil {
 		_ = ln.Close()
+		if hb != nil {
+			_ = hb.ln.Close()
+		}
 		return nil, err
 	}
 	var wg sync.WaitGroup
@@ -51,6 +61,9 @@ func startProxy(c *config, lg *logger) (*node, error) {
 		}
 	}()
 	lg.log("INFO", "node %d serving Kafka on %s (proxy to broker %d of the backend at %s)", c.id, c.listen, c.index, reg.target)
+	if hb != nil {
+		hb.start()
+	}
 	stop := func(graceful bool) {
 		if graceful {
 			if what, err := leave(c); err != nil {
@@ -58,6 +71,9 @@ func startProxy(c *config, lg *logger) (*node, error) {
 			} else {
 				lg.log("INFO", "node %d left the backend: %s", c.id, what)
 			}
+		}
+		if hb != nil {
+			hb.stop()
 		}
 		reg.close()
 		_ = ln.Close()
@@ -78,6 +94,9 @@ type registration struct {
 // keeps the registration open until close is called.
 func register(c *config) (*registration, error) {
 	q := url.Values{"index": {strconv.Itoa(c.index)}, "addr": {c.advertise}}
+	if c.raftListen != "" {
+		q.Set("member", "1") // judged by its heartbeats (membership.go)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.backend, "/")+"/register?"+q.Encode(), nil)
 	if err != nil {

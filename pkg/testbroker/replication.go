@@ -83,6 +83,7 @@ type replState struct {
 	n        int
 	front    []*front
 	embedded *cluster.Embedded // to let every replica serve fetches (kfake's SetFollowers)
+	member   *membership       // who may lead (membership.go)
 
 	mu      sync.Mutex
 	onFetch func(node int, topic string, partition int32, batches []byte) []byte
@@ -126,14 +127,16 @@ func replicas(p int32, n, rf int) []int32 {
 	return out
 }
 
-// startFronts starts a front per broker when the backend has a replication mode.
+// startFronts starts a front per broker when the backend has a replication
+// mode or a membership rule.
 func (b *Backend) startFronts() error {
 	r := &b.repl
 	r.n = len(b.sessions)
 	r.embedded = b.embedded
+	r.member = &b.member
 	r.down = make([]bool, r.n)
 	r.rf, r.ids, r.data = map[string]int{}, map[[16]byte]string{}, map[string]*held{}
-	if r.mode == ReplicationKfake {
+	if r.mode == ReplicationKfake && !b.member.on() {
 		return nil
 	}
 	for i := range r.n {
@@ -259,8 +262,12 @@ func (r *replState) rfOf(topic string) int {
 }
 
 // rewrite makes a metadata answer show the assignment as replicas and, as
-// in-sync replicas, what the mode says.
+// in-sync replicas, what the mode says; under a membership rule, a
+// partition led by a broker that may not lead has no leader, and in the
+// healthy mode such a broker (cut off from its leaders) is not in sync.
 func (r *replState) rewrite(resp *kmsg.MetadataResponse) {
+	defer r.member.leaderless(resp)
+	out := r.member.outOf() // not in sync either, when healthy
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for ti := range resp.Topics {
@@ -269,6 +276,9 @@ func (r *replState) rewrite(resp *kmsg.MetadataResponse) {
 			continue
 		}
 		r.ids[t.TopicID] = *t.Topic
+		if r.mode == ReplicationKfake {
+			continue
+		}
 		rf := r.rfOf(*t.Topic)
 		for pi := range t.Partitions {
 			p := &t.Partitions[pi]
@@ -281,7 +291,7 @@ func (r *replState) rewrite(resp *kmsg.MetadataResponse) {
 				if r.down[id] {
 					p.OfflineReplicas = append(p.OfflineReplicas, id)
 				}
-				if !r.down[id] || r.mode != ReplicationHealthy {
+				if (!r.down[id] && (out == nil || !out[id])) || r.mode != ReplicationHealthy {
 					p.ISR = append(p.ISR, id)
 				}
 			}
@@ -380,6 +390,10 @@ type pendingReq struct {
 	key, version int16
 	produce      *kmsg.ProduceRequest
 	create       *kmsg.CreateTopicsRequest
+	// own is the front's own answer, given in place of the broker's after
+	// wait (a write held by the membership rule, membership.go).
+	own  *kmsg.ProduceResponse
+	wait time.Duration
 }
 
 // forward carries one connection to the broker and back, frame by frame.
@@ -399,19 +413,48 @@ func (f *front) forward(conn net.Conn) {
 	var mu sync.Mutex
 	pending := map[int32]pendingReq{}
 	done := make(chan struct{}, 2)
-	go func() { // client -> broker
-		defer func() { done <- struct{}{} }()
+	// The client's requests are read ahead of the broker, each stamped
+	// with when it came: an acks=all write under a membership rule waits
+	// for a majority heard since then, and the writes queued behind it
+	// wait for the same heartbeats, not for theirs in turn.
+	type arrival struct {
+		frame []byte
+		at    time.Time
+	}
+	frames := make(chan arrival, 16)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() { // client
+		defer close(frames)
 		for {
 			frame, err := readFrame(conn)
 			if err != nil {
 				return
 			}
-			if corr, req, ok := f.request(frame); ok {
+			select {
+			case frames <- arrival{frame, time.Now()}:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	go func() { // -> broker
+		defer func() { done <- struct{}{} }()
+		for a := range frames {
+			frame := a.frame
+			committed := f.awaitCommit(frame, a.at)
+			f.r.member.gate.RLock() // a rejoining leader's orphans go first (membership.go)
+			corr, req, ok, out := f.request(frame, committed)
+			if ok {
 				mu.Lock()
 				pending[corr] = req
 				mu.Unlock()
 			}
-			if _, err := up.Write(frame); err != nil {
+			if out != nil {
+				_, err = up.Write(out)
+			}
+			f.r.member.gate.RUnlock()
+			if err != nil {
 				return
 			}
 		}
@@ -461,28 +504,42 @@ func readFrame(r io.Reader) ([]byte, error) {
 }
 
 // request reads a request frame: it notes the replication factor of the
-// topics created, and returns the requests whose answers the front reads
-// (Metadata, Produce).
-func (f *front) request(frame []byte) (int32, pendingReq, bool) {
+// topics created, returns the requests whose answers the front reads
+// (Metadata, Produce) and what to send the broker: the frame, nothing (an
+// acks=0 write held by the membership rule) or, for a write the front
+// answers itself, an ApiVersions request in its place. An acks=all write
+// that no majority acknowledged (committed false, membership.go) times out.
+func (f *front) request(frame []byte, committed bool) (int32, pendingReq, bool, []byte) {
 	if len(frame) < 12 {
-		return 0, pendingReq{}, false
+		return 0, pendingReq{}, false, frame
 	}
 	key := int16(binary.BigEndian.Uint16(frame[4:6]))
 	version := int16(binary.BigEndian.Uint16(frame[6:8]))
 	corr := int32(binary.BigEndian.Uint32(frame[8:12]))
 	switch key {
 	case kmsg.Metadata.Int16():
-		return corr, pendingReq{key: key, version: version}, true
+		return corr, pendingReq{key: key, version: version}, true, frame
 	case kmsg.Produce.Int16():
 		req := kmsg.NewPtrProduceRequest()
-		if requestBody(frame, req, version) != nil || req.Acks == 0 {
-			// acks=0 has no answer: counted now, as taken.
-			if req.Acks == 0 {
-				f.produced(req, nil)
-			}
-			return 0, pendingReq{}, false
+		if requestBody(frame, req, version) != nil {
+			return 0, pendingReq{}, false, frame
 		}
-		return corr, pendingReq{key: key, version: version, produce: req}, true
+		if st := f.r.member.stateOf(f.index); st != stateIn || !committed {
+			own, wait := timedOut(req), time.Duration(0)
+			if st != stateIn {
+				own, wait = f.hold(req, st)
+			}
+			if req.Acks == 0 {
+				return 0, pendingReq{}, false, nil
+			}
+			return corr, pendingReq{key: key, version: version, own: own, wait: wait}, true, apiVersionsFrame(corr)
+		}
+		if req.Acks == 0 {
+			// acks=0 has no answer: counted now, as taken.
+			f.produced(req, nil)
+			return 0, pendingReq{}, false, frame
+		}
+		return corr, pendingReq{key: key, version: version, produce: req}, true, frame
 	case kmsg.CreateTopics.Int16():
 		req := kmsg.NewPtrCreateTopicsRequest()
 		if requestBody(frame, req, version) == nil && !req.ValidateOnly {
@@ -491,17 +548,17 @@ func (f *front) request(frame []byte) (int32, pendingReq, bool) {
 				f.r.rf[t.Topic] = int(t.ReplicationFactor)
 			}
 			f.r.mu.Unlock()
-			return corr, pendingReq{key: key, version: version, create: req}, true
+			return corr, pendingReq{key: key, version: version, create: req}, true, frame
 		}
 	case kmsg.Fetch.Int16():
 		// A consumer's fetch with a rack id (KIP-392) may be served by a
 		// follower: its answer shows what the follower holds.
 		req := kmsg.NewPtrFetchRequest()
 		if requestBody(frame, req, version) == nil && req.Rack != "" {
-			return corr, pendingReq{key: key, version: version}, true
+			return corr, pendingReq{key: key, version: version}, true, frame
 		}
 	}
-	return 0, pendingReq{}, false
+	return 0, pendingReq{}, false, frame
 }
 
 // requestBody decodes the body of a request frame into req.
@@ -548,8 +605,12 @@ func skipTags(b []byte) ([]byte, error) {
 }
 
 // answer reads an answer frame to req: a Metadata answer is rewritten, a
-// Produce answer counted.
+// Produce answer counted, and one the front answers itself replaced.
 func (f *front) answer(req pendingReq, frame []byte) []byte {
+	if req.own != nil {
+		time.Sleep(req.wait)
+		return answerFrame(int32(binary.BigEndian.Uint32(frame[4:8])), req.own)
+	}
 	var resp kmsg.Response
 	switch req.key {
 	case kmsg.Metadata.Int16():
@@ -597,7 +658,7 @@ func (f *front) answer(req pendingReq, frame []byte) []byte {
 // as a cluster serving KIP-392 follower fetching does.
 func (r *replState) serveFollowers(req *kmsg.CreateTopicsRequest, resp *kmsg.CreateTopicsResponse) {
 	kc := r.embedded.Kfake()
-	if kc == nil {
+	if kc == nil || r.mode == ReplicationKfake {
 		return
 	}
 	for _, t := range resp.Topics {

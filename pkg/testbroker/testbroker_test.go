@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,48 @@ func TestBackendRegister(t *testing.T) {
 	}
 	if code, _ := post("index=0&addr=nowhere"); code != http.StatusBadRequest {
 		t.Errorf("bad addr = %d", code)
+	}
+}
+
+// The peer flags: each needs proxy mode; --peers takes a
+// list with a trailing comma and skips the node's own id.
+func TestParseMemberFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--raft-listen", "127.0.0.1:2"}, "--raft-listen needs --backend"},
+		{[]string{"--backend", "http://x", "--peers", "2=127.0.0.1:3"}, "--peers needs --raft-listen"},
+		{[]string{"--backend", "http://x", "--raft-listen", "127.0.0.1:2", "--peers", "two=127.0.0.1:3"}, `--peers entry "two=127.0.0.1:3": want ID=HOST:PORT`},
+		{[]string{"--backend", "http://x", "--raft-listen", "127.0.0.1:2", "--heartbeat", "0s"}, "--heartbeat 0s: want a positive duration"},
+	} {
+		if _, err := parseFlags(append([]string{"--listen", "127.0.0.1:1"}, tc.args...), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	c, err := parseFlags([]string{"--listen", "127.0.0.1:1", "--id", "2", "--backend", "http://x", "--raft-listen", "127.0.0.1:2",
+		"--peers", "1=127.0.0.1:11,2=127.0.0.1:12,3=127.0.0.1:13,", "--peers", "4=127.0.0.1:14"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []peer{{1, "127.0.0.1:11"}, {3, "127.0.0.1:13"}, {4, "127.0.0.1:14"}}; !slices.Equal(c.peers, want) {
+		t.Errorf("peers %v, want %v", c.peers, want)
+	}
+}
+
+// A proxy node with --advertise is advertised there, not at --listen.
+func TestProxyAdvertises(t *testing.T) {
+	b := startBackend(t, 1)
+	c, err := parseFlags([]string{"--listen", freeAddr(t), "--advertise", "127.0.0.1:40009", "--backend", b.URL(), "--index", "0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := serve(c, &logger{w: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.stop(false)
+	if got := b.Embedded().Kfake().ListenAddrs(); !slices.Equal(got, []string{"127.0.0.1:40009"}) {
+		t.Errorf("advertised %v, want [127.0.0.1:40009]", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
@@ -21,12 +22,25 @@ type Record struct {
 	Value     []byte
 }
 
-// Expect says which records belong to a run: messages 0..N-1 of RunID,
-// message seq carrying key Keys[seq % len(Keys)].
+// Expect says which records belong to a run: messages SeqBase..SeqBase+N-1
+// of RunID, message SeqBase+i carrying key index KeyBase+i%len(Keys), whose
+// record key is Keys[i%len(Keys)]. Unsharded runs have both bases 0.
 type Expect struct {
 	RunID uint64
 	N     int
 	Keys  [][]byte
+	// SeqBase and KeyBase offset the sequence numbers and key indexes of a
+	// shard's messages into its group's (Shard.Own).
+	SeqBase, KeyBase int
+	// Group, when set, is the run group the run is a shard of: a record of
+	// another shard of the group is counted in Findings.Siblings, not as
+	// unexpected.
+	Group *Shard
+}
+
+// Owns reports whether seq, a payload's sequence number, is one of the run's.
+func (e Expect) Owns(seq uint64) bool {
+	return seq >= uint64(e.SeqBase) && seq-uint64(e.SeqBase) < uint64(e.N)
 }
 
 // Findings collects the bad records found while reading one topic, from
@@ -35,6 +49,9 @@ type Findings struct {
 	mu         sync.Mutex
 	Unexpected Examples // not a valid payload of this run, or never sent
 	Reordered  Examples // read after a later sequence of the same key in the same partition
+	// Siblings counts the records of the other shards of the run's group
+	// that were read: expected in the shared topic, not checked further.
+	Siblings atomic.Int64
 }
 
 // NewFindings returns an empty collection.
@@ -88,17 +105,24 @@ func (c *Checker) Check(r Record, now time.Time, late bool) {
 	case p.RunID != c.exp.RunID:
 		c.unexpected(r, late, "payload of another run (run id %016x)", p.RunID)
 		return
-	case p.Seq >= uint64(c.exp.N):
+	case !c.exp.Owns(p.Seq) && c.exp.Group.sibling(p.Seq, p.Key, r.Key):
+		c.found.Siblings.Add(1)
+		return
+	case !c.exp.Owns(p.Seq) && c.exp.Group != nil:
+		c.unexpected(r, late, "sequence %d of run group %016x is neither this shard's (%d..%d) nor, with its key %q, another shard's", p.Seq, c.exp.RunID, c.exp.SeqBase, c.exp.SeqBase+c.exp.N-1, r.Key)
+		return
+	case !c.exp.Owns(p.Seq):
 		c.unexpected(r, late, "sequence %d beyond the %d messages of this run", p.Seq, c.exp.N)
 		return
-	case int(p.Key) >= len(keys) || p.Seq%uint64(len(keys)) != uint64(p.Key) || !bytes.Equal(r.Key, keys[p.Key]):
-		c.unexpected(r, late, "sequence %d carries key %q, want key-%d", p.Seq, r.Key, p.Seq%uint64(len(keys)))
+	}
+	seq := int(p.Seq) - c.exp.SeqBase
+	if want := seq % len(keys); int(p.Key) != c.exp.KeyBase+want || !bytes.Equal(r.Key, keys[want]) {
+		c.unexpected(r, late, "sequence %d carries key %q, want key-%d", p.Seq, r.Key, c.exp.KeyBase+want)
 		return
 	}
-	seq := int(p.Seq)
 	switch c.ledger.Read(seq, r.Partition, r.Offset, late) {
 	case 0:
-		c.unexpected(r, late, "sequence %d was never sent", seq)
+		c.unexpected(r, late, "sequence %d was never sent", p.Seq)
 		return
 	case 1:
 	default:
@@ -110,13 +134,14 @@ func (c *Checker) Check(r Record, now time.Time, late bool) {
 	if !c.order {
 		return
 	}
-	if last := c.lastSeq[p.Key]; int64(seq) < last {
+	k := seq % len(keys)
+	if last := c.lastSeq[k]; int64(seq) < last {
 		c.found.mu.Lock()
-		c.found.Reordered.Add("partition %d offset %d: sequence %d (key-%d) read after sequence %d of the same key", r.Partition, r.Offset, seq, p.Key, last)
+		c.found.Reordered.Add("partition %d offset %d: sequence %d (key-%d) read after sequence %d of the same key", r.Partition, r.Offset, p.Seq, p.Key, last+int64(c.exp.SeqBase))
 		c.found.mu.Unlock()
 		return
 	}
-	c.lastSeq[p.Key] = int64(seq)
+	c.lastSeq[k] = int64(seq)
 }
 
 // unexpected lists a record that is not a message of this run.

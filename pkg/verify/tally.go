@@ -153,6 +153,9 @@ const (
 type TallyOptions struct {
 	// N is how many messages (sequences 0..N-1) to walk; Keys how many keys they use.
 	N, Keys int
+	// SeqBase and KeyBase offset the sequences and key indexes the tally
+	// names (a shard's, Expect.SeqBase and KeyBase).
+	SeqBase, KeyBase int
 	// Coverage is what was read of each partition; a partition without one
 	// was not read at all.
 	Coverage map[int32]*Coverage
@@ -177,11 +180,12 @@ func TallyLedger(l *Ledger, o TallyOptions) Tally {
 	}
 	keys := max(o.Keys, 1)
 	losses := map[[2]string]*Loss{}
-	for seq := range o.N {
-		state := l.State(seq)
-		reads, atAcked := l.Reads(seq)
-		p, off := l.Position(seq)
-		late := reads > 0 && l.Late(seq)
+	for i := range o.N {
+		seq, keyIdx := o.SeqBase+i, o.KeyBase+i%keys // as the payload names them
+		state := l.State(i)
+		reads, atAcked := l.Reads(i)
+		p, off := l.Position(i)
+		late := reads > 0 && l.Late(i)
 		t.Consumed += int64(reads)
 		switch {
 		case state == Acked && reads == 0 && unfinished(o.Coverage[p], off):
@@ -200,7 +204,7 @@ func TallyLedger(l *Ledger, o TallyOptions) Tally {
 			if o.Leader != nil {
 				where = o.Leader(p)
 			}
-			t.Lost.Add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read%s: %s", seq, seq%keys, p, off, where, cause)
+			t.Lost.Add("sequence %d (key-%d) acknowledged at partition %d offset %d, never read%s: %s", seq, keyIdx, p, off, where, cause)
 			record(BadRecord{Kind: RecordLost, Seq: seq, Partition: p, Offset: off, Cause: cause})
 		case state == Acked && !atAcked:
 			t.Misplaced.Add("sequence %d acknowledged at partition %d offset %d but read elsewhere", seq, p, off)

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -98,4 +99,29 @@ func (r *Recorder) Flush() {
 	}
 	r.s.mu.Unlock()
 	r.n = 0
+}
+
+// Encode returns the histogram in HdrHistogram's compressed V2 encoding,
+// base64: every count, so that decoded and merged histograms answer
+// percentiles exactly as one histogram fed every observation would.
+func (l *Latency) Encode() (string, error) {
+	b, err := l.h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encode latency histogram: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeLatency reads a histogram Encode wrote.
+func DecodeLatency(s string) (*Latency, error) {
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decode latency histogram: %w", err)
+	}
+	want := NewLatency().h
+	if h.LowestTrackableValue() != want.LowestTrackableValue() || h.HighestTrackableValue() != want.HighestTrackableValue() || h.SignificantFigures() != want.SignificantFigures() {
+		return nil, fmt.Errorf("decode latency histogram: range %d..%d µs with %d significant digits, want %d..%d with %d",
+			h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures(), want.LowestTrackableValue(), want.HighestTrackableValue(), want.SignificantFigures())
+	}
+	return &Latency{h: h}, nil
 }
