@@ -3,8 +3,9 @@ package scenarios
 // divergence is Chronik's own RP-3.3 test, which it runs by hand with a
 // Kubernetes NetworkPolicy. It writes a common prefix with acks=all to its
 // own topic, cuts the node leading the most partitions (faults.target) off
-// from its peers but not from the runner, waits until it stops
-// acknowledging the producer's acks=all writes, writes records with acks=1
+// from its peers but not from the runner, waits until its answers to the
+// producer's acks=all writes fail (or another leader is elected), writes
+// records with acks=1
 // straight to it for the partitions it led (records only the isolated
 // leader has: orphans), waits for a new leader on the majority side, whose
 // acks=all records from the continuous producer take the same offsets,
@@ -94,10 +95,11 @@ func divergence(ctx context.Context, k *faultKit) error {
 	if err != nil {
 		return err
 	}
-	// The orphans go to a leader that knows it cannot replicate: once
-	// the producer's acks=all writes to it stall. One that keeps
-	// acknowledging them with its peers cut off has lost them or lets a
-	// split brain through.
+	// The orphans go to a leader that knows it cannot replicate: once its
+	// answers to the producer's acks=all writes fail (or the majority has
+	// elected another). One that keeps acknowledging them with its peers
+	// cut off and no one elected lets a split brain through.
+	k.watch.setAvoid([]int32{target.ID}) // its own metadata may still show it leading
 	if err := s.awaitStall(ctx, led, target.ID, at, k.cfg.ElectionTimeout.Duration); err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -106,7 +108,6 @@ func divergence(ctx context.Context, k *faultKit) error {
 		return nil
 	}
 	orphans := k.writeOrphans(ctx, s, target, led)
-	k.watch.setAvoid([]int32{target.ID}) // its own metadata may still show it leading
 	elected, err := k.awaitLeaders(ctx, at, target.ID)
 	if err != nil || !elected {
 		return err
