@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 2m
 
 # The fuzz targets, as package:target.
-FUZZ_TARGETS = ./pkg/profile:FuzzParse ./pkg/report:FuzzParseJSON ./cmd/chronik-e2e:FuzzRunFlags ./pkg/verify:FuzzReadStream ./pkg/verify:FuzzShardStream
+FUZZ_TARGETS = ./pkg/profile:FuzzParse ./pkg/report:FuzzParseJSON ./pkg/report:FuzzMerge ./cmd/chronik-e2e:FuzzRunFlags ./pkg/verify:FuzzReadStream ./pkg/verify:FuzzShardStream
 
 .PHONY: help build test run lint bench clean generate fuzz
 

@@ -26,7 +26,8 @@ its nodes' resources (faults.hooks.stats) merged from every shard's samples. The
 merge passes only if every shard passed: a shard whose checks failed fails it
 (exit 1, naming the shard and why), one that failed only its thresholds or
 baseline exits 4. Reports of other run groups or topics, a shard given twice
-or missing, are refused (exit 2).`,
+or missing, shards that ran another version, other settings or other
+scenarios, and a report that contradicts itself are refused (exit 2).`,
 		Example: `  chronik-e2e report merge shard-0.json shard-1.json shard-2.json -o merged.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {

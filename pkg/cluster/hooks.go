@@ -226,7 +226,7 @@ func runNodeHook(ctx context.Context, t *template.Template, timeout time.Duratio
 
 // runHook runs cmdline with sh -c in its own process group, killed with
 // every process in it when timeout passes or ctx ends, and returns its
-// combined output.
+// combined output. What the hook left running when it exited is killed too.
 func runHook(ctx context.Context, timeout time.Duration, cmdline string, env []string) (string, error) {
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -239,6 +239,7 @@ func runHook(ctx context.Context, timeout time.Duration, cmdline string, env []s
 	cmd.WaitDelay = 2 * time.Second
 	start := time.Now()
 	err := cmd.Run()
+	killGroup(cmd) // what it left running in the background
 	took := time.Since(start).Round(time.Millisecond)
 	text := strings.TrimSpace(out.String())
 	switch {

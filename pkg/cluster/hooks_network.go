@@ -101,6 +101,13 @@ func (h *Hooked) Apply(ctx context.Context, f NetFault) (string, error) {
 	return what, err
 }
 
+// faulted reports whether the partition hook cut a node off that is not healed yet.
+func (h *Hooked) faulted() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.partitioned) > 0
+}
+
 // Heal runs the heal hook for every node the partition hook cut off, with
 // the peers it was cut off from, and forgets the nodes it healed.
 func (h *Hooked) Heal(ctx context.Context) (string, error) {

@@ -89,3 +89,28 @@ func TestHookTimeout(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestHookLeavesNothing: a hook that exits at once but leaves a process
+// behind (a background command, its output away from ours) does not leave
+// it running: nothing a hook started outlives it, whether it timed out or not.
+func TestHookLeavesNothing(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	h := hooked(t, map[Op]string{OpStart: `sleep 60 >/dev/null 2>&1 & echo $! > ` + pidFile + `; echo started`}, 10*time.Second)
+	out, err := h.Do(context.Background(), OpStart, Node{ID: 0, Addr: "a:1"})
+	if err != nil || out != "started" {
+		t.Fatalf("start: %q, %v", out, err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the hook's background process %d outlived it", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -132,3 +132,21 @@ func Network(c Cluster) (NetworkController, string) {
 	}
 	return nil, fmt.Sprintf("the %s cluster has no links between its nodes to cut", c.Mode())
 }
+
+// faulted is a NetworkController that knows whether any fault is on.
+type faulted interface{ faulted() bool }
+
+// HealLeft heals the network faults left on c, if it has a network
+// controller and any is on, and returns what it healed ("" when nothing
+// was). The runner calls it when a scenario ends, whatever happened to it:
+// a scenario that panicked or ran out of time never healed what it cut.
+func HealLeft(ctx context.Context, c Cluster) (string, error) {
+	nc, _ := Network(c)
+	if nc == nil {
+		return "", nil
+	}
+	if f, ok := nc.(faulted); ok && !f.faulted() {
+		return "", nil
+	}
+	return nc.Heal(ctx)
+}

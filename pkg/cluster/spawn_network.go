@@ -159,6 +159,19 @@ func (s *Spawned) Apply(_ context.Context, f NetFault) (string, error) {
 	return what, nil
 }
 
+// faulted reports whether a proxy is faulted.
+func (s *Spawned) faulted() bool {
+	if s.net == nil {
+		return false
+	}
+	for _, p := range s.net.proxies {
+		if p.State().Kind != netproxy.Pass {
+			return true
+		}
+	}
+	return false
+}
+
 // Heal switches every proxy back to passing bytes.
 func (s *Spawned) Heal(context.Context) (string, error) {
 	if why := s.networkOff(); why != "" {

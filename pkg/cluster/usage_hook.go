@@ -10,6 +10,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func ParseStats(out string) (Stats, error) {
 			continue
 		}
 		f, err := strconv.ParseFloat(v, 64)
-		bad := err != nil || f < 0
+		bad := err != nil || !(f >= 0) || math.IsInf(f, 0) // NaN and Inf parse, but pass every threshold or break the JSON
 		switch k {
 		case "rss_mb", "rss_bytes":
 			if bad {
@@ -49,15 +50,24 @@ func ParseStats(out string) (Stats, error) {
 			if k == "rss_bytes" {
 				f /= 1e6
 			}
+			if f > maxFigure {
+				return st, beyond(k, v, "MB")
+			}
 			st.RSSMB, st.Has[report.FigureRSS] = f, true
 		case "cpu_pct":
 			if bad {
 				return st, fmt.Errorf("cpu_pct=%s is not a percentage", v)
 			}
+			if f > maxFigure {
+				return st, beyond(k, v, "%")
+			}
 			st.CPUPct, st.Has[report.FigureCPU] = f, true
 		case "fds":
 			if bad || f != float64(int(f)) {
 				return st, fmt.Errorf("fds=%s is not a count", v)
+			}
+			if f > maxFigure {
+				return st, beyond(k, v, "descriptors")
 			}
 			st.FDs, st.Has[report.FigureFDs] = int(f), true
 		}
@@ -66,6 +76,16 @@ func ParseStats(out string) (Stats, error) {
 		return st, fmt.Errorf("no figures in its output %q: print rss_mb=… (or rss_bytes=…), cpu_pct=… and fds=…", clip(out, 200))
 	}
 	return st, nil
+}
+
+// maxFigure bounds every figure (MB, percent, descriptors): beyond it a
+// figure is no node's, and summing a few for a mean could reach +Inf,
+// which the JSON report cannot hold.
+const maxFigure = 1e12
+
+// beyond says that k=v is larger than any node's figure.
+func beyond(k, v, unit string) error {
+	return fmt.Errorf("%s=%s is beyond any node (at most %g %s)", k, v, maxFigure, unit)
 }
 
 // clip shortens s to at most n bytes, marking the cut.

@@ -27,6 +27,18 @@ func TestParseStats(t *testing.T) {
 		{out: "rss_mb=lots", err: "rss_mb=lots is not a number of mb"},
 		{out: "cpu_pct=-3", err: "cpu_pct=-3 is not a percentage"},
 		{out: "fds=1.5", err: "fds=1.5 is not a count"},
+		// NaN and Inf parse as floats: NaN passes every threshold (NaN > x is
+		// false) and neither can be written in the JSON report.
+		{out: "rss_mb=NaN", err: "rss_mb=NaN is not a number of mb"},
+		{out: "rss_bytes=+Inf", err: "rss_bytes=+Inf is not a number of bytes"},
+		{out: "cpu_pct=inf", err: "cpu_pct=inf is not a percentage"},
+		{out: "fds=1e30", err: "fds=1e30 is not a count"},
+		{out: "fds=NaN", err: "fds=NaN is not a count"},
+		// Two samples of 1e308 MB sum to +Inf: a mean the JSON report cannot hold.
+		{out: "rss_mb=1e308", err: "rss_mb=1e308 is beyond any node (at most 1e+12 MB)"},
+		{out: "rss_bytes=1e300", err: "rss_bytes=1e300 is beyond any node"},
+		{out: "cpu_pct=5e15", err: "cpu_pct=5e15 is beyond any node"},
+		{out: "rss_bytes=64000000000000 cpu_pct=12800 fds=1000000", want: Stats{RSSMB: 64e6, CPUPct: 12800, FDs: 1000000, Has: map[string]bool{report.FigureRSS: true, report.FigureCPU: true, report.FigureFDs: true}}},
 	} {
 		got, err := ParseStats(tc.out)
 		switch {

@@ -126,12 +126,21 @@ func TestEveryMetricReads(t *testing.T) {
 		"create_s": 2, "creates_per_s": 250, "converge_s": 0.1, "restart_converge_s": 0.2}})
 	r.Cluster.Resources = &report.Resources{IntervalS: 1, Nodes: []report.NodeUsage{
 		{Node: 1, Samples: 3, PeakRSSMB: 412, PeakCPUPct: 80, PeakFDs: 120},
-		{Node: 2, Samples: 0, PeakRSSMB: 9000}, // never sampled: not counted
+		{Node: 2, Samples: 0, PeakRSSMB: 9000}, // never sampled (its stats hook failed every time)
 		{Node: 3, Samples: 3, PeakRSSMB: 500, PeakCPUPct: 20, PeakFDs: 90},
 	}}
+	// A node never sampled leaves every node metric unmeasured: the largest
+	// over the others is no budget check of it (the node whose stats fail
+	// may be the one running out of memory).
+	for _, name := range []string{"node.max_rss_mb", "node.max_cpu_pct", "node.max_fds"} {
+		if v, ok := Values(r)[name]; ok {
+			t.Errorf("%s = %v with node 2 never sampled, want it not measured", name, v)
+		}
+	}
+	r.Cluster.Resources.Nodes[1] = report.NodeUsage{Node: 2, Samples: 3, PeakRSSMB: 300, PeakCPUPct: 10, PeakFDs: 50}
 	for name, want := range map[string]float64{"node.max_rss_mb": 500, "node.max_cpu_pct": 80, "node.max_fds": 120} {
 		if got := Values(r)[name]; got != want {
-			t.Errorf("%s = %v, want %v (the largest over the sampled nodes)", name, got, want)
+			t.Errorf("%s = %v, want %v (the largest over the nodes)", name, got, want)
 		}
 	}
 	// A stats hook that prints no fds: node.max_fds is not measured, not 0.

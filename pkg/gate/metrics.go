@@ -102,7 +102,7 @@ func consumed(f func(*report.Report) float64) func(*report.Report) (float64, boo
 }
 
 // nodesAbsent says why a run has no node resource metrics.
-const nodesAbsent = "nodes' resources are sampled in spawn mode on Linux, and in attach mode by faults.hooks.stats (the figures it prints)"
+const nodesAbsent = "nodes' resources are sampled in spawn mode on Linux, and in attach mode by faults.hooks.stats (the figures it prints); a node with no sample (its stats hook failed every time) leaves them unmeasured"
 
 // nodeUsage reads the largest of a value over the nodes whose resources
 // were sampled (spawn mode on Linux, faults.hooks.stats), when their source

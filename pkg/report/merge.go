@@ -98,7 +98,7 @@ func Merge(in []ShardReport) (*Report, error) {
 			failedByError[k] += v
 		}
 		for _, p := range r.Partitions {
-			if int(p.ID) < len(m.Partitions) && m.Partitions[p.ID].ID == p.ID {
+			if p.ID >= 0 && int(p.ID) < len(m.Partitions) && m.Partitions[p.ID].ID == p.ID {
 				m.Partitions[p.ID].Messages += p.Messages
 				m.Partitions[p.ID].HighWatermark = max(m.Partitions[p.ID].HighWatermark, p.HighWatermark)
 			}
@@ -116,10 +116,13 @@ func Merge(in []ShardReport) (*Report, error) {
 			read += t.ConsumeMsgsPerS * t.ConsumeDurationS
 			readMB += t.ConsumeMBPerS * t.ConsumeDurationS
 		}
-		if r.Produced && r.Delivery.Sent > 0 {
+		if r.Produced && (r.Delivery.Sent > 0 || r.Latency.HDR != "") {
 			h, err := decodeHDR(sr.File, "latency_ms", r.Latency.HDR)
 			if err != nil {
 				return nil, err
+			}
+			if h.Count() > r.Delivery.Sent {
+				return nil, fmt.Errorf("%s: its latency histogram holds %d answer(s), more than its %d send(s): the report was edited or is corrupt; run the shard again", sr.File, h.Count(), r.Delivery.Sent)
 			}
 			produce.Merge(h)
 		}
@@ -227,6 +230,8 @@ func sameGroup(in []ShardReport) error {
 	for _, sr := range in {
 		r, s := sr.Report, sr.Report.Shard
 		switch {
+		case s.Index < 0 || s.Index >= s.Count:
+			return fmt.Errorf("%s is shard %d of %d: a shard's index is 0 to %d; the report was edited or is corrupt", sr.File, s.Index, s.Count, s.Count-1)
 		case s.Group != fs.Group:
 			return fmt.Errorf("%s is of run group %s, %s of run group %s: merge the reports of one run group", sr.File, s.Group, f.File, fs.Group)
 		case r.Config.Topic != f.Report.Config.Topic:
@@ -239,15 +244,85 @@ func sameGroup(in []ShardReport) error {
 			return fmt.Errorf("%s and %s are both shard %d of run group %s", seen[s.Index], sr.File, s.Index, s.Group)
 		}
 		seen[s.Index] = sr.File
+		if err := sameRun(sr, f); err != nil {
+			return err
+		}
 	}
+	// Every index given is below Count, so len(seen) < Count means some are
+	// missing: name the first few (a count of a billion names no billion).
+	if fs.Count == len(seen) {
+		return nil
+	}
+	const named = 10
 	var missing []string
-	for i := range fs.Count {
+	for i := 0; len(missing) < named && i < fs.Count; i++ {
 		if seen[i] == "" {
 			missing = append(missing, fmt.Sprint(i))
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("run group %s has %d shards, but no report of shard(s) %s was given: give every shard's report (a shard without one did not finish, and the group cannot pass)", fs.Group, fs.Count, strings.Join(missing, ", "))
+	list := strings.Join(missing, ", ")
+	if n := fs.Count - len(seen); n > len(missing) {
+		list += fmt.Sprintf(" and %d more", n-len(missing))
+	}
+	return fmt.Errorf("run group %s has %d shards, but no report of shard(s) %s was given: give every shard's report (a shard without one did not finish, and the group cannot pass)", fs.Group, fs.Count, list)
+}
+
+// sameRun checks that sr ran what first ran, with the same chronik-e2e (the
+// split of the group's sequences, and what counts as a sibling, are the
+// tool's), and that its verdict does not contradict its counts.
+func sameRun(sr, first ShardReport) error {
+	r, f := sr.Report, first.Report
+	if r.ToolVersion != f.ToolVersion {
+		return fmt.Errorf("%s was written by chronik-e2e %s, %s by %s: run every shard of a group with one chronik-e2e", sr.File, r.ToolVersion, first.File, f.ToolVersion)
+	}
+	a, b := r.Config, f.Config
+	for _, d := range []struct {
+		name string
+		x, y any
+	}{
+		{"nodes", a.Nodes, b.Nodes}, {"topic_existing", a.TopicExisting, b.TopicExisting}, {"partitions", a.Partitions, b.Partitions},
+		{"replication_factor", a.ReplicationFactor, b.ReplicationFactor}, {"value_bytes", a.ValueBytes, b.ValueBytes},
+		{"acks", a.Acks, b.Acks}, {"producers", a.Producers, b.Producers}, {"rate", a.Rate, b.Rate},
+		{"concurrent_consume", a.ConcurrentConsume, b.ConcurrentConsume},
+	} {
+		if d.x != d.y {
+			return fmt.Errorf("%s ran with %s %#v, %s with %s %#v: every shard must run the same profile and flags", sr.File, d.name, d.x, first.File, d.name, d.y)
+		}
+	}
+	names := func(r *Report) string {
+		var n []string
+		for _, s := range r.Scenarios {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ", ")
+	}
+	if x, y := names(r), names(f); x != y {
+		return fmt.Errorf("%s ran scenarios %s, %s %s: every shard must run the same scenarios, or a shard's part goes unsent or unread", sr.File, x, first.File, y)
+	}
+	for _, p := range r.Partitions {
+		if !slices.ContainsFunc(f.Partitions, func(q Partition) bool { return q.ID == p.ID }) {
+			return fmt.Errorf("%s lists partition %d, which topic %s of %s does not have: the report was edited or is corrupt", sr.File, p.ID, f.Config.Topic, first.File)
+		}
+	}
+	s := r.Shard
+	if s.Index >= 0 && s.Index < s.Count && a.Messages >= s.Count && a.Keys >= s.Count {
+		lo, hi := a.Messages*s.Index/s.Count, a.Messages*(s.Index+1)/s.Count
+		klo, khi := a.Keys*s.Index/s.Count, a.Keys*(s.Index+1)/s.Count
+		if s.FirstSeq != lo || s.LastSeq != hi-1 || s.FirstKey != klo || s.LastKey != khi-1 {
+			return fmt.Errorf("%s: shard %d of %d owns sequences %d-%d and keys %d-%d; this chronik-e2e splits %d messages over %d keys as %d-%d and %d-%d: the report was edited, or written by another version",
+				sr.File, s.Index, s.Count, s.FirstSeq, s.LastSeq, s.FirstKey, s.LastKey, a.Messages, a.Keys, lo, hi-1, klo, khi-1)
+		}
+	}
+	if !r.Passed {
+		return nil
+	}
+	if d := r.Delivery; d.Unexpected > 0 || d.Misplaced > 0 {
+		return fmt.Errorf("%s says PASSED with %d unexpected and %d misplaced record(s), which always fail a run: the report was edited or is corrupt", sr.File, d.Unexpected, d.Misplaced)
+	}
+	for _, sc := range r.Scenarios {
+		if !sc.Passed && (!sc.NotApplicable || !r.AllowNotApplicable) {
+			return fmt.Errorf("%s says PASSED, but its scenario %s did not pass: the report was edited or is corrupt", sr.File, sc.Name)
+		}
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ func shardReport(t *testing.T, g string, i, n int, lat *workload.Latency, sent i
 	start := time.Date(2026, 12, 1, 12, 0, i, 0, time.UTC)
 	r := report.New("3x3", "00000000000000aa", start)
 	r.Config = report.Config{Topic: "e2e-3x3-000000aa", Partitions: 1, Messages: 3000, Keys: 30}
-	r.Shard = &report.Shard{Group: g, Index: i, Count: n}
+	first, end := 3000*i/n, 3000*(i+1)/n
+	r.Shard = &report.Shard{Group: g, Index: i, Count: n, FirstSeq: first, LastSeq: end - 1, FirstKey: 30 * i / n, LastKey: 30*(i+1)/n - 1}
 	r.Scenarios = []*report.Scenario{{Name: "produce", Passed: true, Findings: []string{}}}
 	r.Produced, r.Consumed = true, true
 	r.Delivery.Sent, r.Delivery.Acked, r.Delivery.Consumed = sent, sent, sent
@@ -39,7 +40,7 @@ func TestMergeLatencyExact(t *testing.T) {
 	var in []report.ShardReport
 	for i := range 3 {
 		l := workload.NewLatency()
-		for range 10000 {
+		for range 1000 {
 			// Each shard its own spread: shard 2 is ten times slower.
 			d := time.Duration(rng.ExpFloat64()*float64(time.Millisecond)*float64(1+9*(i/2))) + 50*time.Microsecond
 			l.Record(d)
@@ -81,8 +82,10 @@ func TestMergeFailingShard(t *testing.T) {
 		l := workload.NewLatency()
 		l.Record(time.Millisecond)
 		r := shardReport(t, "g", i, 3, l, 10)
+		consume := &report.Scenario{Name: "consume", Passed: true, Findings: []string{}}
+		r.Scenarios = append(r.Scenarios, consume)
 		if i == 1 {
-			r.Scenarios = append(r.Scenarios, &report.Scenario{Name: "consume", Findings: []string{"1 lost record(s)"}})
+			consume.Passed, consume.Findings = false, []string{"1 lost record(s)"}
 			r.Delivery.Lost = 1
 			r.Finish(r.StartedAt.Add(time.Second))
 		}
@@ -128,6 +131,17 @@ func TestMergeRefuses(t *testing.T) {
 		{"merged already", func(_, b *report.Report) { b.Merged = []report.MergedShard{{Index: 1}} }, "b.json is a merged report already"},
 		{"no histogram", func(_, b *report.Report) { b.Latency.HDR = "" }, "b.json has no latency_ms.hdr"},
 		{"bad histogram", func(_, b *report.Report) { b.Latency.HDR = "bm90IGEgaGlzdG9ncmFt" }, "b.json: latency_ms.hdr: decode latency histogram"},
+		{"other acks", func(_, b *report.Report) { b.Config.Acks = "0" }, `b.json ran with acks "0", a.json with acks ""`},
+		{"other partitions", func(_, b *report.Report) { b.Config.Partitions = 9 }, "b.json ran with partitions 9, a.json with partitions 1"},
+		{"other version", func(a, b *report.Report) { a.ToolVersion, b.ToolVersion = "v1.2.0", "v1.1.0" }, "b.json was written by chronik-e2e v1.1.0, a.json by v1.2.0"},
+		{"other scenarios", func(_, b *report.Report) { b.Scenarios[0].Name = "metadata" }, "b.json ran scenarios metadata, a.json produce"},
+		{"index beyond count", func(_, b *report.Report) { b.Shard.Index = 5 }, "b.json is shard 5 of 2"},
+		{"negative index", func(_, b *report.Report) { b.Shard.Index = -1 }, "b.json is shard -1 of 2"},
+		{"other split", func(_, b *report.Report) { b.Shard.FirstSeq = 7 }, "b.json: shard 1 of 2 owns sequences 7-2999 and keys 15-29; this chronik-e2e splits 3000 messages over 30 keys as 1500-2999 and 15-29"},
+		{"passed with unexpected", func(_, b *report.Report) { b.Delivery.Unexpected = 1 }, "b.json says PASSED with 1 unexpected and 0 misplaced record(s)"},
+		{"passed with a failed scenario", func(_, b *report.Report) { b.Scenarios[0].Passed = false }, "b.json says PASSED, but its scenario produce did not pass"},
+		{"negative partition", func(_, b *report.Report) { b.Partitions[0].ID = -1 }, "b.json lists partition -1, which topic e2e-3x3-000000aa of a.json does not have"},
+		{"more answers than sends", func(_, b *report.Report) { b.Delivery.Sent = 0; b.Delivery.Acked = 0 }, "b.json: its latency histogram holds 1 answer(s), more than its 0 send(s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := ok(0), ok(1)
@@ -138,7 +152,15 @@ func TestMergeRefuses(t *testing.T) {
 			}
 		})
 	}
-	_, err := report.Merge([]report.ShardReport{{File: "a.json", Report: ok(0)}})
+	// A count of two billion (edited, or corrupt) names the first missing
+	// shards, not two billion of them.
+	a, b := ok(0), ok(1)
+	a.Shard.Count, b.Shard.Count = 2_000_000_000, 2_000_000_000
+	_, err := report.Merge([]report.ShardReport{{File: "a.json", Report: a}, {File: "b.json", Report: b}})
+	if err == nil || !strings.Contains(err.Error(), "no report of shard(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 1999999988 more was given") {
+		t.Errorf("two of two billion shards: error %v", err)
+	}
+	_, err = report.Merge([]report.ShardReport{{File: "a.json", Report: ok(0)}})
 	if err == nil || !strings.Contains(err.Error(), "no report of shard(s) 1 was given") {
 		t.Errorf("a missing shard: error %v", err)
 	}

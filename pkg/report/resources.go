@@ -59,8 +59,8 @@ type UsageSample struct {
 	FDs    int     `json:"fds"`
 }
 
-// Max returns the largest value of f over the nodes that were sampled, and
-// false when none was.
+// Max returns the largest value of f over the nodes, and false when a node
+// (or every node) has no sample.
 func (r *Resources) Max(f func(NodeUsage) float64) (float64, bool) {
 	if r == nil {
 		return 0, false
@@ -68,7 +68,7 @@ func (r *Resources) Max(f func(NodeUsage) float64) (float64, bool) {
 	best, ok := 0.0, false
 	for _, n := range r.Nodes {
 		if n.Samples == 0 {
-			continue
+			return 0, false // that node's budget was not checked
 		}
 		if v := f(n); !ok || v > best {
 			best, ok = v, true

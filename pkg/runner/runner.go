@@ -235,6 +235,7 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 	sctx = safe.WithRecorder(sctx, env.Panics) // for helpers that start goroutines with only a context
 	start := time.Now()
 	err := env.Panics.Call("scenario "+s.Name(), func() error { return s.Run(sctx, env, step) })
+	healLeft(ctx, env, step)
 	sec.DurationS = time.Since(start).Seconds()
 	if panics := recordPanics(env.Report, env.Panics.Panics(), s.Name()); len(panics) > 0 {
 		// A bug in chronik-e2e, not a finding about the cluster: ERROR.
@@ -266,6 +267,25 @@ func runOne(ctx context.Context, env *scenarios.Env, s scenarios.Scenario, timeo
 		sec.Error = err.Error()
 	}
 	sec.Passed = err == nil && !step.Failed()
+}
+
+// healTimeout bounds the heal of what a scenario left faulted.
+const healTimeout = 2 * time.Minute
+
+// healLeft heals the network faults a scenario left on (it panicked, ran
+// out of time or was interrupted before its own heal), under a context of
+// its own: the scenario's, and on Ctrl-C the run's, have ended, and a
+// cluster left partitioned outlives the run.
+func healLeft(ctx context.Context, env *scenarios.Env, step *scenarios.Step) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healTimeout)
+	defer cancel()
+	what, err := cluster.HealLeft(hctx, env.Cluster)
+	switch {
+	case err != nil:
+		step.Failf("the network faults left by the scenario could not be healed: %v (%s): heal the cluster by hand", err, what)
+	case what != "":
+		step.Notef("network faults left by the scenario, healed: %s", what)
+	}
 }
 
 // spawnName names the work dir of a spawned cluster after the profile and the run.

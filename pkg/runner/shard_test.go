@@ -104,3 +104,48 @@ func TestShardSiblingsExpected(t *testing.T) {
 		t.Errorf("the shards sent %d and consumed %d, want 600 each", sent, consumed)
 	}
 }
+
+// TestShardSiblingDuplicateFails: shard 0 runs and passes; while shard 1
+// runs, the broker writes one of shard 0's records a second time (a copy,
+// byte for byte, in its partition). Shard 0 finished reading before the copy
+// existed; shard 1 reads it twice, and must name it a duplicate, not count
+// it as one more sibling record: else every shard passes and so does the merge.
+func TestShardSiblingDuplicateFails(t *testing.T) {
+	c := startEmbedded(t, 3)
+	p := smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+		p.Scenarios = []string{"topic-create", "produce", hookName, "consume"}
+	})
+	var in []report.ShardReport
+	for i := range 2 {
+		onHook(t, c, func(ctx context.Context, env *scenarios.Env) error {
+			if i != 1 {
+				return nil
+			}
+			recs, err := readCopies(ctx, env, 0, 1)
+			if err != nil {
+				return err
+			}
+			return writeBehind(ctx, env, recs...)
+		})
+		rep, err := runOpts(t, runner.Options{Profile: p, Cluster: c, Shard: &runner.Shard{Group: "sibdup-1", Index: i, Count: 2}})
+		if err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+		in = append(in, report.ShardReport{File: fmt.Sprintf("shard-%d.json", i), Report: rep})
+	}
+	if !in[0].Report.Passed {
+		t.Fatalf("shard 0 failed before the copy was written:\n%s", describe(in[0].Report))
+	}
+	r := in[1].Report
+	if r.Passed {
+		t.Fatalf("shard 1 passed though it read a sibling's record twice:\n%s", describe(r))
+	}
+	wantFinding(t, section(t, r, "consume"), "1 duplicated sibling record(s)")
+	m, err := report.Merge(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Passed {
+		t.Errorf("the merge passed with a duplicate of shard 0's record in the topic")
+	}
+}

@@ -146,6 +146,7 @@ func judgeRead(step *Step, rb *readBack, allow verify.Allowance, what string) bo
 	t := &rb.tally
 	check(&t.Lost, allow.Loss)
 	check(&t.Duplicated, allow.Duplicates)
+	check(&rb.found.SiblingDuplicated, allow.Duplicates)
 	check(&rb.found.Reordered, allow.Reorder)
 	check(&rb.found.Unexpected, false)
 	check(&t.Misplaced, false)

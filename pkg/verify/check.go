@@ -52,11 +52,26 @@ type Findings struct {
 	// Siblings counts the records of the other shards of the run's group
 	// that were read: expected in the shared topic, not checked further.
 	Siblings atomic.Int64
+	// SiblingDuplicated lists the siblings' records read more than once:
+	// their owner may have finished reading before the copy was written.
+	SiblingDuplicated Examples
+	siblingOnce       sync.Once
+	siblingSeen       []atomic.Uint64 // a bit per sequence of the group
 }
 
 // NewFindings returns an empty collection.
 func NewFindings() *Findings {
-	return &Findings{Unexpected: Examples{Kind: "unexpected"}, Reordered: Examples{Kind: "reordered"}}
+	return &Findings{Unexpected: Examples{Kind: "unexpected"}, Reordered: Examples{Kind: "reordered"},
+		SiblingDuplicated: Examples{Kind: "duplicated sibling"}}
+}
+
+// sibling counts a read of sibling record seq of group g and reports
+// whether it was read before.
+func (f *Findings) sibling(g *Shard, seq uint64) (again bool) {
+	f.Siblings.Add(1)
+	f.siblingOnce.Do(func() { f.siblingSeen = make([]atomic.Uint64, (g.Messages+63)/64) })
+	w, bit := &f.siblingSeen[seq/64], uint64(1)<<(seq%64)
+	return w.Or(bit)&bit != 0
 }
 
 // Checker checks the records of one partition, in the order they are read,
@@ -106,7 +121,12 @@ func (c *Checker) Check(r Record, now time.Time, late bool) {
 		c.unexpected(r, late, "payload of another run (run id %016x)", p.RunID)
 		return
 	case !c.exp.Owns(p.Seq) && c.exp.Group.sibling(p.Seq, p.Key, r.Key):
-		c.found.Siblings.Add(1)
+		if c.found.sibling(c.exp.Group, p.Seq) {
+			f := c.found
+			f.mu.Lock()
+			f.SiblingDuplicated.Add("partition %d offset %d: sequence %d of shard %d read again", r.Partition, r.Offset, p.Seq, c.exp.Group.Owner(int(p.Seq)))
+			f.mu.Unlock()
+		}
 		return
 	case !c.exp.Owns(p.Seq) && c.exp.Group != nil:
 		c.unexpected(r, late, "sequence %d of run group %016x is neither this shard's (%d..%d) nor, with its key %q, another shard's", p.Seq, c.exp.RunID, c.exp.SeqBase, c.exp.SeqBase+c.exp.N-1, r.Key)

@@ -138,7 +138,8 @@ func FuzzShardStream(f *testing.F) {
 		}
 		found := NewFindings()
 		c := NewChecker(exp, l, found)
-		var own, siblings, unexpected int64
+		var own, siblings, unexpected, again int64
+		seen := map[int]bool{}
 		for i, b := range stream {
 			seq := int(b) % (messages + 4) // some beyond the group
 			var r Record
@@ -162,6 +163,10 @@ func FuzzShardStream(f *testing.F) {
 			default:
 				r = shardRecord(run, g, seq, int64(i))
 				siblings++
+				if seen[seq] {
+					again++
+				}
+				seen[seq] = true
 			}
 			c.Check(r, time.Time{}, false)
 		}
@@ -170,9 +175,40 @@ func FuzzShardStream(f *testing.F) {
 			n, _ := l.Reads(i)
 			reads += int64(n)
 		}
+		if found.SiblingDuplicated.Count != again {
+			t.Fatalf("shard %d/%d: %d sibling records read again, want %d", g.Index, g.Count, found.SiblingDuplicated.Count, again)
+		}
 		if reads != own || found.Siblings.Load() != siblings || found.Unexpected.Count != unexpected {
 			t.Fatalf("shard %d/%d: %d reads, %d siblings, %d unexpected; want %d, %d, %d: %v",
 				g.Index, g.Count, reads, found.Siblings.Load(), found.Unexpected.Count, own, siblings, unexpected, found.Unexpected.Lines())
 		}
 	})
+}
+
+// A sibling's record read twice is a duplicate the shard that read it
+// names: the owner may have finished reading before the broker wrote the
+// copy, so a shard that counts it as one more sibling record would let a
+// duplicate through every shard's verdict.
+func TestShardSiblingDuplicate(t *testing.T) {
+	const run = 0xabc
+	g := Shard{Index: 0, Count: 2, Messages: 20, Keys: 4}
+	exp := g.Own(run)
+	l := NewLedger(exp.N)
+	f := NewFindings()
+	c := NewChecker(exp, l, f)
+	now := time.Now()
+	for seq := 10; seq < 20; seq++ {
+		c.Check(shardRecord(run, g, seq, int64(seq)), now, false)
+	}
+	c.Check(shardRecord(run, g, 13, 20), now, false) // shard 1's sequence 13 again
+	if n := f.Siblings.Load(); n != 11 {
+		t.Errorf("%d sibling records, want 11", n)
+	}
+	if f.SiblingDuplicated.Count != 1 || len(f.SiblingDuplicated.List) != 1 ||
+		!strings.Contains(f.SiblingDuplicated.List[0], "partition 0 offset 20: sequence 13 of shard 1 read again") {
+		t.Errorf("sibling duplicates %d: %v, want sequence 13 at offset 20", f.SiblingDuplicated.Count, f.SiblingDuplicated.Lines())
+	}
+	if f.Unexpected.Count != 0 {
+		t.Errorf("unexpected: %v", f.Unexpected.Lines())
+	}
 }
