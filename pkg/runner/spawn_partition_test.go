@@ -144,34 +144,3 @@ func TestSpawnedNetworkAckDrop(t *testing.T) {
 	wantFinding(t, section(t, rep, "divergence"), "acks=all, prefix and new leader: ", "lost record(s)")
 	wantFinding(t, section(t, rep, "nemesis"), "acks=all: ", "lost record(s)")
 }
-
-// TestSpawnedNemesisReplays: two runs of the nemesis with the same seed
-// strike the same faults on the same nodes, in the same order.
-func TestSpawnedNemesisReplays(t *testing.T) {
-	t.Parallel()
-	b := startMemberBackend(t, testbroker.MembershipHealthy)
-	var schedules [2]string
-	var struck [2][]string
-	for i := range schedules {
-		p := partitionProfile(t, b, func(p *profile.Profile) { p.Faults.Seed = 1234 }, "nemesis")
-		rep := run(t, p, nil)
-		verdicts(t, rep, map[string]bool{"nemesis": true})
-		for _, n := range section(t, rep, "nemesis").Notes {
-			if strings.HasPrefix(n, "schedule (seed 1234") {
-				schedules[i] = n
-			}
-		}
-		for _, e := range rep.Faults.Timeline {
-			if e.Scenario == "nemesis" && e.Kind == report.EventFault {
-				label, _, _ := strings.Cut(e.Detail, " (took")
-				struck[i] = append(struck[i], label)
-			}
-		}
-	}
-	if schedules[0] == "" || schedules[0] != schedules[1] {
-		t.Errorf("schedules differ:\n%s\n%s", schedules[0], schedules[1])
-	}
-	if len(struck[0]) < 3 || !slices.Equal(struck[0], struck[1]) {
-		t.Errorf("faults struck differ:\n%q\n%q", struck[0], struck[1])
-	}
-}
