@@ -146,6 +146,6 @@ in chronik-e2e (the report shows the stack).`,
 	root.AddCommand(newRunCmd(t, nil), newScenarioCmd(t, nil), newScenariosCmd(t), newVersionCmd(t))
 	root.AddCommand(newReportCmd(t), newMetricsCmd(t))
 	root.AddCommand(newClusterCmd(t, nil), newInternalCmd(t))
-	root.AddCommand(newTopicsCmd(t), newProfilesCmd(t), newProfileCmd(t))
+	root.AddCommand(newTopicsCmd(t), newProfilesCmd(t), newProfileCmd(t), newBenchCmd(t, nil))
 	return root
 }

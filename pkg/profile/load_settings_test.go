@@ -15,6 +15,7 @@ workload:
   producers: 8
   rate: -5
   concurrent_consume: true
+  engine: librdkafka
 `)
 	if w := p.Workload; w.Producers != 8 || w.Rate != -5 || !w.ConcurrentConsume {
 		t.Fatalf("workload = %+v", w)
@@ -26,6 +27,7 @@ workload:
 	for _, want := range []string{
 		"load.yaml:5: workload.producers: 8 is more than workload.keys (4): each producer sends its own keys",
 		"load.yaml:6: workload.rate: must be 0 (as fast as possible) or a rate in messages per second, not -5",
+		`load.yaml:8: workload.engine: "librdkafka" is not an engine: use batch (record batches, the default) or sarama (sarama's AsyncProducer)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
@@ -36,8 +38,8 @@ workload:
 // Left out, the load settings are one producer, no rate, consume after produce.
 func TestLoadSettingsDefaults(t *testing.T) {
 	p := mustParse(t, "plain.yaml", "name: plain\n")
-	if w := p.Workload; w.Producers != 1 || w.Rate != 0 || w.ConcurrentConsume {
-		t.Fatalf("workload = %+v, want 1 producer, rate 0, no concurrent consume", w)
+	if w := p.Workload; w.Producers != 1 || w.Rate != 0 || w.ConcurrentConsume || w.Engine != EngineBatch {
+		t.Fatalf("workload = %+v, want 1 producer, rate 0, no concurrent consume, the batch engine", w)
 	}
 }
 

@@ -111,7 +111,22 @@ type Workload struct {
 	// ReplicaReads makes consume also read every partition from every
 	// replica (KIP-392 follower fetch) and compare each with its leader.
 	ReplicaReads bool `yaml:"replica_reads"`
+	// Engine is how the producers send: EngineBatch (record batches on
+	// sarama's protocol layer) or EngineSarama (sarama's AsyncProducer,
+	// which idempotent and retrying producers use whatever Engine says).
+	Engine string `yaml:"engine"`
+	// Compression is the producers' codec: none, gzip, snappy, lz4 or zstd.
+	Compression string `yaml:"compression"`
 }
+
+// Compressions are the values of workload.compression.
+var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// Producer engines, the values of workload.engine.
+const (
+	EngineBatch  = "batch"
+	EngineSarama = "sarama"
+)
 
 // Timeouts bound how long the runner waits for the cluster and for each scenario.
 type Timeouts struct {
@@ -139,11 +154,13 @@ func Default() *Profile {
 		},
 		Topic: Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
 		Workload: Workload{
-			Messages:   1000,
-			Keys:       100,
-			ValueBytes: 100,
-			Acks:       "all",
-			Producers:  1,
+			Messages:    1000,
+			Keys:        100,
+			ValueBytes:  100,
+			Acks:        "all",
+			Producers:   1,
+			Engine:      EngineBatch,
+			Compression: "none",
 		},
 		Timeouts: Timeouts{
 			ClusterReady: Duration{60 * time.Second},

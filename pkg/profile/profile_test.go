@@ -75,7 +75,7 @@ func TestDefault(t *testing.T) {
 		Name:         "default",
 		Cluster:      Cluster{Mode: ModeEmbedded, Nodes: 3, Bootstrap: []string{}, KafkaVersion: "auto", Spawn: defaultSpawn()},
 		Topic:        Topic{Name: "", Partitions: 3, ReplicationFactor: 3},
-		Workload:     Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1},
+		Workload:     Workload{Messages: 1000, Keys: 100, ValueBytes: 100, Acks: "all", Producers: 1, Engine: EngineBatch, Compression: "none"},
 		Timeouts:     Timeouts{ClusterReady: Duration{60 * time.Second}, Scenario: Duration{120 * time.Second}, Settle: Duration{2 * time.Second}},
 		Scenarios:    []string{"topic-create", "produce", "consume", "metadata"},
 		Faults:       DefaultFaults(),
@@ -198,6 +198,8 @@ func TestValidateRules(t *testing.T) {
 		{"rate 0", func(p *Profile) { p.Workload.Rate = 0 }, "", ""},
 		{"rate 50000", func(p *Profile) { p.Workload.Rate = 50000 }, "", ""},
 		{"rate negative", func(p *Profile) { p.Workload.Rate = -1 }, "workload.rate", "must be 0 (as fast as possible) or a rate in messages per second, not -1"},
+		{"compression", func(p *Profile) { p.Workload.Compression = "brotli" }, "workload.compression", `"brotli" is not a codec: use none, gzip, snappy, lz4, zstd`},
+		{"engine empty", func(p *Profile) { p.Workload.Engine = "" }, "workload.engine", `"" is not an engine: use batch (record batches, the default) or sarama (sarama's AsyncProducer)`},
 		{"concurrent consume", func(p *Profile) { p.Workload.ConcurrentConsume = true }, "", ""},
 		{"cluster_ready 0", func(p *Profile) { p.Timeouts.ClusterReady = Duration{} }, "timeouts.cluster_ready", "must be more than 0, not 0s"},
 		{"scenario negative", func(p *Profile) { p.Timeouts.Scenario = Duration{-time.Second} }, "timeouts.scenario", "must be more than 0, not -1s"},
@@ -285,7 +287,7 @@ colour: blue
 	problems := problemsOf(t, err)
 	want := []string{
 		`3x3.yaml:7: unknown key "partitons" in topic (known: name, partitions, replication_factor, delete, existing)`,
-		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume, replica_reads)`,
+		`3x3.yaml:9: unknown key "mesages" in workload (known: messages, keys, value_bytes, acks, producers, rate, concurrent_consume, replica_reads, engine, compression)`,
 		`3x3.yaml:10: unknown key "colour" (known: name, cluster, topic, workload, timeouts, scenarios, thresholds, baseline, faults, transactions, storm, allow_not_applicable)`,
 	}
 	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {

@@ -177,6 +177,14 @@ func (p *Profile) ValidateContext(ctx context.Context, knownScenarios []string) 
 	case w.Keys >= 1 && w.Producers > w.Keys:
 		v.add("workload.producers", "%d is more than workload.keys (%d): each producer sends its own keys, so that every key keeps one producer's order", w.Producers, w.Keys)
 	}
+	switch w.Engine {
+	case EngineBatch, EngineSarama:
+	default:
+		v.add("workload.engine", "%q is not an engine: use batch (record batches, the default) or sarama (sarama's AsyncProducer)", w.Engine)
+	}
+	if !slices.Contains(Compressions, w.Compression) {
+		v.add("workload.compression", "%q is not a codec: use %s", w.Compression, strings.Join(Compressions, ", "))
+	}
 	if w.Rate < 0 {
 		v.add("workload.rate", "must be 0 (as fast as possible) or a rate in messages per second, not %d", w.Rate)
 	}

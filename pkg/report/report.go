@@ -239,6 +239,9 @@ type Throughput struct {
 	ConsumeDurationS float64    `json:"consume_duration_s"`
 	// ConsumeStartedAt is when the first record was read (of the first pass).
 	ConsumeStartedAt *time.Time `json:"consume_started_at,omitempty"`
+	// ProduceEngine is the producer engine that sent (workload.engine), with
+	// why when it is not the one the profile asked for.
+	ProduceEngine string `json:"produce_engine,omitempty"`
 }
 
 // Latency is the produce acknowledgement latency in milliseconds.

@@ -380,13 +380,14 @@ func (p *printer) throughput(r *Report) {
 		name      string
 		msgs, mb  float64
 		durationS float64
+		engine    string
 	}
 	var rows []row
 	if r.Produced {
-		rows = append(rows, row{"produce", t.ProduceMsgsPerS, t.ProduceMBPerS, t.ProduceDurationS})
+		rows = append(rows, row{"produce", t.ProduceMsgsPerS, t.ProduceMBPerS, t.ProduceDurationS, t.ProduceEngine})
 	}
 	if r.Consumed {
-		rows = append(rows, row{"consume", t.ConsumeMsgsPerS, t.ConsumeMBPerS, t.ConsumeDurationS})
+		rows = append(rows, row{"consume", t.ConsumeMsgsPerS, t.ConsumeMBPerS, t.ConsumeDurationS, ""})
 	}
 	mw, bw := 0, 0
 	for _, x := range rows {
@@ -397,6 +398,9 @@ func (p *printer) throughput(r *Report) {
 		l := fmt.Sprintf("  %-9s%*s msg/s   %*s MB/s", x.name, mw, rate(x.msgs), bw, megabytes(x.mb))
 		if x.durationS > 0 {
 			l += "   in " + seconds(x.durationS)
+		}
+		if x.engine != "" {
+			l += "   engine " + x.engine
 		}
 		p.line(l)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,9 +120,14 @@ func withScenarios(names ...string) func(*profile.Profile) {
 // reads, which is allowed, and call nothing lost.
 func TestProduceRequestTimedOut(t *testing.T) {
 	t.Parallel()
+	forEachEngine(t, testProduceRequestTimedOut)
+}
+
+func testProduceRequestTimedOut(t *testing.T, engine string) {
 	c := startEmbedded(t, 3)
 	fault := c.Kfake().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.RequestTimedOut, Count: 3})
-	rep := run(t, smallProfile(t, 3, 3, 3, nil), c)
+	rep := run(t, smallProfile(t, 3, 3, 3, withEngine(engine)), c)
+	wantEngine(t, rep, engine)
 
 	if hits := fault.Hits(); hits != 3 {
 		t.Fatalf("the fault answered %d produce requests, want 3", hits)
@@ -158,6 +164,13 @@ func TestProduceRequestTimedOut(t *testing.T) {
 // offset -1 on every partition it carries: Chronik's answer to a replicated
 // write that failed.
 func answerMinusOne(kc *kfake.Cluster, pick func(partition int32) bool) {
+	answerUnwritten(kc, pick, false)
+}
+
+// answerUnwritten answers every produce request that touches a partition for
+// which pick is true without a write: with error code 0 and base offset -1
+// on every partition it carries, or with omit with none of its partitions.
+func answerUnwritten(kc *kfake.Cluster, pick func(partition int32) bool, omit bool) {
 	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.ProduceRequest)
@@ -176,6 +189,9 @@ func answerMinusOne(kc *kfake.Cluster, pick func(partition int32) bool) {
 			st := kmsg.NewProduceResponseTopic()
 			st.Topic, st.TopicID = rt.Topic, rt.TopicID
 			for _, rp := range rt.Partitions {
+				if omit {
+					break
+				}
 				sp := kmsg.NewProduceResponseTopicPartition()
 				sp.Partition = rp.Partition
 				sp.ErrorCode = 0
@@ -193,6 +209,10 @@ func answerMinusOne(kc *kfake.Cluster, pick func(partition int32) bool) {
 // success numbered -1, 0, 1, …; not one of its messages may count as acked.
 func TestProduceOffsetMinusOne(t *testing.T) {
 	t.Parallel()
+	forEachEngine(t, testProduceOffsetMinusOne)
+}
+
+func testProduceOffsetMinusOne(t *testing.T, engine string) {
 	for _, tc := range []struct {
 		name string
 		bad  func(partition int32) bool
@@ -204,7 +224,8 @@ func TestProduceOffsetMinusOne(t *testing.T) {
 			t.Parallel()
 			c := startEmbedded(t, 3) // leaders 0, 1, 2: one partition per produce request
 			answerMinusOne(c.Kfake(), tc.bad)
-			rep := run(t, smallProfile(t, 3, 3, 3, nil), c)
+			rep := run(t, smallProfile(t, 3, 3, 3, withEngine(engine)), c)
+			wantEngine(t, rep, engine)
 
 			verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
 			d := rep.Delivery
@@ -252,6 +273,142 @@ func TestProduceOffsetMinusOne(t *testing.T) {
 				t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0: nothing was written for the -1 batches", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
 			}
 		})
+	}
+}
+
+// forEachEngine runs test, in parallel, once with each producer engine: the
+// verdicts on a misbehaving cluster must not depend on the engine.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	t.Helper()
+	for _, engine := range []string{profile.EngineBatch, profile.EngineSarama} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			test(t, engine)
+		})
+	}
+}
+
+// withEngine sets workload.engine.
+func withEngine(engine string) func(*profile.Profile) {
+	return func(p *profile.Profile) { p.Workload.Engine = engine }
+}
+
+// wantEngine fails the test unless rep says engine produced.
+func wantEngine(t *testing.T, rep *report.Report, engine string) {
+	t.Helper()
+	if got := rep.Throughput.ProduceEngine; got != engine {
+		t.Errorf("report: produce engine %q, want %q", got, engine)
+	}
+}
+
+// onlyPartition fails the test unless every message produce names as not
+// acknowledged was headed for partition p.
+func onlyPartition(t *testing.T, produce *report.Scenario, p int32) {
+	t.Helper()
+	for _, f := range findingsWith(produce, "not acknowledged: seq ") {
+		if !strings.Contains(f, fmt.Sprintf(" to partition %d ", p)) {
+			t.Errorf("finding %q: only partition %d's messages failed", f, p)
+		}
+	}
+}
+
+// TestProduceNotLeaderMidRun: partition 1's leadership moves to another
+// broker while the runner produces, so the old leader answers the batch in
+// hand NOT_LEADER_FOR_PARTITION. That batch fails, named (nothing is retried);
+// the producer finds the new leader and the rest of the partition's
+// messages are acknowledged there; consume reads every acknowledged
+// message and nothing else.
+func TestProduceNotLeaderMidRun(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, testProduceNotLeaderMidRun)
+}
+
+func testProduceNotLeaderMidRun(t *testing.T, engine string) {
+	c := startEmbedded(t, 3)
+	kc := c.Kfake()
+	var requests int
+	var moved atomic.Bool
+	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		req := kreq.(*kmsg.ProduceRequest)
+		if moved.Load() || req.Acks != -1 || !slices.ContainsFunc(req.Topics, func(rt kmsg.ProduceRequestTopic) bool {
+			return slices.ContainsFunc(rt.Partitions, func(rp kmsg.ProduceRequestTopicPartition) bool { return rp.Partition == 1 })
+		}) {
+			return nil, nil, false
+		}
+		if requests++; requests < 3 {
+			return nil, nil, false
+		}
+		// The third request for partition 1: move its leader away from
+		// the broker that received it, which then answers it NOT_LEADER.
+		moved.Store(true)
+		node, topic := kc.CurrentNode(), req.Topics[0].Topic
+		kc.SleepControl(func() {
+			if err := kc.MoveTopicPartition(topic, 1, (node+1)%3); err != nil {
+				t.Errorf("move partition 1: %v", err)
+			}
+		})
+		return nil, nil, false
+	})
+	rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+		withScenarios("topic-create", "produce", "consume")(p) // metadata would find the leader skew
+		p.Workload.Engine = engine
+		p.Workload.Rate = 1000 // small batches: partition 1 has many requests
+	}), c)
+	wantEngine(t, rep, engine)
+
+	if !moved.Load() {
+		t.Fatal("the leader of partition 1 never moved")
+	}
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true})
+	d := rep.Delivery
+	const reason = "NOT_LEADER_FOR_PARTITION"
+	if d.Failed == 0 || d.FailedByError[reason] != d.Failed || len(d.FailedByError) != 1 {
+		t.Errorf("failed = %d, failed_by_error = %v, want every failure under %q", d.Failed, d.FailedByError, reason)
+	}
+	if d.Acked+d.Failed != d.Sent || d.Sent != int64(rep.Config.Messages) {
+		t.Errorf("sent %d, acked %d, failed %d: want acked + failed = sent = %d", d.Sent, d.Acked, d.Failed, rep.Config.Messages)
+	}
+	produce := section(t, rep, "produce")
+	wantFinding(t, produce, fmt.Sprintf("%d of %d sent messages were not acknowledged: %d × %s", d.Failed, d.Sent, d.Failed, reason))
+	onlyPartition(t, produce, 1)
+	// The messages after the move reached the new leader.
+	if p := rep.Partitions[1]; p.Messages == 0 || p.HighWatermark != p.Messages {
+		t.Errorf("partition 1: %d messages acked, high watermark %d; want the messages after the move acked at the new leader", p.Messages, p.HighWatermark)
+	}
+	if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 || d.Duplicated+d.Reordered+d.Unexpected+d.Misplaced != 0 {
+		t.Errorf("delivery = %+v, want every acked message read once and nothing else", d)
+	}
+}
+
+// TestProduceAnswerMissingPartition: a broker whose produce answers leave
+// out partition 1 (and write nothing for it). The messages of a batch with
+// no answer fail under the client's name for it, with either engine; the
+// other partitions' messages are acknowledged and read back.
+func TestProduceAnswerMissingPartition(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, testProduceAnswerMissingPartition)
+}
+
+func testProduceAnswerMissingPartition(t *testing.T, engine string) {
+	c := startEmbedded(t, 3) // leaders 0, 1, 2: one partition per produce request
+	answerUnwritten(c.Kfake(), func(p int32) bool { return p == 1 }, true)
+	rep := run(t, smallProfile(t, 3, 3, 3, withEngine(engine)), c)
+	wantEngine(t, rep, engine)
+
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
+	d := rep.Delivery
+	const reason = "kafka: response did not contain all the expected topic/partition blocks"
+	if p := rep.Partitions[1]; d.Failed == 0 || d.Failed != d.Sent-d.Acked || p.Messages != 0 || p.HighWatermark != 0 {
+		t.Errorf("sent %d, acked %d, failed %d, partition 1 acked %d (high watermark %d); want partition 1's messages, and only they, failed",
+			d.Sent, d.Acked, d.Failed, p.Messages, p.HighWatermark)
+	}
+	if !reflect.DeepEqual(d.FailedByError, map[string]int64{reason: d.Failed}) {
+		t.Errorf("failed_by_error = %v, want all %d under %q", d.FailedByError, d.Failed, reason)
+	}
+	onlyPartition(t, section(t, rep, "produce"), 1)
+	if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 {
+		t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
 	}
 }
 
@@ -708,9 +865,17 @@ func TestFetchNeverAnswered(t *testing.T) {
 // failed for want of an answer.
 func TestProduceNeverAnswered(t *testing.T) {
 	t.Parallel()
+	forEachEngine(t, testProduceNeverAnswered)
+}
+
+func testProduceNeverAnswered(t *testing.T, engine string) {
 	c := startEmbedded(t, 3)
 	neverAnswer(c.Kfake(), kmsg.Produce)
-	rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) { p.Timeouts.Scenario.Duration = hangTimeout }), c)
+	rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+		p.Timeouts.Scenario.Duration = hangTimeout
+		p.Workload.Engine = engine
+	}), c)
+	wantEngine(t, rep, engine)
 
 	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
 	d := rep.Delivery

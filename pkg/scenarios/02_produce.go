@@ -65,7 +65,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	latency := workload.NewSharedLatency()
 	e, err := startEngine(ctx, env, engineOptions{
-		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, producers: w.Producers, rate: rate,
+		topic: env.Topic, mode: verify.Mode{Acks: w.Acks}, engine: w.Engine, compression: w.Compression, producers: w.Producers, rate: rate,
 		valueBytes: w.ValueBytes, runID: env.RunID, keys: exp.Keys, ledger: ledger, seqBase: exp.SeqBase, keyBase: exp.KeyBase,
 		latency: latency, progress: env.progress("produce", int64(exp.N)), leaderOf: env.leaderOf,
 	})
@@ -109,6 +109,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 	}
 	tp := &env.Report.Throughput
 	tp.ProduceDurationS = elapsed.Seconds()
+	tp.ProduceEngine = e.Engine()
 	startedAt := e.start.UTC()
 	tp.ProduceStartedAt = &startedAt
 	if elapsed > 0 {

@@ -4,7 +4,11 @@ package scenarios_test
 // with every piece of verification bookkeeping, against the plainest sarama
 // client doing the same work on the same embedded 3-broker cluster in the same
 // benchmark run. Each reports the runner's rate divided by bare sarama's as
-// the "ratio" metric; make bench runs them with -benchtime 400000x.
+// the "ratio" metric; make bench runs them with -benchtime 400000x. The
+// produce benchmark runs the runner with each engine (workload.engine; the
+// batch engine's target is 2× bare sarama, the sarama engine's 0.9×);
+// chronik-e2e bench measures the same against a cluster in another process,
+// and against kcat.
 //
 // Both sides use the runner's sarama configuration (kafka.ConfigFor with
 // acks=all) and connect to every leader the same way, so that they differ in
@@ -27,6 +31,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/chronik-e2e/chronik-e2e/pkg/bench"
 	"github.com/chronik-e2e/chronik-e2e/pkg/cluster"
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
 	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
@@ -48,18 +53,24 @@ const (
 const benchRounds = 8
 
 // BenchmarkProduceVsSarama produces b.N messages with bare sarama and b.N
-// with the runner's produce scenario; ns/op is the runner's time per message.
+// with the runner's produce scenario, once with each producer engine
+// (workload.engine); ns/op is the runner's time per message.
 func BenchmarkProduceVsSarama(b *testing.B) {
-	c := benchCluster(b)
-	b.StopTimer()
-	var bare, runner time.Duration
-	for i, n := range chunks(b.N) {
-		bareTopic, env := benchTopic(b, c), benchEnv(b, c, benchTopic(b, c), n)
-		inTurn(i,
-			func() { bare += bareProduce(b, c, bareTopic, n) },
-			func() { runner += timed(b, func() { runnerProduce(b, env) }) })
+	for _, engine := range []string{profile.EngineBatch, profile.EngineSarama} {
+		b.Run("engine="+engine, func(b *testing.B) {
+			c := benchCluster(b)
+			b.StopTimer()
+			var bare, runner time.Duration
+			for i, n := range chunks(b.N) {
+				bareTopic, env := benchTopic(b, c), benchEnv(b, c, benchTopic(b, c), n)
+				env.Profile.Workload.Engine = engine
+				inTurn(i,
+					func() { bare += bareProduce(b, c, bareTopic, n) },
+					func() { runner += timed(b, func() { runnerProduce(b, env) }) })
+			}
+			reportRatio(b, bare, runner)
+		})
 	}
-	reportRatio(b, bare, runner)
 }
 
 // BenchmarkConsumeVsSarama reads the same b.N messages with bare sarama
@@ -258,53 +269,28 @@ func bareClient(b *testing.B, c cluster.Cluster, topic string) sarama.Client {
 }
 
 // bareProduce sends n messages with a plain async producer, counting
-// answers and nothing else, and returns how long it took. They are the
-// runner's messages, byte for byte: the keys, and payloads encoded before the
-// clock starts, each in its own buffer as a real workload's would be.
+// answers and nothing else, and returns how long it took (its client's
+// start included). They are the runner's messages, byte for byte: the keys,
+// and payloads encoded before the clock starts (bench.Payloads).
 func bareProduce(b *testing.B, c cluster.Cluster, topic string, n int) time.Duration {
 	b.Helper()
 	if n == 0 {
 		return 0
 	}
 	keys := workload.Keys(benchKeys)
-	values := make([][]byte, n)
-	sent := workload.StampOf(time.Now())
-	for i := range values {
-		k := uint32(i % benchKeys)
-		values[i] = make([]byte, benchValueBytes)
-		workload.Encode(values[i], workload.Payload{RunID: benchRunID, Seq: uint64(i), Key: k, Sent: sent}, keys[k])
-	}
+	values := bench.Payloads(n, keys, benchValueBytes, benchRunID)
 	start := time.Now()
 	client := bareClient(b, c, topic)
 	defer client.Close()
-	p, err := sarama.NewAsyncProducerFromClient(client)
-	if err != nil {
-		b.Fatalf("producer: %v", err)
-	}
-	go func() {
-		for i := range n {
-			p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(keys[i%benchKeys]), Value: sarama.ByteEncoder(values[i])}
-		}
-	}()
-	var failed int
-	var firstErr error
-	for range n {
-		select {
-		case <-p.Successes():
-		case pe := <-p.Errors():
-			if failed++; firstErr == nil {
-				firstErr = pe.Err
-			}
-		}
-	}
-	if err := p.Close(); err != nil || failed > 0 {
-		b.Fatalf("bare produce: %d of %d failed (first: %v), close: %v", failed, n, firstErr, err)
+	if _, err := bench.BareProduce(context.Background(), client, topic, keys, values); err != nil {
+		b.Fatal(err)
 	}
 	return time.Since(start)
 }
 
 // bareConsume reads every partition of topic to its high watermark with
-// plain partition consumers, counting records, and returns how long it took.
+// plain partition consumers, counting records, and returns how long it took
+// (its client's start included).
 func bareConsume(b *testing.B, c cluster.Cluster, topic string, n int) time.Duration {
 	b.Helper()
 	if n == 0 {
@@ -313,53 +299,8 @@ func bareConsume(b *testing.B, c cluster.Cluster, topic string, n int) time.Dura
 	start := time.Now()
 	client := bareClient(b, c, topic)
 	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		b.Fatalf("consumer: %v", err)
-	}
-	ids, err := client.Partitions(topic)
-	if err != nil {
-		b.Fatalf("partitions: %v", err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total int64
-	)
-	for _, id := range ids {
-		hwm, err := client.GetOffset(topic, id, sarama.OffsetNewest)
-		if err != nil {
-			b.Fatalf("high watermark of partition %d: %v", id, err)
-		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, id, sarama.OffsetOldest)
-		if err != nil {
-			b.Fatalf("consume partition %d: %v", id, err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer pc.AsyncClose()
-			var read int64
-			for m := range pc.Messages() {
-				read++
-				if m.Offset+1 >= hwm {
-					break
-				}
-			}
-			mu.Lock()
-			total += read
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err := consumer.Close(); err != nil {
-		b.Fatalf("close consumer: %v", err)
-	}
-	if total != int64(n) {
-		b.Fatalf("bare consume: read %d of %d records", total, n)
+	if _, err := bench.BareConsume(context.Background(), client, topic, n); err != nil {
+		b.Fatal(err)
 	}
 	return time.Since(start)
 }

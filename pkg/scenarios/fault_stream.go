@@ -90,7 +90,7 @@ func (k *faultKit) startStream(ctx context.Context, mode verify.Mode) (*stream, 
 	}
 	s.started = time.Now()
 	e, err := startEngine(ctx, env, engineOptions{
-		topic: k.topic, mode: mode, producers: 1, rate: rate, noBurst: true,
+		topic: k.topic, mode: mode, engine: env.Profile.Workload.Engine, compression: env.Profile.Workload.Compression, producers: 1, rate: rate, noBurst: true,
 		valueBytes: env.Profile.Workload.ValueBytes, runID: s.exp.RunID, keys: keys, ledger: s.ledger,
 		onAnswer: s.answer, leaderOf: func(p int32) int32 { return k.watch.snapshot().leaderOf(p) },
 	})

@@ -4,19 +4,25 @@ package scenarios
 // scenario (a fixed count, as fast as the cluster takes them or at
 // workload.rate) and the fault scenarios' continuous streams (faults.rate,
 // until stopped, with stop, resume and drain). It sends keyed, self-verifying
-// messages through workload.producers pipelined sarama async producers (each
-// sending its own keys, so every key keeps one producer's order) and records
-// every answer through verify.Answers.
+// messages through workload.producers producers (each sending its own keys,
+// so every key keeps one producer's order) and records every answer through
+// verify.Answers. A producer sends in one of two ways (workload.engine):
+// batch (batch_producer.go: record batches on sarama's protocol layer, the
+// default) or sarama (a pipelined sarama AsyncProducer, below; always for
+// idempotent and retrying producers, whose retries are sarama's).
 //
-// The hot path allocates nothing per message: each producer has a fixed
-// window of messages and value buffers, reused as sarama hands each message
-// back with its answer, which also bounds the messages in flight. A sender
-// and a collector goroutine per producer share the free messages as a stack,
-// so that the message answered last, still in the CPU's cache, is sent next.
+// The sarama engine's hot path allocates nothing per message: each producer
+// has a fixed window of messages and value buffers, reused as sarama hands
+// each message back with its answer, which also bounds the messages in
+// flight. A sender and a collector goroutine per producer share the free
+// messages as a stack, so that the message answered last, still in the
+// CPU's cache, is sent next.
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +30,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/chronik-e2e/chronik-e2e/pkg/kafka"
+	"github.com/chronik-e2e/chronik-e2e/pkg/profile"
 	"github.com/chronik-e2e/chronik-e2e/pkg/safe"
 	"github.com/chronik-e2e/chronik-e2e/pkg/verify"
 	"github.com/chronik-e2e/chronik-e2e/pkg/workload"
@@ -47,17 +54,28 @@ const progressEvery = 1024
 // takeBatch is how many free messages a sender takes at once.
 const takeBatch = 64
 
+// Engines, the values of workload.engine.
+const (
+	engineBatch  = profile.EngineBatch
+	engineSarama = profile.EngineSarama
+)
+
 // engineOptions say what an engine sends and how.
 type engineOptions struct {
-	topic      string
-	mode       verify.Mode
-	producers  int
-	rate       int  // messages per second over all producers; 0: as fast as the cluster takes them
-	noBurst    bool // a sender more than 100 ms behind its schedule restarts it rather than catch up in a burst
-	valueBytes int
-	runID      uint64
-	keys       [][]byte
-	ledger     *verify.Ledger // its length bounds the messages sent
+	topic string
+	mode  verify.Mode
+	// engine is workload.engine: batch or sarama ("" is batch). Idempotent
+	// and retrying producers use sarama whatever it says.
+	engine string
+	// compression is workload.compression: none, gzip, snappy, lz4 or zstd ("" is none).
+	compression string
+	producers   int
+	rate        int  // messages per second over all producers; 0: as fast as the cluster takes them
+	noBurst     bool // a sender more than 100 ms behind its schedule restarts it rather than catch up in a burst
+	valueBytes  int
+	runID       uint64
+	keys        [][]byte
+	ledger      *verify.Ledger // its length bounds the messages sent
 	// seqBase and keyBase offset the payloads' sequence numbers and key
 	// indexes (a shard's ranges, verify.Shard.Own); the ledger, keys and
 	// onAnswer count from 0 all the same. Every engine must honour them.
@@ -73,28 +91,32 @@ type engineOptions struct {
 
 // engine is the running producers of one scenario.
 type engine struct {
-	o       engineOptions
-	env     *Env
-	prods   []*producer
-	keyEnc  []sarama.Encoder // keys, each boxed once rather than once per message
-	start   time.Time
-	stamp   workload.Stamp // of start
-	sending sync.WaitGroup
-	stop    context.CancelFunc
-	full    atomic.Bool // a sender stopped because the ledger is full
-	closed  sync.Once
+	o   engineOptions
+	env *Env
+	// kind is the engine that runs (engineBatch or engineSarama), and why
+	// when it is not the one workload.engine asked for.
+	kind, why string
+	prods     []*producer
+	keyEnc    []sarama.Encoder // keys, each boxed once rather than once per message
+	start     time.Time
+	stamp     workload.Stamp // of start
+	sending   sync.WaitGroup
+	stop      context.CancelFunc
+	full      atomic.Bool // a sender stopped because the ledger is full
+	closed    sync.Once
 }
 
 // producer is one of the engine's producers: it sends the keys k with
 // k % producers == idx.
 type producer struct {
 	idx     int
-	client  sarama.Client // the producer's own; closed after it
-	ap      sarama.AsyncProducer
+	client  sarama.Client        // the producer's own; closed after it
+	ap      sarama.AsyncProducer // the sarama engine's
+	batch   *batcher             // the batch engine's
 	answers *verify.Answers
 	base, k int // the sender's cursor: next sequence is base+k
 
-	// The messages not in flight: a stack.
+	// The sarama engine's messages not in flight: a stack.
 	mu    sync.Mutex
 	free  []*slot
 	freed chan struct{} // holds a token once free got a message while empty
@@ -136,6 +158,11 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 		return nil, err
 	}
 	cfg.Producer.RequiredAcks = acks
+	if o.compression != "" {
+		if err := cfg.Producer.Compression.UnmarshalText([]byte(o.compression)); err != nil {
+			return nil, fmt.Errorf("workload.compression: %w", err)
+		}
+	}
 	cfg.Producer.Retry.Max = o.mode.Retries
 	if o.mode.Retries == 0 {
 		// Sarama waits the backoff after each failed leader lookup even
@@ -149,27 +176,77 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 		cfg.Net.MaxOpenRequests = 1
 	}
 	e := &engine{o: o, env: env}
+	e.kind, e.why = chooseEngine(o, cfg.Version)
 	e.keyEnc = make([]sarama.Encoder, len(o.keys))
 	for i, k := range o.keys {
 		e.keyEnc[i] = sarama.ByteEncoder(k)
 	}
 	window := min(maxInFlight, max(minInFlight, inFlightBytes/o.valueBytes/o.producers))
 	partitions := env.Profile.Topic.Partitions
-	for i := range o.producers {
-		client, ap, err := startClient(ctx, env, o.topic, cfg, sarama.NewAsyncProducerFromClient)
-		if err != nil {
-			e.close()
-			return nil, fmt.Errorf("start producer %d of %d (%s) against %v: %w", i+1, o.producers, o.mode, env.Cluster.Bootstrap(), err)
+	var keyPart []int32
+	if e.kind == engineBatch {
+		keyPart = keyPartitions(cfg, o.topic, o.keys, partitions)
+		if slices.Contains(keyPart, -1) {
+			e.kind, e.why = engineSarama, "the partitioner did not place every key"
 		}
-		e.prods = append(e.prods, newProducer(i, client, ap, verify.NewAnswers(o.ledger, o.mode.Acks), window, o.valueBytes, partitions))
+	}
+	for i := range o.producers {
+		answers := verify.NewAnswers(o.ledger, o.mode.Acks)
+		var p *producer
+		if e.kind == engineBatch {
+			client, _, err := startClient(ctx, env, o.topic, cfg, func(sarama.Client) (io.Closer, error) { return io.NopCloser(nil), nil })
+			if err != nil {
+				e.close()
+				return nil, fmt.Errorf("start producer %d of %d (%s) against %v: %w", i+1, o.producers, o.mode, env.Cluster.Bootstrap(), err)
+			}
+			p = newProducer(i, client, nil, answers, 0, o.valueBytes, partitions)
+			p.batch = newBatcher(cfg, o, keyPart, partitions)
+		} else {
+			client, ap, err := startClient(ctx, env, o.topic, cfg, sarama.NewAsyncProducerFromClient)
+			if err != nil {
+				e.close()
+				return nil, fmt.Errorf("start producer %d of %d (%s) against %v: %w", i+1, o.producers, o.mode, env.Cluster.Bootstrap(), err)
+			}
+			p = newProducer(i, client, ap, answers, window, o.valueBytes, partitions)
+		}
+		e.prods = append(e.prods, p)
 	}
 	e.start = time.Now()
 	e.stamp = workload.StampOf(e.start)
 	for _, p := range e.prods {
-		env.Panics.Go(fmt.Sprintf("answer collector of producer %d (%s)", p.idx, o.mode), func() { e.collect(p) })
+		if p.ap != nil {
+			env.Panics.Go(fmt.Sprintf("answer collector of producer %d (%s)", p.idx, o.mode), func() { e.collect(p) })
+		} else {
+			e.startBatches(p)
+		}
 	}
 	e.resume()
 	return e, nil
+}
+
+// chooseEngine returns the engine that sends for o, and why when it is not
+// the one workload.engine asked for.
+func chooseEngine(o engineOptions, v sarama.KafkaVersion) (kind, why string) {
+	switch {
+	case o.engine == engineSarama:
+		return engineSarama, ""
+	case o.mode.Idempotent:
+		return engineSarama, "idempotence is sarama's producer's"
+	case o.mode.Retries > 0:
+		return engineSarama, "retries are sarama's producer's"
+	case !v.IsAtLeast(sarama.V0_11_0_0):
+		return engineSarama, fmt.Sprintf("protocol %s has no record batches", v)
+	}
+	return engineBatch, ""
+}
+
+// Engine names the engine that sends, with why it is not workload.engine's
+// choice when it is not: "batch", "sarama (idempotence is sarama's producer's)".
+func (e *engine) Engine() string {
+	if e.why != "" {
+		return e.kind + " (" + e.why + ")"
+	}
+	return e.kind
 }
 
 func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, answers *verify.Answers, window, valueBytes, partitions int) *producer {
@@ -181,6 +258,9 @@ func newProducer(idx int, client sarama.Client, ap sarama.AsyncProducer, answers
 		failures:     verify.Examples{Kind: "not acknowledged"},
 	}
 	// Two allocations, side by side in memory, rather than two per message.
+	if window == 0 {
+		return p
+	}
 	slots, values := make([]slot, window), make([]byte, window*valueBytes)
 	p.free = make([]*slot, window)
 	for i := range slots {
@@ -200,6 +280,10 @@ func (e *engine) resume() {
 		e.sending.Add(1)
 		e.env.Panics.Go(fmt.Sprintf("sender of producer %d (%s)", p.idx, e.o.mode), func() {
 			defer e.sending.Done()
+			if p.batch != nil {
+				e.sendBatches(ctx, p)
+				return
+			}
 			e.send(ctx, p)
 		})
 	}
@@ -250,6 +334,11 @@ func (e *engine) drain(ctx context.Context) int {
 
 // failUnanswered marks the messages in flight as failed for reason.
 func (e *engine) failUnanswered(reason string) int {
+	for _, p := range e.prods {
+		if p.batch != nil {
+			p.batch.stopRecording()
+		}
+	}
 	n := verify.FailUnanswered(e.o.ledger, e.o.ledger.Len())
 	if n > 0 && len(e.prods) > 0 {
 		p := e.prods[0]
@@ -272,6 +361,10 @@ func (e *engine) close() {
 			go func() {
 				defer wg.Done()
 				ctx := safe.WithRecorder(context.Background(), e.env.Panics)
+				if p.batch != nil {
+					e.closeBatches(ctx, p)
+					return
+				}
 				closeWithin(ctx, 5*time.Second, func() { _ = p.ap.Close() })
 				closeWithin(ctx, 5*time.Second, func() { _ = p.client.Close() })
 				select { // the collector has recorded (and flushed) every answer
@@ -293,66 +386,111 @@ func (e *engine) send(ctx context.Context, p *producer) {
 		timer = time.NewTimer(time.Hour)
 		defer timer.Stop()
 	}
-	n, nkeys, in := o.ledger.Len(), len(o.keys), p.ap.Input()
+	in := p.ap.Input()
 	own := make([]*slot, 0, takeBatch) // free messages taken, used last first
 	defer func() { p.give(own) }()
-	// The schedule: message seq is due at schedAt + (seq-schedSeq)/rate.
-	schedAt, schedSeq := time.Duration(0), 0
-	if o.noBurst {
-		schedAt, schedSeq = time.Since(e.start), p.base+p.k
-	}
-	for ; p.base < n; p.base, p.k = p.base+nkeys, p.idx {
-		for ; p.k < nkeys && p.base+p.k < n; p.k += o.producers {
-			seq, k := p.base+p.k, p.k
-			// Clock readings are durations since the start: a monotonic
-			// reading costs half a wall-clock one.
-			var due time.Duration
-			if o.rate > 0 {
-				due = schedAt + time.Duration(float64(seq-schedSeq)*float64(time.Second)/float64(o.rate))
-				wait := due - time.Since(e.start)
-				if o.noBurst && wait < -100*time.Millisecond { // behind: do not burst
-					schedAt, schedSeq, due, wait = time.Since(e.start), seq, time.Since(e.start), 0
-				}
-				if wait > 0 {
-					timer.Reset(wait)
-					select {
-					case <-timer.C:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-			if len(own) == 0 {
-				var ok bool
-				if own, ok = p.take(ctx, own); !ok {
-					return
-				}
-			}
-			s := own[len(own)-1]
-			own = own[:len(own)-1]
-			if o.rate == 0 {
-				due = time.Since(e.start)
-			}
-			s.seq, s.due = seq, due
-			workload.Encode(s.value, workload.Payload{RunID: o.runID, Seq: uint64(o.seqBase + seq), Key: uint32(o.keyBase + k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, o.keys[k])
-			s.msg = sarama.ProducerMessage{Topic: o.topic, Key: e.keyEnc[k], Value: s.enc, Metadata: s}
-			o.ledger.Sent(seq)
-			select {
-			case in <- &s.msg: // the common case, without a blocking select
-			default:
-				select {
-				case in <- &s.msg:
-				case <-ctx.Done():
-					// Never handed over: not sent.
-					o.ledger.Unsend(seq)
-					own = append(own, s)
-					return
-				}
-			}
-			p.sent.Add(1)
+	sched := e.newSchedule(p)
+	for {
+		seq, k, more := p.cursor(&o)
+		if !more {
+			break
 		}
+		var due time.Duration
+		if o.rate > 0 {
+			var wait time.Duration
+			if due, wait = sched.due(seq); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		if len(own) == 0 {
+			var ok bool
+			if own, ok = p.take(ctx, own); !ok {
+				return
+			}
+		}
+		s := own[len(own)-1]
+		own = own[:len(own)-1]
+		if o.rate == 0 {
+			due = time.Since(e.start)
+		}
+		s.seq, s.due = seq, due
+		e.encode(s.value, seq, k, due)
+		s.msg = sarama.ProducerMessage{Topic: o.topic, Key: e.keyEnc[k], Value: s.enc, Metadata: s}
+		o.ledger.Sent(seq)
+		select {
+		case in <- &s.msg: // the common case, without a blocking select
+		default:
+			select {
+			case in <- &s.msg:
+			case <-ctx.Done():
+				// Never handed over: not sent.
+				o.ledger.Unsend(seq)
+				own = append(own, s)
+				return
+			}
+		}
+		p.advance(&o)
+		p.sent.Add(1)
 	}
 	e.full.Store(true)
+}
+
+// encode writes message seq's payload, with key index k, due at due, into
+// value: the one place either engine builds a payload, with the shard's
+// seqBase and keyBase.
+func (e *engine) encode(value []byte, seq, k int, due time.Duration) {
+	workload.Encode(value, workload.Payload{RunID: e.o.runID, Seq: uint64(e.o.seqBase + seq), Key: uint32(e.o.keyBase + k), Sent: e.stamp + workload.Stamp(due/time.Microsecond)}, e.o.keys[k])
+}
+
+// cursor returns the next sequence number p sends and its key index; false
+// once the ledger's are all sent. advance moves past it.
+func (p *producer) cursor(o *engineOptions) (seq, k int, ok bool) {
+	n, nkeys := o.ledger.Len(), len(o.keys)
+	for p.base < n {
+		if p.k < nkeys && p.base+p.k < n {
+			return p.base + p.k, p.k, true
+		}
+		p.base, p.k = p.base+nkeys, p.idx
+	}
+	return 0, 0, false
+}
+
+// advance moves p's cursor past the sequence number cursor returned.
+func (p *producer) advance(o *engineOptions) { p.k += o.producers }
+
+// schedule is when a sender's messages are due with a rate: message seq at
+// at + (seq-seq0)/rate. Clock readings are durations since the start: a
+// monotonic reading costs half a wall-clock one.
+type schedule struct {
+	e    *engine
+	at   time.Duration
+	seq0 int
+}
+
+// newSchedule starts p's schedule: at the engine's start, or with noBurst now.
+func (e *engine) newSchedule(p *producer) *schedule {
+	s := &schedule{e: e}
+	if e.o.noBurst {
+		s.at, s.seq0 = time.Since(e.start), p.base+p.k
+	}
+	return s
+}
+
+// due returns when seq is due and how long until then (0 or less: now). A
+// sender more than 100 ms behind with noBurst restarts the schedule at seq.
+func (s *schedule) due(seq int) (due, wait time.Duration) {
+	due = s.at + time.Duration(float64(seq-s.seq0)*float64(time.Second)/float64(s.e.o.rate))
+	wait = due - time.Since(s.e.start)
+	if s.e.o.noBurst && wait < -100*time.Millisecond { // behind: do not burst
+		now := time.Since(s.e.start)
+		s.at, s.seq0, due, wait = now, seq, now, 0
+	}
+	return due, wait
 }
 
 // take moves up to takeBatch free messages to the sender's own stack,
@@ -478,6 +616,13 @@ func (e *engine) answer(p *producer, rec *workload.Recorder, m *sarama.ProducerM
 	} else {
 		acked, reason = p.answers.Success(s.seq, partition, m.Offset)
 	}
+	e.tally(p, s.seq, partition, acked, reason, now)
+	return s
+}
+
+// tally counts one answer recorded in the ledger, received at now: by
+// partition or by failure, and tells onAnswer.
+func (e *engine) tally(p *producer, seq int, partition int32, acked bool, reason string, now time.Duration) {
 	switch {
 	case reason != "":
 		leader := ""
@@ -487,18 +632,17 @@ func (e *engine) answer(p *producer, rec *workload.Recorder, m *sarama.ProducerM
 		p.statsMu.Lock()
 		p.failedBy[reason]++
 		if !p.failures.Full() {
-			p.failures.Add("seq %d (%s) to partition %d%s: %s", e.o.seqBase+s.seq, e.o.keys[s.seq%len(e.o.keys)], partition, leader, reason)
+			p.failures.Add("seq %d (%s) to partition %d%s: %s", e.o.seqBase+seq, e.o.keys[seq%len(e.o.keys)], partition, leader, reason)
 		} else {
 			p.failures.Count++
 		}
 		p.statsMu.Unlock()
-	case valid:
+	case partition >= 0 && int(partition) < len(p.perPartition):
 		p.perPartition[partition].Add(1) // acked, or sent with acks=0
 	}
 	if e.o.onAnswer != nil {
-		e.o.onAnswer(s.seq, partition, acked, reason, e.start.Add(now))
+		e.o.onAnswer(seq, partition, acked, reason, e.start.Add(now))
 	}
-	return s
 }
 
 // engineStats is what an engine's producers were told, merged.

@@ -57,6 +57,15 @@ func (a *Answers) Success(seq int, partition int32, offset int64) (acked bool, r
 	return true, ""
 }
 
+// Batch starts the answers to one record batch sent to partition, for a
+// producer that knows where its batches begin: a batch that began at offset
+// -1 before this one does not run on into it.
+func (a *Answers) Batch(partition int32) {
+	if len(a.badRun) > 0 {
+		delete(a.badRun, partition)
+	}
+}
+
 // Failure records an answer with err for seq; partition is where it was
 // headed (-1 if unknown). It returns the failure's reason.
 func (a *Answers) Failure(seq int, partition int32, err error) string {
