@@ -20,6 +20,12 @@ const usageInterval = time.Second
 // is dropped and the spacing doubles. Peaks and means cover every sample.
 const maxSeries = 600
 
+// minCPUWindow is the shortest time CPU use is averaged over: the kernel
+// counts CPU time in ticks of 10 ms, so over a shorter window (a sample
+// delayed on a busy machine, the last one taken at stop) one tick more or
+// less would read as hundreds of percent.
+const minCPUWindow = 500 * time.Millisecond
+
 // procSample is one reading of a process: resident bytes, CPU time used
 // since it started, open file descriptors.
 type procSample struct {
@@ -47,12 +53,14 @@ type nodeUsage struct {
 
 // add records sample s of the node's process pid.
 func (a *nodeUsage) add(pid int, s procSample) {
-	cpuPct := -1.0 // unknown for the first sample of a process
-	if a.prev != nil && a.prevPID == pid && s.read.After(a.prev.read) {
-		cpuPct = 100 * float64(s.cpu-a.prev.cpu) / float64(s.read.Sub(a.prev.read))
-		cpuPct = max(cpuPct, 0)
+	cpuPct := -1.0 // unknown for the first sample of a process, or too soon after the last
+	switch {
+	case a.prev == nil || a.prevPID != pid:
+		a.prev, a.prevPID = &s, pid
+	case s.read.Sub(a.prev.read) >= minCPUWindow:
+		cpuPct = max(100*float64(s.cpu-a.prev.cpu)/float64(s.read.Sub(a.prev.read)), 0)
+		a.prev = &s
 	}
-	a.prev, a.prevPID = &s, pid
 	a.record(s.read, float64(s.rss)/1e6, cpuPct, s.fds)
 }
 

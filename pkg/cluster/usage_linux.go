@@ -37,6 +37,7 @@ func readProc(pid int) (procSample, error) {
 	s.rss = pages * pageSize
 
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s.read = time.Now() // the moment of the CPU time, which the figure divides by
 	if err != nil {
 		return s, err
 	}

@@ -35,6 +35,23 @@ func TestNodeUsageAdd(t *testing.T) {
 	}
 }
 
+// TestNodeUsageShortWindow: a sample soon after the last gives no CPU figure
+// (one 10 ms tick over 20 ms would read 50%, over 5 ms 200%); the next one
+// is averaged from the last sample a figure was taken at.
+func TestNodeUsageShortWindow(t *testing.T) {
+	a := &nodeUsage{seriesCap: 10}
+	t0 := time.Unix(1000, 0)
+	a.add(10, procSample{rss: 1e6, cpu: 0, read: t0})
+	a.add(10, procSample{rss: 1e6, cpu: 10 * time.Millisecond, read: t0.Add(5 * time.Millisecond)})
+	if a.u.PeakCPUPct != 0 || a.u.MeanCPUPct != 0 {
+		t.Fatalf("after a 5 ms window: cpu peak %v mean %v, want no figure", a.u.PeakCPUPct, a.u.MeanCPUPct)
+	}
+	a.add(10, procSample{rss: 1e6, cpu: 100 * time.Millisecond, read: t0.Add(time.Second)})
+	if a.u.PeakCPUPct != 10 || a.u.MeanCPUPct != 10 {
+		t.Errorf("cpu peak %v mean %v, want 10%% (100 ms of CPU over the second since the first sample)", a.u.PeakCPUPct, a.u.MeanCPUPct)
+	}
+}
+
 // TestReadProc reads this test's own process.
 func TestReadProc(t *testing.T) {
 	if runtime.GOOS != "linux" {

@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -39,6 +40,14 @@ type Faults struct {
 	// that network faults can cut, slow or shake them. The templates say
 	// where: {{$.LinkAddr .ID "raft"}} and {{.ClientAddr "kafka"}}.
 	Network bool `yaml:"network"`
+	// CutMode is how a network cut treats connections: reset (close them,
+	// refuse new ones) or drop (hold them open, pass nothing).
+	CutMode string `yaml:"cut_mode"`
+	// Duration is how long the nemesis strikes; Interval how often.
+	Duration Duration `yaml:"duration"`
+	Interval Duration `yaml:"interval"`
+	// Nemesis lists the faults the nemesis picks from (NemesisFaults).
+	Nemesis []string `yaml:"nemesis"`
 	// Hooks control the nodes of an attached cluster.
 	Hooks Hooks `yaml:"hooks"`
 }
@@ -94,6 +103,10 @@ func DefaultFaults() Faults {
 		ISRTimeout:      Duration{30 * time.Second},
 		Consumers:       3,
 		SessionTimeout:  Duration{10 * time.Second},
+		CutMode:         CutReset,
+		Duration:        Duration{20 * time.Second},
+		Interval:        Duration{4 * time.Second},
+		Nemesis:         slices.Clone(NemesisFaults),
 		Hooks:           Hooks{Timeout: Duration{time.Minute}, StatsInterval: Duration{5 * time.Second}},
 	}
 }
@@ -174,6 +187,7 @@ func (p *Profile) validateFaults(v *validator) {
 			v.add(x.key, "must be more than 0, not %s", x.d)
 		}
 	}
+	p.validateNemesis(v)
 	if f.Consumers < 2 || f.Consumers > 64 {
 		v.add("faults.consumers", "must be 2..64 (one consumer leaves the group while the others keep reading), not %d", f.Consumers)
 	}

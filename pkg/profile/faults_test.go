@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ faults:
 		Timeout:       Duration{2 * time.Minute},
 		StatsInterval: Duration{5 * time.Second},
 	}
-	if f != want {
+	if !reflect.DeepEqual(f, want) {
 		t.Errorf("faults = %+v\nwant %+v", f, want)
 	}
 	if got := f.Hooks.Commands(); len(got) != 2 || got[0].Op != "kill" || got[1].Op != "start" {
@@ -154,6 +155,79 @@ faults:
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+// TestNemesisKeys: the nemesis's keys are read, and each bad value is
+// reported with its key and line, a bad list item with its own line.
+func TestNemesisKeys(t *testing.T) {
+	p, err := Parse("n.yaml", []byte(`faults:
+  cut_mode: drop
+  duration: 3s
+  interval: 1s
+  nemesis: [partition, kill]
+scenarios: [nemesis]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Faults
+	if f.CutMode != CutDrop || f.Duration.Duration != 3*time.Second || f.Interval.Duration != time.Second || !slices.Equal(f.Nemesis, []string{"partition", "kill"}) {
+		t.Errorf("faults = %+v", f)
+	}
+	if err := p.Validate([]string{"nemesis"}); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if d := DefaultFaults(); !slices.Equal(d.Nemesis, NemesisFaults) || d.CutMode != CutReset {
+		t.Errorf("default nemesis %v, cut mode %q", d.Nemesis, d.CutMode)
+	}
+
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{`faults:
+  cut_mode: blackhole
+  duration: 0s
+  interval: 100ms
+  nemesis:
+    - partition
+    - flood
+    - partition
+`, []string{
+			`n.yaml:2: faults.cut_mode: must be reset (close connections, refuse new ones) or drop (hold them open, pass nothing), not "blackhole"`,
+			"n.yaml:3: faults.duration: must be more than 0, not 0s",
+			"n.yaml:4: faults.interval: must be at least 500ms (each fault is held for half of it, then healed), not 100ms",
+			`n.yaml:7: faults.nemesis[1]: "flood" is not one of partition, one-way, slow, pause, kill, restart`,
+			`n.yaml:8: faults.nemesis[2]: "partition" is listed twice`,
+		}},
+		{`faults:
+  duration: 2s
+  interval: 5s
+  nemesis: []
+`, []string{
+			"n.yaml:2: faults.duration: must be at least faults.interval (5s), or the nemesis strikes no fault, not 2s",
+			"n.yaml:4: faults.nemesis: must list at least one of partition, one-way, slow, pause, kill, restart",
+		}},
+		{`faults:
+  duration: 2m
+scenarios: [nemesis]
+`, []string{
+			"n.yaml:2: faults.duration: the nemesis strikes for 2m, which leaves no time of timeouts.scenario (2m) to heal, settle and read back: raise timeouts.scenario",
+		}},
+	} {
+		p, err := Parse("n.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Validate(append(slices.Clone(p.Scenarios), "nemesis"))
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("Validate = %v, want a *ValidationError", err)
+		}
+		if got := strings.Split(ve.Error(), "\n"); !slices.Equal(got, tc.want) {
+			t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 		}
 	}
 }

@@ -97,8 +97,8 @@ func TestDefault(t *testing.T) {
 }
 
 func TestEmbeddedConfigs(t *testing.T) {
-	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "chronik-storm", "chronik-txn", "failover", "replication", "scale", "storm", "txn"}) {
-		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 chronik-storm chronik-txn failover replication scale storm txn]", got)
+	if got := configs.Names(); !slices.Equal(got, []string{"3x3", "3x9", "chronik-3x3", "chronik-partition", "chronik-storm", "chronik-txn", "failover", "partition", "replication", "scale", "storm", "txn"}) {
+		t.Errorf("configs.Names() = %v, want [3x3 3x9 chronik-3x3 chronik-partition chronik-storm chronik-txn failover partition replication scale storm txn]", got)
 	}
 	tests := []struct {
 		ref      string
@@ -515,7 +515,7 @@ func TestLoadPathNeverBuiltin(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Fatalf("exit code = %d, want %d (%v)", code, exitcode.Usage, err)
 	}
-	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, chronik-storm, chronik-txn, failover, replication, scale, storm, txn)"
+	want := "no profile file configs/3x3.yaml (tried configs/3x3.yaml); a name with a slash is only read as a file: the built-in profiles are named without one (3x3, 3x9, chronik-3x3, chronik-partition, chronik-storm, chronik-txn, failover, partition, replication, scale, storm, txn)"
 	if err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}
@@ -552,7 +552,7 @@ func TestLoadUnknown(t *testing.T) {
 	if code := exitcode.Code(err); code != exitcode.Usage {
 		t.Errorf("exit code = %d, want %d", code, exitcode.Usage)
 	}
-	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, chronik-storm, chronik-txn, failover, replication, scale, storm, txn (chronik-e2e profiles lists them)`
+	want := `no profile "nope": tried nope, configs/nope, configs/nope.yaml, builtin:nope, builtin:nope.yaml; built-in profiles: 3x3, 3x9, chronik-3x3, chronik-partition, chronik-storm, chronik-txn, failover, partition, replication, scale, storm, txn (chronik-e2e profiles lists them)`
 	if err == nil || err.Error() != filepath.FromSlash(want) {
 		t.Errorf("error = %v\nwant    %s", err, want)
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 )
@@ -41,6 +42,7 @@ const (
 	EventISR        = "isr-restored"    // every partition had its full in-sync replica set again
 	EventGroup      = "group"           // a consumer joined or left the group
 	EventRebalance  = "rebalance"       // the group's partitions were all assigned again
+	EventOrphans    = "orphans"         // records an isolated leader was sent, acknowledged or refused
 )
 
 // Event is one fault injected or one symptom observed.
@@ -51,6 +53,8 @@ type Event struct {
 	Node      int32   `json:"node"`      // -1: no node
 	Partition int32   `json:"partition"` // -1: no partition
 	Detail    string  `json:"detail"`
+	// Links are the links a network fault cut, slowed or shook ("1→2 raft").
+	Links []string `json:"links,omitempty"`
 }
 
 // Window is one partition's unavailability around a fault: from its last
@@ -125,4 +129,46 @@ func (f *Faults) AddRun(r FaultRun) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Runs = append(f.Runs, r)
+}
+
+// maxTextTimeline bounds the events per scenario the Markdown and JUnit
+// reports list; the JSON report has every one.
+const maxTextTimeline = 60
+
+// TimelineText returns scenario's events as plain lines, "  12.345  fault
+// node 1: partition node 1 …", at most maxTextTimeline of them and a line
+// saying how many more the JSON report has.
+func (f *Faults) TimelineText(scenario string) []string {
+	if f == nil {
+		return nil
+	}
+	var out []string
+	more := 0
+	for _, e := range f.Timeline {
+		if e.Scenario != scenario {
+			continue
+		}
+		if len(out) == maxTextTimeline {
+			more++
+			continue
+		}
+		out = append(out, fmt.Sprintf("%8.3f  %s%s: %s", e.AtS, e.Kind, e.subject(), e.Detail))
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("… and %d more events in the JSON report", more))
+	}
+	return out
+}
+
+// subject names what an event is about: " p2 (node 1)", " p2", " node 1" or "".
+func (e Event) subject() string {
+	switch {
+	case e.Partition >= 0 && e.Node >= 0:
+		return fmt.Sprintf(" p%d (node %d)", e.Partition, e.Node)
+	case e.Partition >= 0:
+		return fmt.Sprintf(" p%d", e.Partition)
+	case e.Node >= 0:
+		return fmt.Sprintf(" node %d", e.Node)
+	}
+	return ""
 }

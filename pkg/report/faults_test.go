@@ -117,3 +117,41 @@ func TestRenderCompactFaults(t *testing.T) {
 		t.Error("the full report lacks the timeline")
 	}
 }
+
+// TestTimelineInMarkdownAndJUnit: a network fault shows with its links and
+// its symptoms in the Markdown report (folded per scenario) and in the
+// scenario's JUnit output, beside its notes.
+func TestTimelineInMarkdownAndJUnit(t *testing.T) {
+	r := New("partition", "0123456789abcdef", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.Scenarios = []*Scenario{{Name: "partition-leader", Passed: true, DurationS: 3.2, Findings: []string{}, Notes: []string{"partition node 1 from its peers"}}}
+	r.Faults = &Faults{Target: "leader-of-most", Seed: 42, Timeline: []Event{
+		{AtS: 1.25, Scenario: "partition-leader", Kind: EventFault, Node: 1, Partition: -1,
+			Detail: "partition node 1 (took 1ms): cut (reset) 0→1 raft, 1→0 raft: done", Links: []string{"0→1 raft", "1→0 raft"}},
+		{AtS: 1.5, Scenario: "partition-leader", Kind: EventNewLeader, Node: -1, Partition: -1, Detail: "new leaders: p0 1→2"},
+		{AtS: 1.6, Scenario: "partition-leader", Kind: EventFirstError, Node: 1, Partition: 0, Detail: "acks=all: REQUEST_TIMED_OUT"},
+	}}
+	r.Finish(time.Now())
+	var md, junit strings.Builder
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### Fault timeline (seed 42)",
+		"<details><summary>partition-leader: 3 events</summary>",
+		"   1.250  fault node 1: partition node 1 (took 1ms): cut (reset) 0→1 raft, 1→0 raft: done",
+		"   1.500  new-leader: new leaders: p0 1→2",
+		"   1.600  first-error p0 (node 1): acks=all: REQUEST_TIMED_OUT",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	for _, want := range []string{"partition node 1 from its peers&#xA;timeline (seconds since the run started):&#xA;   1.250  fault node 1: partition node 1", "first-error p0 (node 1)"} {
+		if !strings.Contains(junit.String(), want) {
+			t.Errorf("JUnit lacks %q:\n%s", want, junit.String())
+		}
+	}
+}

@@ -178,6 +178,9 @@ func junitRun(r *Report, name string) junitSuite {
 			tc.Failure = &junitMessage{Type: "failed", Message: "failed"}
 		}
 		tc.SystemOut = strings.Join(sc.Notes, "\n")
+		if tl := r.Faults.TimelineText(sc.Name); len(tl) > 0 {
+			tc.SystemOut = strings.TrimPrefix(tc.SystemOut+"\ntimeline (seconds since the run started):\n"+strings.Join(tl, "\n"), "\n")
+		}
 		s.Cases = append(s.Cases, tc)
 	}
 	if text := junitStacks(r.InternalErrors, ""); text != "" { // outside any scenario

@@ -32,6 +32,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	mdDelivery(&b, r)
 	mdFindings(&b, r.Scenarios)
+	mdTimeline(&b, r)
 	mdInternalErrors(&b, r.InternalErrors)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -298,5 +299,27 @@ func mdInternalErrors(b *strings.Builder, es []InternalError) {
 	for _, e := range es {
 		fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n```\n%s\n```\n\n</details>\n",
 			mdCell(e.Title()), strings.TrimRight(e.Stack, "\n"))
+	}
+}
+
+// mdTimeline writes each fault scenario's timeline, folded: the faults with
+// their links and every symptom, seconds since the run started.
+func mdTimeline(b *strings.Builder, r *Report) {
+	if r.Faults == nil || len(r.Faults.Timeline) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### Fault timeline (seed %d)\n\n", r.Faults.Seed)
+	for _, s := range r.Scenarios {
+		tl := r.Faults.TimelineText(s.Name)
+		if len(tl) == 0 {
+			continue
+		}
+		n := 0
+		for _, e := range r.Faults.Timeline {
+			if e.Scenario == s.Name {
+				n++
+			}
+		}
+		fmt.Fprintf(b, "<details><summary>%s: %s</summary>\n\n```\n%s\n```\n\n</details>\n\n", mdCell(s.Name), countOf(n, "event"), strings.Join(tl, "\n"))
 	}
 }

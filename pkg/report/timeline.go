@@ -76,15 +76,7 @@ func (p *printer) timeline(events []Event) {
 			scenario = e.Scenario
 			p.line("  ", p.st.heading.Render(scenario))
 		}
-		subject := ""
-		switch {
-		case e.Partition >= 0 && e.Node >= 0:
-			subject = fmt.Sprintf(" p%d (node %d)", e.Partition, e.Node)
-		case e.Partition >= 0:
-			subject = fmt.Sprintf(" p%d", e.Partition)
-		case e.Node >= 0:
-			subject = fmt.Sprintf(" node %d", e.Node)
-		}
+		subject := e.subject()
 		kind, st := e.Kind, lipgloss.Style{}
 		switch e.Kind {
 		case EventFault:

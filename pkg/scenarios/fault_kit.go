@@ -51,7 +51,13 @@ type faultScenario struct {
 	// minNodes and minRF: on a smaller cluster or topic it is not applicable, because needs.
 	minNodes, minRF int
 	needs           string
-	body            func(ctx context.Context, k *faultKit) error
+	// network: it faults the links between nodes, so it is not applicable
+	// without a network controller (cluster.Network).
+	network bool
+	// needsOf, when set, says ops and network from the profile (the
+	// nemesis strikes with the faults faults.nemesis lists).
+	needsOf func(profile.Faults) (ops []cluster.Op, network bool)
+	body    func(ctx context.Context, k *faultKit) error
 }
 
 var _ Scenario = faultScenario{}
@@ -61,14 +67,23 @@ func (f faultScenario) Summary() string    { return f.summary }
 func (f faultScenario) Requires() []string { return nil }
 
 // FaultsNodes reports whether the scenario kills, stops or starts nodes.
-func (f faultScenario) FaultsNodes() bool { return len(f.ops) > 0 }
+func (f faultScenario) FaultsNodes() bool { return len(f.ops) > 0 || f.needsOf != nil }
 
 // Run opens the kit, checks the cluster is big enough, runs the body and
 // puts the cluster back together.
 func (f faultScenario) Run(ctx context.Context, env *Env, step *Step) error {
-	k, err := newFaultKit(env, step, f.name, f.ops...)
+	ops, network := f.ops, f.network
+	if f.needsOf != nil {
+		ops, network = f.needsOf(env.Profile.Faults)
+	}
+	k, err := newFaultKit(env, step, f.name, ops...)
 	if err != nil {
 		return err
+	}
+	if network {
+		if err := k.requireNetwork(); err != nil {
+			return err
+		}
 	}
 	if f.minNodes > 0 {
 		if err := k.requireNodes(f.minNodes, f.minRF, f.needs); err != nil {
@@ -100,18 +115,24 @@ func IsNotApplicable(err error) bool {
 
 // faultKit is what one fault scenario works with.
 type faultKit struct {
-	env   *Env
-	step  *Step
-	name  string
-	cfg   profile.Faults
-	nc    cluster.NodeController
-	nodes []cluster.Node // the cluster's nodes as metadata listed them when it was ready
-	rep   *report.Faults
-	rng   *mrand.Rand
+	env  *Env
+	step *Step
+	name string
+	cfg  profile.Faults
+	nc   cluster.NodeController
+	net  cluster.NetworkController // nil unless the scenario faults links
+	// toLink and fromLink map broker ids to the ids the controller names
+	// links by, and back, where they differ (fault_net.go).
+	toLink, fromLink map[int32]int32
+	nodes            []cluster.Node // the cluster's nodes as metadata listed them when it was ready
+	rep              *report.Faults
+	rng              *mrand.Rand
 
 	topic    string
 	watch    *watcher
 	down     map[int32]bool // nodes this scenario took down and has not started again
+	paused   map[int32]bool // nodes this scenario paused and has not resumed
+	netFault bool           // a network fault may be on: heal when the scenario ends
 	cleanups []func()       // run by done, last first
 
 	isrNoted       bool // the ISR check's not-applicable note was given
@@ -131,7 +152,7 @@ type faultMark struct {
 // newFaultKit returns the kit for scenario name, or a NotApplicableError
 // when the cluster cannot perform the node operations ops.
 func newFaultKit(env *Env, step *Step, name string, ops ...cluster.Op) (*faultKit, error) {
-	k := &faultKit{env: env, step: step, name: name, cfg: env.Profile.Faults, down: map[int32]bool{}}
+	k := &faultKit{env: env, step: step, name: name, cfg: env.Profile.Faults, down: map[int32]bool{}, paused: map[int32]bool{}}
 	if len(ops) > 0 {
 		nc, why := cluster.Controller(env.Cluster)
 		if nc == nil {
@@ -198,6 +219,7 @@ func (k *faultKit) onDone(fn func()) { k.cleanups = append(k.cleanups, fn) }
 // cancelled) leaves the nodes down and says so, rather than keep the user
 // waiting.
 func (k *faultKit) done(scenarioCtx context.Context) {
+	k.undo(scenarioCtx)
 	ids := make([]int32, 0, len(k.down))
 	for id := range k.down {
 		ids = append(ids, id)
@@ -262,6 +284,10 @@ func (k *faultKit) do(ctx context.Context, op cluster.Op, n cluster.Node) (time.
 		k.down[n.ID] = true
 	case cluster.OpStart:
 		delete(k.down, n.ID)
+	case cluster.OpPause:
+		k.paused[n.ID] = true
+	case cluster.OpResume:
+		delete(k.paused, n.ID)
 	}
 	if out == "" {
 		out = "done"

@@ -20,9 +20,9 @@ import (
 
 // failover takes the target node down with op while s produces (the leader
 // of the most partitions, or with follower the one leading the fewest),
-// waits for new leaders and acknowledgements, starts it again, waits until
-// it is back in every in-sync replica set, then drains, reads back and
-// judges s. Its metrics are named with prefix.
+// waits for new leaders and acknowledgements, starts it again (resumes it
+// after OpPause), waits until it is back in every in-sync replica set, then
+// drains, reads back and judges s. Its metrics are named with prefix.
 func (k *faultKit) failover(ctx context.Context, s *stream, op cluster.Op, follower bool, prefix string) error {
 	if err := s.warmup(ctx); err != nil {
 		return err
@@ -55,7 +55,11 @@ func (k *faultKit) failover(ctx context.Context, s *stream, op cluster.Op, follo
 	if err := k.awaitISRShrink(ctx, target.ID); err != nil {
 		return err
 	}
-	started, err := k.do(ctx, cluster.OpStart, target)
+	back := cluster.OpStart
+	if op == cluster.OpPause {
+		back = cluster.OpResume
+	}
+	started, err := k.do(ctx, back, target)
 	if err != nil {
 		return err
 	}
@@ -121,7 +125,7 @@ func (k *faultKit) awaitBack(ctx context.Context, id int32, since time.Time) err
 	})
 	if err == nil {
 		took := snap.at.Sub(since)
-		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after it was started", id, took.Round(time.Millisecond))
+		k.event(snap.at, report.EventISR, id, -1, "every partition's in-sync replicas are complete again with node %d, %s after %s", id, took.Round(time.Millisecond), k.lastMark())
 		k.step.Metric("isr_restored_s", took.Seconds())
 		return nil
 	}

@@ -297,3 +297,43 @@ func (s *stream) windows(end time.Time) []report.Window {
 	}
 	return ws
 }
+
+// stallSpan is how long a leader must have answered only errors before
+// awaitStall believes it stopped acknowledging: its first error after a cut
+// may be a write that was already waiting when the cut came.
+const stallSpan = 250 * time.Millisecond
+
+// awaitStall waits, up to timeout, until node leader no longer acknowledges
+// the stream's writes to partitions ps as if it could replicate them: each
+// has answered only errors for stallSpan since t, or metadata shows another
+// leader. It returns an error naming the partitions still acknowledged.
+func (s *stream) awaitStall(ctx context.Context, ps []int32, leader int32, t time.Time, timeout time.Duration) error {
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	for {
+		snap := s.k.watch.snapshot()
+		var acking []int32
+		s.mu.Lock()
+		for _, p := range ps {
+			if int(p) >= len(s.parts) || !slices.Contains(s.keyPart, p) || snap.at.After(t) && snap.leaderOf(p) != leader {
+				continue
+			}
+			if pt := &s.parts[p]; len(pt.errs) == 0 || pt.firstErr.Before(t) || time.Since(pt.firstErr) < stallSpan {
+				acking = append(acking, p)
+			}
+		}
+		s.mu.Unlock()
+		if len(acking) == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			return fmt.Errorf("partitions %v of %s were still led by node %d and acknowledged writes %s later", acking, s.topic, leader, timeout)
+		case <-ctx.Done():
+			return fmt.Errorf("stopped by %s", stopped(ctx))
+		}
+	}
+}

@@ -108,6 +108,7 @@ type watcher struct {
 	cfg   *sarama.Config
 
 	mu      sync.Mutex
+	avoid   []string // addresses not to ask while others answer: nodes a network fault cut off
 	initial snapshot // the first answer
 	last    snapshot
 	polls   []poll // every answer
@@ -152,8 +153,20 @@ func (w *watcher) run(ctx context.Context) {
 	tick := time.NewTicker(watchInterval)
 	defer tick.Stop()
 	for {
+		if b != nil && w.avoided(b.Addr()) {
+			_ = b.Close()
+			b = nil
+		}
 		if b == nil {
-			b = sarama.NewBroker(w.addrs[next%len(w.addrs)])
+			addr := w.addrs[next%len(w.addrs)]
+			for range w.addrs {
+				if !w.avoided(addr) {
+					break
+				}
+				next++
+				addr = w.addrs[next%len(w.addrs)]
+			}
+			b = sarama.NewBroker(addr)
 			next++
 			_ = b.Open(w.cfg) // connects in the background; the request below waits for it
 		}
@@ -171,6 +184,28 @@ func (w *watcher) run(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// setAvoid makes the watcher ask nodes other than ids while one of them
+// answers (a node cut off from its peers may still show itself leading);
+// nil asks every node again.
+func (w *watcher) setAvoid(ids []int32) {
+	var addrs []string
+	for _, id := range ids {
+		if a := w.k.node(id).Addr; a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.avoid = addrs
+}
+
+// avoided reports whether addr is a node not to ask, when another may be.
+func (w *watcher) avoided(addr string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Contains(w.avoid, addr) && len(w.avoid) < len(w.addrs)
 }
 
 // record keeps one metadata answer and notes on the timeline which
@@ -236,6 +271,9 @@ func (w *watcher) record(sent, at time.Time, resp *sarama.MetadataResponse) {
 
 	k := w.k
 	k.observeISR(w.topic, s)
+	if k.net != nil && len(prev.parts) > 0 && k.faulted() {
+		k.noteISRChanges(prev, s)
+	}
 	if len(lost) > 0 {
 		k.event(at, report.EventNoLeader, -1, -1, "metadata shows no leader for %s", strings.Join(lost, ", "))
 	}

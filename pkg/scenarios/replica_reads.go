@@ -170,11 +170,7 @@ func (rr *replicaRead) run(ctx context.Context) error {
 	for i, ps := range rr.parts {
 		ids[i] = ps.id
 	}
-	starts, err := offsetsOf(ctx, env.Client, rr.topic, ids, sarama.OffsetOldest)
-	if err != nil {
-		return err
-	}
-	ends, err := offsetsOf(ctx, env.Client, rr.topic, ids, sarama.OffsetNewest)
+	starts, ends, err := logBounds(ctx, env.Client, rr.topic, ids)
 	if err != nil {
 		return err
 	}
@@ -232,6 +228,17 @@ func (rr *replicaRead) run(ctx context.Context) error {
 		step.Metric("replica_reads", float64(served))
 	}
 	return nil
+}
+
+// logBounds returns the log start and end offsets of partitions ids of topic.
+func logBounds(ctx context.Context, client sarama.Client, topic string, ids []int32) (starts, ends []int64, err error) {
+	if starts, err = offsetsOf(ctx, client, topic, ids, sarama.OffsetOldest); err != nil {
+		return nil, nil, err
+	}
+	if ends, err = offsetsOf(ctx, client, topic, ids, sarama.OffsetNewest); err != nil {
+		return nil, nil, err
+	}
+	return starts, ends, nil
 }
 
 // topicReplicas returns the partitions of topic with their leaders and
