@@ -1,7 +1,9 @@
 package runner_test
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -222,4 +224,55 @@ func testProduceOddAnswers(t *testing.T, engine string) {
 			}
 		})
 	}
+}
+
+// TestProduceConnectionClosed: the leader closes the connection on its
+// third produce request, with more pipelined behind it. Whatever the engine,
+// the requests in flight on that connection fail, named, within the run
+// (not "no answer" at the deadline); nothing is acknowledged that was not
+// written, nothing is reordered, and the rest goes on over a new
+// connection.
+func TestProduceConnectionClosed(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, testProduceConnectionClosed)
+}
+
+func testProduceConnectionClosed(t *testing.T, engine string) {
+	c := startEmbedded(t, 1)
+	kc := c.Kfake()
+	var requests atomic.Int64
+	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		if kreq.(*kmsg.ProduceRequest).Acks != -1 || requests.Add(1) != 3 {
+			return nil, nil, false
+		}
+		return nil, errors.New("connection closed by the test"), true
+	})
+	rep := run(t, smallProfile(t, 1, 3, 1, func(p *profile.Profile) {
+		p.Workload.Engine = engine
+		p.Workload.Messages = 20000
+	}), c)
+	wantEngine(t, rep, engine)
+	verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true, "metadata": true})
+	d := rep.Delivery
+	if d.Failed == 0 || d.Acked+d.Failed != d.Sent || d.Sent != int64(rep.Config.Messages) {
+		t.Errorf("sent %d of %d, acked %d, failed %d: want some failed, and acked + failed = sent", d.Sent, rep.Config.Messages, d.Acked, d.Failed)
+	}
+	for reason := range d.FailedByError {
+		if strings.HasPrefix(reason, "no answer") {
+			t.Errorf("failed_by_error %v: the closed connection's requests are answered by its error, not at the deadline", d.FailedByError)
+		}
+		// The batch engine went on sending on the connection it had
+		// closed until its next lookup: 17,632 of 20,000 messages failed
+		// unsent. Then, reopening at once, the answers of the closed
+		// connection's requests closed the new one, in a cascade that let
+		// the broker write a later batch before an earlier one.
+		if strings.Contains(reason, "not connected") {
+			t.Errorf("failed_by_error %v: messages failed on a connection the producer had closed itself", d.FailedByError)
+		}
+	}
+	if d.Lost != 0 || d.Consumed != d.Acked+d.UnackedRead {
+		t.Errorf("lost %d, consumed %d, acked %d, unacked read %d: want nothing lost", d.Lost, d.Consumed, d.Acked, d.UnackedRead)
+	}
+	t.Logf("engine %s: %d requests; failed %v", engine, requests.Load(), d.FailedByError)
 }

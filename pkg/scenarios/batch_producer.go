@@ -36,6 +36,7 @@ package scenarios
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -347,7 +348,7 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 	return waiting
 }
 
-// lookUpLeaders closes the connections that failed and looks up the leaders
+// lookUpLeaders opens again the connections that failed and looks up the leaders
 // of the partitions marked stale and of those without one, from fresh
 // metadata (see refreshEvery and refreshMin).
 func (e *engine) lookUpLeaders(p *producer) {
@@ -357,7 +358,17 @@ func (e *engine) lookUpLeaders(p *producer) {
 	bt.broken = nil
 	bt.brokenMu.Unlock()
 	for _, b := range broken {
-		_ = b.Close() // the next lookup opens it again
+		// Closing fails the requests still in flight on the connection,
+		// whose answers mark it broken again: they must not close the
+		// next one, with its own requests in flight. Then a new
+		// connection at once, as sarama's own lookup would open it: a
+		// closed one fails every batch sent to it, unsent, until the next
+		// lookup.
+		_ = b.Close()
+		bt.brokenMu.Lock()
+		bt.broken = slices.DeleteFunc(bt.broken, func(x *sarama.Broker) bool { return x == b })
+		bt.brokenMu.Unlock()
+		_ = b.Open(p.client.Config())
 	}
 	if !bt.anyStale.Load() && !bt.leaderless {
 		return
