@@ -58,6 +58,23 @@ const (
 	firstBatchRecords = 64
 )
 
+// maxWindowBytes bounds what the batch engine's record windows may take
+// (every partition of every producer holds at least one record, of at least
+// minBatchBytes, or value_bytes): beyond it the sarama engine sends, whose
+// messages in flight share inFlightBytes.
+const maxWindowBytes = 64 << 20
+
+// batchBytes is the bound of one partition's window of values: its share of
+// inFlightBytes, within minBatchBytes..maxBatchBytes.
+func batchBytes(partitions, producers int) int {
+	return min(maxBatchBytes, max(minBatchBytes, inFlightBytes/partitions/producers))
+}
+
+// windowBytes is what the batch engine's windows take at most.
+func windowBytes(partitions, producers, valueBytes int) int64 {
+	return int64(partitions) * int64(producers) * int64(max(batchBytes(partitions, producers), valueBytes))
+}
+
 // How often at most the batch engine asks for metadata: every refreshEvery
 // while a partition's leader is unknown (and at most a fifth of the time:
 // sarama retries a refresh that finds a partition without a leader, holding
@@ -157,8 +174,7 @@ func newBatcher(cfg *sarama.Config, o engineOptions, keyPart []int32, partitions
 	if bt.progress == nil {
 		bt.progress = noProgress{}
 	}
-	batchBytes := min(maxBatchBytes, max(minBatchBytes, inFlightBytes/partitions/o.producers))
-	bt.maxRecords, bt.valueBytes = min(maxBatchRecords, max(1, batchBytes/o.valueBytes)), o.valueBytes
+	bt.maxRecords, bt.valueBytes = min(maxBatchRecords, max(1, batchBytes(partitions, o.producers)/o.valueBytes)), o.valueBytes
 	for i := range bt.parts {
 		bt.grow(&bt.parts[i], min(firstBatchRecords, bt.maxRecords))
 		bt.stale[i].Store(true)

@@ -181,7 +181,7 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 		cfg.Net.MaxOpenRequests = 1
 	}
 	e := &engine{o: o, env: env}
-	e.kind, e.why = chooseEngine(o, cfg.Version)
+	e.kind, e.why = chooseEngine(o, cfg.Version, env.Profile.Topic.Partitions)
 	e.keyEnc = make([]sarama.Encoder, len(o.keys))
 	for i, k := range o.keys {
 		e.keyEnc[i] = sarama.ByteEncoder(k)
@@ -231,7 +231,7 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 
 // chooseEngine returns the engine that sends for o, and why when it is not
 // the one workload.engine asked for.
-func chooseEngine(o engineOptions, v sarama.KafkaVersion) (kind, why string) {
+func chooseEngine(o engineOptions, v sarama.KafkaVersion, partitions int) (kind, why string) {
 	switch {
 	case o.engine == engineSarama:
 		return engineSarama, ""
@@ -241,6 +241,9 @@ func chooseEngine(o engineOptions, v sarama.KafkaVersion) (kind, why string) {
 		return engineSarama, "retries are sarama's producer's"
 	case !v.IsAtLeast(sarama.V0_11_0_0):
 		return engineSarama, fmt.Sprintf("protocol %s has no record batches", v)
+	case windowBytes(partitions, o.producers, o.valueBytes) > maxWindowBytes:
+		return engineSarama, fmt.Sprintf("the batch engine's record windows would take %d MiB: %d partitions × %d producers × %d bytes",
+			windowBytes(partitions, o.producers, o.valueBytes)>>20, partitions, o.producers, max(batchBytes(partitions, o.producers), o.valueBytes))
 	}
 	return engineBatch, ""
 }
