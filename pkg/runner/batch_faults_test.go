@@ -3,6 +3,7 @@ package runner_test
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -275,4 +276,46 @@ func testProduceConnectionClosed(t *testing.T, engine string) {
 		t.Errorf("lost %d, consumed %d, acked %d, unacked read %d: want nothing lost", d.Lost, d.Consumed, d.Acked, d.UnackedRead)
 	}
 	t.Logf("engine %s: %d requests; failed %v", engine, requests.Load(), d.FailedByError)
+}
+
+// TestProduceNotLeaderForAWhile: partition 1's leader, which the metadata
+// keeps naming, answers its first 20 produce requests NOT_LEADER_OR_FOLLOWER
+// without writing (a leader that has not yet heard it was elected). Those
+// batches fail, named, with either engine; the rest reach the same leader
+// and are acknowledged; consume reads every acknowledged message and
+// nothing else.
+func TestProduceNotLeaderForAWhile(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		c := startEmbedded(t, 3)
+		var refused atomic.Int64
+		answerProduce(c.Kfake(), func(req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) bool {
+			if req.Acks != -1 || !slices.ContainsFunc(req.Topics[0].Partitions, func(rp kmsg.ProduceRequestTopicPartition) bool { return rp.Partition == 1 }) || refused.Add(1) > 20 {
+				return false
+			}
+			eachPartition(req, resp, func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+				sp.ErrorCode, sp.BaseOffset = kerr.NotLeaderForPartition.Code, -1
+			})
+			return true
+		})
+		rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+			p.Workload.Engine = engine
+			p.Workload.Rate = 1000 // small batches: partition 1 has many requests
+			withScenarios("topic-create", "produce", "consume")(p)
+		}), c)
+		wantEngine(t, rep, engine)
+		verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false, "consume": true})
+		d := rep.Delivery
+		const reason = "NOT_LEADER_FOR_PARTITION"
+		if d.Failed == 0 || d.FailedByError[reason] != d.Failed || d.Acked+d.Failed != d.Sent {
+			t.Errorf("sent %d, acked %d, failed %v; want failures all under %q", d.Sent, d.Acked, d.FailedByError, reason)
+		}
+		onlyPartition(t, section(t, rep, "produce"), 1)
+		if p := rep.Partitions[1]; p.Messages == 0 {
+			t.Errorf("partition 1: nothing acknowledged; want the messages after the refusals acknowledged")
+		}
+		if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 {
+			t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
+		}
+	})
 }
