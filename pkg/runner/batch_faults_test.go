@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -317,5 +318,48 @@ func TestProduceNotLeaderForAWhile(t *testing.T) {
 		if d.Consumed != d.Acked || d.Lost != 0 || d.UnackedRead != 0 {
 			t.Errorf("consumed %d, lost %d, unacked read %d; want %d, 0, 0", d.Consumed, d.Lost, d.UnackedRead, d.Acked)
 		}
+	})
+}
+
+// TestProduceOneLeaderSilent: broker 0, leader of partition 0, swallows
+// every produce request. The other leaders' partitions are not held up by
+// it, with either engine: their messages are acknowledged, partition 0's
+// fail for want of an answer at the deadline, and the run ends there,
+// saying how many messages it sent.
+func TestProduceOneLeaderSilent(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		c := startEmbedded(t, 3) // leaders 0, 1, 2
+		kc := c.Kfake()
+		kc.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			return nil, nil, kc.CurrentNode() == 0
+		})
+		rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+			p.Timeouts.Scenario.Duration = hangTimeout
+			p.Workload.Engine = engine
+			p.Workload.Messages = 6000
+			withScenarios("topic-create", "produce", "consume")(p)
+		}), c)
+		wantEngine(t, rep, engine)
+		d := rep.Delivery
+		const reason = "no answer: the scenario deadline passed"
+		// The batch engine keeps what partition 0's leader has no room for
+		// unsent (the sarama engine holds it in its buffers, sent).
+		if d.Sent == 0 || d.Acked+d.Failed != d.Sent || d.FailedByError[reason] != d.Failed || len(d.FailedByError) != 1 {
+			t.Errorf("sent %d of %d, acked %d, failed %v; want failures only %q", d.Sent, rep.Config.Messages, d.Acked, d.FailedByError, reason)
+		}
+		wantError(t, section(t, rep, "produce"), fmt.Sprintf("of %d messages sent", rep.Config.Messages))
+		produce := section(t, rep, "produce")
+		onlyPartition(t, produce, 0)
+		for _, p := range rep.Partitions[1:] {
+			if p.Messages == 0 || p.HighWatermark != p.Messages {
+				t.Errorf("partition %d: %d acknowledged, high watermark %d; want every message of it acknowledged", p.ID, p.Messages, p.HighWatermark)
+			}
+		}
+		if rep.Partitions[1].Messages+rep.Partitions[2].Messages != d.Acked {
+			t.Errorf("acked %d (partitions 1, 2: %d, %d): want only partitions 1 and 2 acknowledged", d.Acked, rep.Partitions[1].Messages, rep.Partitions[2].Messages)
+		}
+		checkEndsAtDeadline(t, produce)
 	})
 }
