@@ -317,13 +317,18 @@ func (e *engine) sendersDone() <-chan struct{} {
 // or until ctx ends: then the messages still in flight count as failed
 // ("no answer: ...") and drain returns how many.
 func (e *engine) drain(ctx context.Context) int {
-	if e.stop != nil {
-		e.stop()
-	}
-	select { // a sender held up inside sarama (a broker's throttle) does not hold drain past ctx
-	case <-e.sendersDone():
-	case <-ctx.Done():
-		return e.failUnanswered("no answer: " + stopped(ctx))
+	if e.kind != engineBatch {
+		e.stopSending() // its senders wait on nothing but their context
+	} else {
+		if e.stop != nil {
+			e.stop()
+		}
+		select { // a sender held up inside sarama (a broker's throttle) does not hold drain past ctx
+		case <-e.sendersDone():
+		case <-ctx.Done():
+			// A sender that goes on sends nothing more: see sendRequest.
+			return e.failUnanswered("no answer: " + stopped(ctx))
+		}
 	}
 	for _, p := range e.prods {
 		for p.answered.Load() < p.sent.Load() {
