@@ -363,3 +363,55 @@ func TestProduceOneLeaderSilent(t *testing.T) {
 		checkEndsAtDeadline(t, produce)
 	})
 }
+
+// TestProduceRefreshBehindHeldRequests: the first produce request is
+// answered NOT_LEADER_FOR_PARTITION, so the engine looks its partitions'
+// leaders up again; from then on the brokers answer neither produce nor
+// metadata requests (a node that crashed while its peers hold every
+// request, as spawn_crash.txtar stages). The batch sender is then held
+// inside sarama's metadata refresh for its read timeout (45s); the produce
+// scenario must still end soon after its deadline, with either engine.
+func TestProduceRefreshBehindHeldRequests(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		c := startEmbedded(t, 3)
+		kc := c.Kfake()
+		var refused atomic.Bool
+		kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			if refused.Swap(true) {
+				return nil, nil, true // never answered
+			}
+			req := kreq.(*kmsg.ProduceRequest)
+			resp := req.ResponseKind().(*kmsg.ProduceResponse)
+			resp.SetVersion(req.Version)
+			for _, rt := range req.Topics {
+				st := kmsg.NewProduceResponseTopic()
+				st.Topic, st.TopicID = rt.Topic, rt.TopicID
+				resp.Topics = append(resp.Topics, st)
+			}
+			eachPartition(req, resp, func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
+				sp.ErrorCode, sp.BaseOffset = kerr.NotLeaderForPartition.Code, -1
+			})
+			return resp, nil, true
+		})
+		kc.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+			kc.KeepControl()
+			return nil, nil, refused.Load() // held once produce is refused
+		})
+		rep := run(t, smallProfile(t, 3, 3, 3, func(p *profile.Profile) {
+			p.Workload.Engine = engine
+			p.Timeouts.Scenario.Duration = hangTimeout
+			withScenarios("topic-create", "produce")(p)
+		}), c)
+		verdicts(t, rep, map[string]bool{"topic-create": true, "produce": false})
+		// Closing its clients frees a sender held in sarama: well before
+		// sarama's own read timeout would.
+		if s := section(t, rep, "produce"); s.DurationS > hangTimeout.Seconds()+20 {
+			t.Errorf("produce took %.1fs, want it to end soon after its deadline (%s)", s.DurationS, hangTimeout)
+		}
+		if d := rep.Delivery; d.Acked != 0 || d.Failed != d.Sent {
+			t.Errorf("sent %d, acked %d, failed %d; want every message failed", d.Sent, d.Acked, d.Failed)
+		}
+	})
+}

@@ -305,6 +305,16 @@ func (e *engine) stopSending() {
 	e.sending.Wait()
 }
 
+// waitSenders waits until every sender has stopped, at most d.
+func (e *engine) waitSenders(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.sendersDone():
+	case <-t.C:
+	}
+}
+
 // sendersDone returns a channel closed once every sender has sent all it
 // may (or was stopped).
 func (e *engine) sendersDone() <-chan struct{} {
@@ -378,7 +388,19 @@ func (e *engine) failUnanswered(reason string) int {
 // latency histogram holds every answer.
 func (e *engine) close() {
 	e.closed.Do(func() {
-		e.stopSending()
+		if e.kind != engineBatch {
+			e.stopSending() // its senders wait on nothing but their context
+		} else {
+			// A batch sender may be held up inside sarama (a metadata
+			// refresh queued behind produce requests a broker holds):
+			// closing its client below frees it, and once closed it
+			// records nothing more (see sendRequest).
+			if e.stop != nil {
+				e.stop()
+			}
+			e.waitSenders(5 * time.Second)
+			defer e.waitSenders(5 * time.Second)
+		}
 		var wg sync.WaitGroup
 		for _, p := range e.prods {
 			wg.Add(1)
