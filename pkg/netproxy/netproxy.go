@@ -334,6 +334,12 @@ func (p *Proxy) pump(c *conn, dst, src net.Conn) {
 				if !p.passable(c) {
 					return
 				}
+				// A read that returns bytes may win over the interruption
+				// of a new state (both ready when the pump runs again):
+				// bytes read as the link turned slow are delayed too.
+				if s := p.current(); s.Kind == Slow && !p.delay(c, s.Latency) {
+					return
+				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					c.close(false)
 					return
@@ -356,6 +362,18 @@ func (p *Proxy) pump(c *conn, dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// delay waits d, then reports whether the link still passes bytes of c.
+func (p *Proxy) delay(c *conn, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.done:
+		return false
+	}
+	return p.passable(c)
 }
 
 // passable waits while the link drops; false when c ended or is being reset.
