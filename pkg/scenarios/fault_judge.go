@@ -94,7 +94,7 @@ func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 // recordWindows adds the stream's unavailability windows to the report and
 // the longest to the scenario's metrics.
 func (k *faultKit) recordWindows(s *stream, end time.Time) {
-	longest := k.step.rep.Metrics["max_unavailable_s"]
+	longest := k.step.metricOf("max_unavailable_s")
 	for _, w := range s.windows(end) {
 		k.rep.AddWindow(w)
 		longest = max(longest, w.DurationS)
