@@ -219,9 +219,15 @@ func BareProduce(ctx context.Context, client sarama.Client, topic string, keys, 
 		return 0, err
 	}
 	start := time.Now()
+	stop, fed := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(fed)
 		for i, v := range values {
-			p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(v)}
+			select {
+			case p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(keys[i%len(keys)]), Value: sarama.ByteEncoder(v)}:
+			case <-stop:
+				return
+			}
 		}
 	}()
 	var failed int
@@ -234,6 +240,8 @@ func BareProduce(ctx context.Context, client sarama.Client, topic string, keys, 
 				firstErr = pe.Err
 			}
 		case <-ctx.Done():
+			close(stop) // the producer is closed once nothing feeds it
+			<-fed
 			_ = p.Close()
 			return 0, ctx.Err()
 		}

@@ -24,6 +24,10 @@ package scenarios
 // lookup's error. Nothing is retried: idempotent and retrying producers use
 // the sarama engine.
 //
+// A leader whose answer asks for a throttle (throttle_time_ms) gets no
+// request until it has passed: sarama's broker would otherwise hold the
+// sender inside AsyncProduce for that long, beyond any deadline.
+//
 // A batch is sent when its leader has room for another request and either
 // the batch is full or the leader has nothing in flight (with a rate: before
 // the sender sleeps), so that batches grow while the cluster is busy and
@@ -32,7 +36,7 @@ package scenarios
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,8 +58,27 @@ const (
 	firstBatchRecords = 64
 )
 
+// maxWindowBytes bounds what the batch engine's record windows may take
+// (every partition of every producer holds at least one record, of at least
+// minBatchBytes, or value_bytes): beyond it the sarama engine sends, whose
+// messages in flight share inFlightBytes.
+const maxWindowBytes = 64 << 20
+
+// batchBytes is the bound of one partition's window of values: its share of
+// inFlightBytes, within minBatchBytes..maxBatchBytes.
+func batchBytes(partitions, producers int) int {
+	return min(maxBatchBytes, max(minBatchBytes, inFlightBytes/partitions/producers))
+}
+
+// windowBytes is what the batch engine's windows take at most.
+func windowBytes(partitions, producers, valueBytes int) int64 {
+	return int64(partitions) * int64(producers) * int64(max(batchBytes(partitions, producers), valueBytes))
+}
+
 // How often at most the batch engine asks for metadata: every refreshEvery
-// while a partition's leader is unknown, every refreshMin when an answer
+// while a partition's leader is unknown (and at most a fifth of the time:
+// sarama retries a refresh that finds a partition without a leader, holding
+// the sender), every refreshMin when an answer
 // says a leader moved or a connection broke (so that a dead leader's refused
 // connections do not turn every batch into a metadata request).
 const (
@@ -91,7 +114,9 @@ type batcher struct {
 	parts       []partBatch
 	brokers     []*brokerLane
 	lastRefresh time.Time
-	leaderless  bool // the last lookup found a partition without a leader
+	refreshTook time.Duration // how long the last refresh held the sender
+	leaderless  bool          // the last lookup found a partition without a leader
+	throttled   time.Time     // the earliest end of a throttle that holds back a waiting batch (zero: none)
 
 	// Shared with the answer callbacks, which run on sarama's goroutines
 	// that read each broker's responses.
@@ -125,6 +150,9 @@ type brokerLane struct {
 	b        *sarama.Broker
 	parts    []int32 // the partitions it leads
 	inFlight atomic.Int32
+	// throttledUntil is when the throttle the leader last asked for ends
+	// (Unix nanoseconds).
+	throttledUntil atomic.Int64
 }
 
 // sentBatch is one record batch in flight.
@@ -146,8 +174,7 @@ func newBatcher(cfg *sarama.Config, o engineOptions, keyPart []int32, partitions
 	if bt.progress == nil {
 		bt.progress = noProgress{}
 	}
-	batchBytes := min(maxBatchBytes, max(minBatchBytes, inFlightBytes/partitions/o.producers))
-	bt.maxRecords, bt.valueBytes = min(maxBatchRecords, max(1, batchBytes/o.valueBytes)), o.valueBytes
+	bt.maxRecords, bt.valueBytes = min(maxBatchRecords, max(1, batchBytes(partitions, o.producers)/o.valueBytes)), o.valueBytes
 	for i := range bt.parts {
 		bt.grow(&bt.parts[i], min(firstBatchRecords, bt.maxRecords))
 		bt.stale[i].Store(true)
@@ -234,9 +261,7 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 				bt.grow(pb, min(2*n, bt.maxRecords))
 				break
 			}
-			select {
-			case <-bt.ready:
-			case <-ctx.Done():
+			if !e.await(ctx, p) {
 				return
 			}
 			added = 0
@@ -259,13 +284,29 @@ func (e *engine) sendBatches(ctx context.Context, p *producer) {
 	}
 	// Every message is in a batch: send the rest.
 	for e.pump(p, true) {
-		select {
-		case <-bt.ready:
-		case <-ctx.Done():
+		if !e.await(ctx, p) {
 			return
 		}
 	}
 	e.full.Store(true)
+}
+
+// await waits until an answer makes room for a request or a throttle that
+// holds a batch back ends; false when ctx ended first.
+func (e *engine) await(ctx context.Context, p *producer) bool {
+	var end <-chan time.Time
+	if t := p.batch.throttled; !t.IsZero() {
+		timer := time.NewTimer(time.Until(t))
+		defer timer.Stop()
+		end = timer.C
+	}
+	select {
+	case <-p.batch.ready:
+	case <-end:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // sleep waits for timer, sending what waits whenever an answer makes room;
@@ -295,6 +336,8 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 			e.failWaiting(p, int32(part), pb.leaderErr)
 		}
 	}
+	bt.throttled = time.Time{}
+	now := time.Now().UnixNano()
 	for _, l := range bt.brokers {
 		n := l.inFlight.Load()
 		send, some := all || n == 0, false
@@ -304,8 +347,14 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 				send = send || c == len(bt.parts[part].recs)
 			}
 		}
+		until := l.throttledUntil.Load()
 		switch {
 		case !some:
+		case until > now:
+			waiting = true
+			if t := time.Unix(0, until); bt.throttled.IsZero() || t.Before(bt.throttled) {
+				bt.throttled = t
+			}
 		case n >= bt.perBroker || !send:
 			waiting = true
 		default:
@@ -315,7 +364,7 @@ func (e *engine) pump(p *producer, all bool) (waiting bool) {
 	return waiting
 }
 
-// lookUpLeaders closes the connections that failed and looks up the leaders
+// lookUpLeaders opens again the connections that failed and looks up the leaders
 // of the partitions marked stale and of those without one, from fresh
 // metadata (see refreshEvery and refreshMin).
 func (e *engine) lookUpLeaders(p *producer) {
@@ -325,18 +374,36 @@ func (e *engine) lookUpLeaders(p *producer) {
 	bt.broken = nil
 	bt.brokenMu.Unlock()
 	for _, b := range broken {
-		_ = b.Close() // the next lookup opens it again
+		// Closing fails the requests still in flight on the connection,
+		// whose answers mark it broken again: they must not close the
+		// next one, with its own requests in flight. Then a new
+		// connection at once, as sarama's own lookup would open it: a
+		// closed one fails every batch sent to it, unsent, until the next
+		// lookup.
+		_ = b.Close()
+		bt.brokenMu.Lock()
+		bt.broken = slices.DeleteFunc(bt.broken, func(x *sarama.Broker) bool { return x == b })
+		bt.brokenMu.Unlock()
+		_ = b.Open(p.client.Config())
 	}
 	if !bt.anyStale.Load() && !bt.leaderless {
 		return
 	}
 	since := time.Since(bt.lastRefresh)
-	if since < refreshMin || !bt.anyStale.Load() && since < refreshEvery {
+	if since < refreshMin || !bt.anyStale.Load() && since < max(refreshEvery, 4*bt.refreshTook) {
 		return
 	}
 	bt.anyStale.Store(false)
 	bt.lastRefresh, bt.leaderless = time.Now(), false
 	_ = p.client.RefreshMetadata(bt.topic) // a failure shows in the lookups below
+	// Only partitions with a leader are looked up: sarama's Leader refreshes
+	// the metadata again, with its retries, for each partition without one.
+	writable := map[int32]bool{}
+	if ids, err := p.client.WritablePartitions(bt.topic); err == nil {
+		for _, id := range ids {
+			writable[id] = true
+		}
+	}
 	lanes := map[*sarama.Broker]*brokerLane{}
 	for _, l := range bt.brokers {
 		l.parts = l.parts[:0]
@@ -345,7 +412,10 @@ func (e *engine) lookUpLeaders(p *producer) {
 	for part := range bt.parts {
 		pb := &bt.parts[part]
 		if bt.stale[part].Swap(false) || pb.leader == nil {
-			b, err := p.client.Leader(bt.topic, int32(part))
+			b, err := (*sarama.Broker)(nil), error(sarama.ErrLeaderNotAvailable)
+			if writable[int32(part)] {
+				b, err = p.client.Leader(bt.topic, int32(part))
+			}
 			pb.leader, pb.leaderErr = nil, err
 			if err == nil {
 				if lanes[b] == nil {
@@ -361,6 +431,7 @@ func (e *engine) lookUpLeaders(p *producer) {
 			pb.leader.parts = append(pb.leader.parts, int32(part))
 		}
 	}
+	bt.refreshTook = time.Since(bt.lastRefresh)
 }
 
 // sendRequest sends l's waiting batches in one request.
@@ -370,6 +441,11 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 	sent := make([]*sentBatch, 0, len(l.parts))
 	now := time.Now()
 	count := 0
+	bt.mu.Lock()
+	if bt.judged { // drain gave up while the sender was held up: nothing more is sent
+		bt.mu.Unlock()
+		return
+	}
 	for _, part := range l.parts {
 		pb := &bt.parts[part]
 		n := len(pb.seqs)
@@ -388,6 +464,7 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 		sent = append(sent, bt.handOver(part, pb))
 		count += n
 	}
+	bt.mu.Unlock()
 	p.sent.Add(int64(count))
 	l.inFlight.Add(1)
 	bt.requests.Add(1)
@@ -401,16 +478,14 @@ func (e *engine) sendRequest(p *producer, l *brokerLane) {
 }
 
 // handOver moves pb's waiting records' sequence numbers and due times to a
-// batch in flight, leaving pb empty.
+// batch in flight, leaving pb empty. bt.mu must be held.
 func (bt *batcher) handOver(part int32, pb *partBatch) *sentBatch {
-	bt.mu.Lock()
 	var sb *sentBatch
 	if n := len(bt.free); n > 0 {
 		sb, bt.free = bt.free[n-1], bt.free[:n-1]
 	} else {
 		sb = &sentBatch{seqs: make([]int, 0, cap(pb.seqs)), dues: make([]time.Duration, 0, cap(pb.dues))}
 	}
-	bt.mu.Unlock()
 	sb.partition = part
 	sb.seqs, pb.seqs = pb.seqs, sb.seqs[:0]
 	sb.dues, pb.dues = pb.dues, sb.dues[:0]
@@ -425,12 +500,19 @@ func (e *engine) failWaiting(p *producer, part int32, err error) {
 		err = sarama.ErrLeaderNotAvailable
 	}
 	pb := &bt.parts[part]
+	bt.mu.Lock()
+	if bt.judged { // see sendRequest
+		bt.mu.Unlock()
+		return
+	}
 	for _, seq := range pb.seqs {
 		e.o.ledger.Sent(seq)
 	}
 	p.sent.Add(int64(len(pb.seqs)))
+	sb := bt.handOver(part, pb)
+	bt.mu.Unlock()
 	bt.requests.Add(1)
-	e.answerRequest(p, nil, []*sentBatch{bt.handOver(part, pb)}, nil, err)
+	e.answerRequest(p, nil, []*sentBatch{sb}, nil, err)
 }
 
 // stopRecording makes p record no answer from now on: its messages still
@@ -441,19 +523,17 @@ func (bt *batcher) stopRecording() {
 	bt.mu.Unlock()
 }
 
-// staleLeader reports whether a produce error says the partition's leader is
-// not where the client thinks.
-func staleLeader(err error) bool {
-	return errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable) ||
-		errors.Is(err, sarama.ErrUnknownTopicOrPartition) || errors.Is(err, sarama.ErrFencedLeaderEpoch) ||
-		errors.Is(err, sarama.ErrKafkaStorageError)
-}
-
 // answerRequest records the answer to one request to l (nil: none was
 // sent): res, or err for all its batches. With acks=0 both are nil.
 func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, res *sarama.ProduceResponse, err error) {
 	bt := p.batch
 	now := time.Since(e.start)
+	if res != nil && res.ThrottleTime > 0 && l != nil {
+		// sarama's broker holds its next request until then.
+		until := time.Now().Add(res.ThrottleTime).UnixNano()
+		for old := l.throttledUntil.Load(); until > old && !l.throttledUntil.CompareAndSwap(old, until); old = l.throttledUntil.Load() {
+		}
+	}
 	if err != nil && l != nil { // the connection is no good: sarama's broker answers nothing more
 		bt.brokenMu.Lock()
 		bt.broken = append(bt.broken, l.b)
@@ -479,7 +559,7 @@ func (e *engine) answerRequest(p *producer, l *brokerLane, sent []*sentBatch, re
 				base = block.Offset
 			}
 		}
-		if berr != nil && (l != nil || staleLeader(berr)) {
+		if berr != nil && l != nil { // (a partition failed for want of a leader is looked up anyway: see refreshEvery)
 			bt.stale[sb.partition].Store(true)
 			bt.anyStale.Store(true)
 		}

@@ -186,20 +186,29 @@ func testBatchRoundTrip(t *testing.T, c *cluster.Embedded, codec string, produce
 // protocol has no record batches; the report then says why.
 func TestChooseEngine(t *testing.T) {
 	for _, tc := range []struct {
-		o         engineOptions
-		v         sarama.KafkaVersion
-		kind, why string
+		o          engineOptions
+		v          sarama.KafkaVersion
+		partitions int
+		kind, why  string
 	}{
-		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, engineBatch, ""},
-		{engineOptions{mode: verify.Mode{Acks: "1"}}, sarama.V3_6_0_0, engineBatch, ""},
-		{engineOptions{engine: engineSarama, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, engineSarama, ""},
-		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Idempotent: true}}, sarama.V3_6_0_0, engineSarama, "idempotence is sarama's producer's"},
-		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Retries: 3}}, sarama.V3_6_0_0, engineSarama, "retries are sarama's producer's"},
-		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V0_10_2_0, engineSarama, "protocol 0.10.2.0 has no record batches"},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, 9, engineBatch, ""},
+		{engineOptions{mode: verify.Mode{Acks: "1"}}, sarama.V3_6_0_0, 9, engineBatch, ""},
+		{engineOptions{engine: engineSarama, mode: verify.Mode{Acks: "all"}}, sarama.V3_6_0_0, 9, engineSarama, ""},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Idempotent: true}}, sarama.V3_6_0_0, 9, engineSarama, "idempotence is sarama's producer's"},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all", Retries: 3}}, sarama.V3_6_0_0, 9, engineSarama, "retries are sarama's producer's"},
+		{engineOptions{engine: engineBatch, mode: verify.Mode{Acks: "all"}}, sarama.V0_10_2_0, 9, engineSarama, "protocol 0.10.2.0 has no record batches"},
+		// Every partition's window holds a record: 1000 of 1 MiB took 1000 MiB up front.
+		{engineOptions{mode: verify.Mode{Acks: "all"}, producers: 1, valueBytes: 1 << 20}, sarama.V3_6_0_0, 1000, engineSarama,
+			"the batch engine's record windows would take 1000 MiB: 1000 partitions × 1 producers × 1048576 bytes"},
+		{engineOptions{mode: verify.Mode{Acks: "all"}, producers: 4, valueBytes: 100}, sarama.V3_6_0_0, 1000, engineBatch, ""},
+		{engineOptions{mode: verify.Mode{Acks: "all"}, producers: 1, valueBytes: 100_000}, sarama.V3_6_0_0, 9, engineBatch, ""},
 	} {
-		kind, why := chooseEngine(tc.o, tc.v)
+		if tc.o.producers == 0 {
+			tc.o.producers, tc.o.valueBytes = 1, 100
+		}
+		kind, why := chooseEngine(tc.o, tc.v, tc.partitions)
 		if kind != tc.kind || why != tc.why {
-			t.Errorf("chooseEngine(%+v, %s) = %q, %q; want %q, %q", tc.o, tc.v, kind, why, tc.kind, tc.why)
+			t.Errorf("chooseEngine(%+v, %s, %d) = %q, %q; want %q, %q", tc.o, tc.v, tc.partitions, kind, why, tc.kind, tc.why)
 		}
 	}
 }

@@ -167,12 +167,32 @@ func (e *Env) partition(id int32) *report.Partition {
 	return &e.Report.Partitions[id]
 }
 
+// leaderWait bounds leaderOf: sarama's Leader refreshes the metadata when
+// the leader is not cached, and a broker holding that request (queued
+// behind produce requests it holds) held the produce answers being named,
+// and with them the whole scenario, for sarama's 45s read timeout.
+const leaderWait = 200 * time.Millisecond
+
 // leaderOf returns the broker id leading partition p in the shared client's
-// cached metadata, or -1; for naming brokers in findings.
+// metadata, or -1 when it is not known within leaderWait; for naming
+// brokers in findings.
 func (e *Env) leaderOf(p int32) int32 {
-	b, err := e.Client.Leader(e.Topic, p)
-	if err != nil {
+	id := make(chan int32, 1)
+	// A refresh sarama starts ends with its read timeout, or when the client closes.
+	e.Panics.Go(fmt.Sprintf("leader lookup of partition %d", p), func() {
+		b, err := e.Client.Leader(e.Topic, p)
+		if err != nil {
+			id <- -1
+			return
+		}
+		id <- b.ID()
+	})
+	t := time.NewTimer(leaderWait)
+	defer t.Stop()
+	select {
+	case l := <-id:
+		return l
+	case <-t.C:
 		return -1
 	}
-	return b.ID()
 }

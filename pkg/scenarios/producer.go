@@ -122,8 +122,13 @@ type producer struct {
 	freed chan struct{} // holds a token once free got a message while empty
 
 	sent, answered atomic.Int64
-	idle           chan struct{} // gets a token when answered catches up with sent
-	collected      chan struct{} // closed when the producer's answer channels are drained
+	// The sarama engine's collector records answers under recording; once
+	// judged (drain failed the messages in flight for want of an answer),
+	// it records none.
+	recording sync.Mutex
+	judged    bool
+	idle      chan struct{} // gets a token when answered catches up with sent
+	collected chan struct{} // closed when the producer's answer channels are drained
 
 	// Written by the collector, read by stats at any time: atomics on the
 	// path of every answer, a mutex on the path of failures only.
@@ -176,7 +181,7 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 		cfg.Net.MaxOpenRequests = 1
 	}
 	e := &engine{o: o, env: env}
-	e.kind, e.why = chooseEngine(o, cfg.Version)
+	e.kind, e.why = chooseEngine(o, cfg.Version, env.Profile.Topic.Partitions)
 	e.keyEnc = make([]sarama.Encoder, len(o.keys))
 	for i, k := range o.keys {
 		e.keyEnc[i] = sarama.ByteEncoder(k)
@@ -226,7 +231,7 @@ func startEngine(ctx context.Context, env *Env, o engineOptions) (*engine, error
 
 // chooseEngine returns the engine that sends for o, and why when it is not
 // the one workload.engine asked for.
-func chooseEngine(o engineOptions, v sarama.KafkaVersion) (kind, why string) {
+func chooseEngine(o engineOptions, v sarama.KafkaVersion, partitions int) (kind, why string) {
 	switch {
 	case o.engine == engineSarama:
 		return engineSarama, ""
@@ -236,6 +241,9 @@ func chooseEngine(o engineOptions, v sarama.KafkaVersion) (kind, why string) {
 		return engineSarama, "retries are sarama's producer's"
 	case !v.IsAtLeast(sarama.V0_11_0_0):
 		return engineSarama, fmt.Sprintf("protocol %s has no record batches", v)
+	case windowBytes(partitions, o.producers, o.valueBytes) > maxWindowBytes:
+		return engineSarama, fmt.Sprintf("the batch engine's record windows would take %d MiB: %d partitions × %d producers × %d bytes",
+			windowBytes(partitions, o.producers, o.valueBytes)>>20, partitions, o.producers, max(batchBytes(partitions, o.producers), o.valueBytes))
 	}
 	return engineBatch, ""
 }
@@ -297,6 +305,16 @@ func (e *engine) stopSending() {
 	e.sending.Wait()
 }
 
+// waitSenders waits until every sender has stopped, at most d.
+func (e *engine) waitSenders(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.sendersDone():
+	case <-t.C:
+	}
+}
+
 // sendersDone returns a channel closed once every sender has sent all it
 // may (or was stopped).
 func (e *engine) sendersDone() <-chan struct{} {
@@ -309,7 +327,19 @@ func (e *engine) sendersDone() <-chan struct{} {
 // or until ctx ends: then the messages still in flight count as failed
 // ("no answer: ...") and drain returns how many.
 func (e *engine) drain(ctx context.Context) int {
-	e.stopSending()
+	if e.kind != engineBatch {
+		e.stopSending() // its senders wait on nothing but their context
+	} else {
+		if e.stop != nil {
+			e.stop()
+		}
+		select { // a sender held up inside sarama (a broker's throttle) does not hold drain past ctx
+		case <-e.sendersDone():
+		case <-ctx.Done():
+			// A sender that goes on sends nothing more: see sendRequest.
+			return e.failUnanswered("no answer: " + stopped(ctx))
+		}
+	}
 	for _, p := range e.prods {
 		for p.answered.Load() < p.sent.Load() {
 			select {
@@ -337,7 +367,11 @@ func (e *engine) failUnanswered(reason string) int {
 	for _, p := range e.prods {
 		if p.batch != nil {
 			p.batch.stopRecording()
+			continue
 		}
+		p.recording.Lock()
+		p.judged = true
+		p.recording.Unlock()
 	}
 	n := verify.FailUnanswered(e.o.ledger, e.o.ledger.Len())
 	if n > 0 && len(e.prods) > 0 {
@@ -354,7 +388,19 @@ func (e *engine) failUnanswered(reason string) int {
 // latency histogram holds every answer.
 func (e *engine) close() {
 	e.closed.Do(func() {
-		e.stopSending()
+		if e.kind != engineBatch {
+			e.stopSending() // its senders wait on nothing but their context
+		} else {
+			// A batch sender may be held up inside sarama (a metadata
+			// refresh queued behind produce requests a broker holds):
+			// closing its client below frees it, and once closed it
+			// records nothing more (see sendRequest).
+			if e.stop != nil {
+				e.stop()
+			}
+			e.waitSenders(5 * time.Second)
+			defer e.waitSenders(5 * time.Second)
+		}
 		var wg sync.WaitGroup
 		for _, p := range e.prods {
 			wg.Add(1)
@@ -548,13 +594,39 @@ func (e *engine) collect(p *producer) {
 	successes, errs := p.ap.Successes(), p.ap.Errors()
 	freed := make([]*slot, 0, 1024)
 	for successes != nil || errs != nil {
+		var m *sarama.ProducerMessage
+		var err error
 		select {
-		case m, ok := <-successes:
+		case msg, ok := <-successes:
 			if !ok {
 				successes = nil
 				continue
 			}
-			now := time.Since(e.start)
+			m = msg
+		case pe, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			m, err = pe.Msg, pe.Err
+		}
+		now := time.Since(e.start)
+		p.recording.Lock()
+		if p.judged {
+			// The messages in flight failed for want of an answer (see
+			// drain), and the scenarios after this one read the ledger: a
+			// late answer must not change it under them.
+			p.recording.Unlock()
+			continue
+		}
+		if err != nil {
+			// sarama may still read a message it returned as an error
+			// (partitionProducer reads msg.retries for its backoff after
+			// returnError): the slot is never reused, a fresh one takes
+			// its place. Errors are few.
+			used := e.answer(p, rec, m, err, now)
+			freed = append(freed, freshSlot(len(used.value)))
+		} else {
 			freed = append(freed, e.answer(p, rec, m, nil, now))
 			// Take the answers already waiting without a select each; they
 			// were all answered by now.
@@ -566,23 +638,11 @@ func (e *engine) collect(p *producer) {
 				}
 				freed = append(freed, e.answer(p, rec, m, nil, now))
 			}
-			p.last.Store(int64(now))
-		case pe, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			now := time.Since(e.start)
-			// sarama may still read a message it returned as an error
-			// (partitionProducer reads msg.retries for its backoff after
-			// returnError): the slot is never reused, a fresh one takes
-			// its place. Errors are few.
-			used := e.answer(p, rec, pe.Msg, pe.Err, now)
-			freed = append(freed, freshSlot(len(used.value)))
-			p.last.Store(int64(now))
 		}
+		p.last.Store(int64(now))
 		// Counted after the ledger has them: drain's waiter then sees every answer recorded.
 		answered := p.answered.Add(int64(len(freed)))
+		p.recording.Unlock()
 		p.give(freed)
 		freed = freed[:0]
 		if answered-reported >= progressEvery {

@@ -6,12 +6,18 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+	"github.com/eapache/go-resiliency/breaker"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // OffsetMinusOne names Chronik's failed replicated write: an answer with
 // error code 0 and offset -1.
 const OffsetMinusOne = "broker acknowledged with offset -1 (error code 0): not an acknowledgement, the write was not committed"
+
+// BreakerOpen names sarama's producer's circuit breaker error: after three
+// failed leader lookups in a row, sarama fails a partition's messages
+// without asking the cluster, for 10 seconds.
+const BreakerOpen = "no leader: sarama's circuit breaker is open (the partition's leader lookups kept failing; its messages failed without reaching the cluster)"
 
 // Answers records what one producer is told, answer by answer in the order
 // they arrive, in a ledger. It is the one produce-answer classification:
@@ -108,6 +114,9 @@ func ErrorName(err error, acks string) string {
 			return name + " (fewer in-sync replicas than min.insync.replicas)"
 		}
 		return name
+	}
+	if errors.Is(err, breaker.ErrBreakerOpen) {
+		return BreakerOpen
 	}
 	msg := err.Error()
 	// Keep the number of distinct reasons small: drop addresses and ports.
