@@ -44,18 +44,22 @@ func (a *Attached) Bootstrap() []string { return a.addrs }
 func (a *Attached) Close() error { return nil }
 
 // WaitReady polls metadata from the bootstrap addresses until a broker answers
-// and lists exactly nodes brokers, or until ctx is done. It returns the
+// and lists exactly nodes brokers, for at most wait or until ctx is done
+// (wait runs from WaitReady's own start, so a failure after it says it
+// waited at least wait). It returns the
 // brokers listed. When no address answered it fails with exit code 3, naming
 // every address and what went wrong with it; when brokers answered but
 // listed another number of brokers, it fails with exit code 3 too, naming
 // the brokers seen and the key and flag that say how many to expect.
 // Meanwhile status (nil: none) says what it waits for, when that changes
 // and every few seconds.
-func WaitReady(ctx context.Context, addrs []string, nodes int, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
+func WaitReady(ctx context.Context, addrs []string, nodes int, wait time.Duration, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
 	if status == nil {
 		status = func(string, ...any) {}
 	}
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	lastErr := make(map[string]error, len(addrs))
 	var brokers []report.Broker
 	backoff := 20 * time.Millisecond

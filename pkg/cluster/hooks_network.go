@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -25,8 +26,8 @@ import (
 // WaitReady waits until the cluster lists cluster.nodes brokers, as an
 // attached cluster's readiness is judged, and keeps them: the network
 // hooks render with their addresses.
-func (h *Hooked) WaitReady(ctx context.Context, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error) {
-	brokers, err := WaitReady(ctx, h.addrs, h.nodes, cfg, status)
+func (h *Hooked) WaitReady(ctx context.Context, wait time.Duration, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error) {
+	brokers, err := WaitReady(ctx, h.addrs, h.nodes, wait, cfg, status)
 	if err == nil {
 		h.mu.Lock()
 		h.brokers = brokers

@@ -80,7 +80,7 @@ func TestHookedNetwork(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	brokers, err := h.WaitReady(ctx, cfg, nil)
+	brokers, err := h.WaitReady(ctx, time.Minute, cfg, nil)
 	if err != nil || len(brokers) != 3 {
 		t.Fatalf("WaitReady = %v, %v", brokers, err)
 	}

@@ -78,9 +78,7 @@ func TestSpawnNetwork(t *testing.T) {
 		if !must {
 			wait = 2 * time.Second // it cannot answer at all: the wait only bounds the test
 		}
-		actx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		_, err := cluster.WaitReady(actx, []string{addr}, 3, cfg, nil)
+		_, err := cluster.WaitReady(ctx, []string{addr}, 3, wait, cfg, nil)
 		return err
 	}
 	cut := cluster.NetFault{Kind: cluster.NetCut, Links: []cluster.Link{{From: cluster.ClientNode, To: 2, Port: "kafka"}}}

@@ -72,7 +72,7 @@ func waitReady(t *testing.T, s *cluster.Spawned, until string) ([]report.Broker,
 	var lines []string
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
-	brokers, err := s.WaitReady(ctx, cfg, func(format string, args ...any) {
+	brokers, err := s.WaitReady(ctx, bound, cfg, func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
 		line := fmt.Sprintf(format, args...)

@@ -35,13 +35,15 @@ type nodeCheck struct {
 // nodes, the same brokers from each. An open port is not readiness: a
 // broker may accept connections long before it serves. Until then status
 // says which nodes it waits for and why. A node that exits fails at once
-// (exit 3) with the tail of its log; so does ctx ending first, with every
-// node's last reason.
-func (s *Spawned) WaitReady(ctx context.Context, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error) {
+// (exit 3) with the tail of its log; so do wait passing (counted from
+// WaitReady's own start) and ctx ending first, with every node's last reason.
+func (s *Spawned) WaitReady(ctx context.Context, wait time.Duration, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error) {
 	if status == nil {
 		status = func(string, ...any) {}
 	}
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	client := &http.Client{Timeout: probeHTTPTimeout, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
 	var lastSummary string

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -22,9 +23,10 @@ type Watcher interface {
 // of WaitReady.
 type ReadyWaiter interface {
 	// WaitReady returns once the cluster is ready, with the brokers its
-	// metadata lists, or fails (exit 3) when ctx ends first; status gets
-	// one-line messages saying what it waits for.
-	WaitReady(ctx context.Context, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error)
+	// metadata lists, or fails (exit 3) when wait (counted from its own
+	// start) passes or ctx ends first; status gets one-line messages saying
+	// what it waits for.
+	WaitReady(ctx context.Context, wait time.Duration, cfg *sarama.Config, status func(format string, args ...any)) ([]report.Broker, error)
 }
 
 // Describer is a cluster that adds what it knows of its nodes to the report:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -16,11 +17,11 @@ import (
 
 // waitReady waits with the cluster's own readiness check when it has one
 // (spawn mode), else by polling metadata from its bootstrap addresses.
-func waitReady(ctx context.Context, c cluster.Cluster, nodes int, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
+func waitReady(ctx context.Context, c cluster.Cluster, nodes int, wait time.Duration, cfg *sarama.Config, status func(string, ...any)) ([]report.Broker, error) {
 	if rw, ok := c.(cluster.ReadyWaiter); ok {
-		return rw.WaitReady(ctx, cfg, status)
+		return rw.WaitReady(ctx, wait, cfg, status)
 	}
-	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, cfg, status)
+	return cluster.WaitReady(ctx, c.Bootstrap(), nodes, wait, cfg, status)
 }
 
 // describe adds what the cluster knows of its nodes to the report.

@@ -150,10 +150,20 @@ func testProduceRequestTimedOut(t *testing.T, engine string) {
 	if d.UnackedRead != d.Failed || d.Consumed != d.Sent {
 		t.Errorf("unacked_read = %d, consumed = %d: want %d and %d", d.UnackedRead, d.Consumed, d.Failed, d.Sent)
 	}
-	if d.Lost+d.Duplicated+d.Reordered+d.Unexpected+d.Misplaced != 0 {
-		t.Errorf("delivery = %+v, want nothing lost, duplicated, reordered, unexpected or misplaced", d)
+	if d.Lost+d.Duplicated+d.Unexpected+d.Misplaced != 0 {
+		t.Errorf("delivery = %+v, want nothing lost, duplicated, unexpected or misplaced", d)
 	}
 	consume := section(t, rep, "consume")
+	// The batch engine sends every partition in order. Sarama's producer
+	// without retries, once an answer failed, may send earlier messages of
+	// the partition after later ones (it did, now and then, under load): a
+	// reordering is then allowed, and the note says it may be the client's.
+	switch {
+	case engine == profile.EngineBatch && d.Reordered != 0:
+		t.Errorf("delivery = %+v, want nothing reordered", d)
+	case d.Reordered != 0 && len(notesWith(consume, "reordered record(s), allowed", verify.ClientReorders)) == 0:
+		t.Errorf("%d reordered, allowed without a note naming the client's reordering; notes %q", d.Reordered, consume.Notes)
+	}
 	if n := len(notesWith(consume, "read back although not acknowledged", "failed, partition ")); n == 0 {
 		t.Errorf("consume: no note on records read back although not acknowledged; notes %q", consume.Notes)
 	}

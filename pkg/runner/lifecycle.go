@@ -99,9 +99,10 @@ func (l *Lifecycle) WaitReady(ctx context.Context) ([]report.Broker, error) {
 		return nil, err
 	}
 	kafka.Secure(cfg, sec)
-	readyCtx, cancel := context.WithTimeout(ctx, p.Timeouts.ClusterReady.Duration)
-	defer cancel()
-	brokers, err := waitReady(readyCtx, l.Cluster, p.Cluster.Nodes, cfg, l.opts.Status)
+	// The wait starts inside waitReady, so that a cluster not ready in
+	// time is said to have had all of timeouts.cluster_ready, never 1.999s
+	// of 2s.
+	brokers, err := waitReady(ctx, l.Cluster, p.Cluster.Nodes, p.Timeouts.ClusterReady.Duration, cfg, l.opts.Status)
 	if s, ok := l.Cluster.(cluster.StatsStarter); ok && err == nil && l.owned {
 		s.StartStats(ctx, brokers) // faults.hooks.stats: now the nodes are known
 	}

@@ -152,9 +152,7 @@ func TestPanicInRunnerEndsWithError(t *testing.T) {
 	if !section(t, rep, "topic-create").Passed {
 		t.Errorf("topic-create did not pass: %s", describe(rep))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := cluster.WaitReady(ctx, c.Bootstrap(), 1, sarama.NewConfig(), nil); err == nil {
+	if _, err := cluster.WaitReady(context.Background(), c.Bootstrap(), 1, 300*time.Millisecond, sarama.NewConfig(), nil); err == nil {
 		t.Errorf("the cluster still answers after the run")
 	}
 }

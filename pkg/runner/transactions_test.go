@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -692,6 +693,58 @@ func TestExactlyOnce(t *testing.T) {
 		if out != 240 {
 			t.Errorf("run %d: %d output records read_committed, want 240", i, out)
 		}
+	}
+}
+
+// TestExactlyOnceFailedAbort: a processor's commit fails (EndTxn answers
+// UNKNOWN_PRODUCER_ID) and so does its abort: sarama's producer is left in
+// an abortable error from which it can begin no transaction, as when the
+// coordinator is killed and not back within sarama's retries. The processor
+// replaces its producer (a new one with its transactional id ends the open
+// transaction) and goes on: every input record in the output once, the
+// transaction ended unknown, the replacement noted. Before, every BeginTxn
+// failed and the processor and its partitions stalled until the deadline.
+func TestExactlyOnceFailedAbort(t *testing.T) {
+	t.Parallel()
+	c := startEmbedded(t, 3)
+	kc := c.Kfake()
+	var (
+		mu     sync.Mutex
+		victim string // the transactional id whose commit failed
+		failed int    // EndTxn requests answered with the error
+	)
+	kc.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		req := kreq.(*kmsg.EndTxnRequest)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case failed == 0 && req.Commit && strings.Contains(req.TransactionalID, "-eos-"):
+			victim = req.TransactionalID
+		case failed == 1 && !req.Commit && req.TransactionalID == victim:
+		default:
+			return nil, nil, false // the cluster answers; the control stays
+		}
+		failed++
+		if failed < 2 {
+			kc.KeepControl()
+		}
+		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.UnknownProducerID.Code
+		return resp, nil, true
+	})
+	rep := run(t, eosProfile(t, "exactly-once"), c)
+	mu.Lock()
+	if failed != 2 {
+		t.Errorf("%d EndTxn requests of %q answered with the error, want its commit and its abort", failed, victim)
+	}
+	mu.Unlock()
+	verdicts(t, rep, map[string]bool{"exactly-once": true})
+	tx := txnOf(t, rep)
+	if tx.Records != 240 || len(tx.Anomalies) != 0 {
+		t.Errorf("records %d, anomalies %+v", tx.Records, tx.Anomalies)
+	}
+	if n := len(notesWith(section(t, rep, "exactly-once"), "processor producer(s) replaced", "a commit and an abort that both failed")); n != 1 {
+		t.Errorf("%d notes on a replaced producer, want 1: %q", n, section(t, rep, "exactly-once").Notes)
 	}
 }
 

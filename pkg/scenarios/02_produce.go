@@ -104,6 +104,7 @@ func (produce) Run(ctx context.Context, env *Env, step *Step) error {
 		d.Acked = 0
 	}
 	d.FailedByError = st.failedBy
+	env.ClientReordered = e.mayReorder() && d.Failed > 0
 	for p, c := range st.perPartition {
 		env.partition(int32(p)).Messages = c
 	}

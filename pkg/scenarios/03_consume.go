@@ -101,7 +101,7 @@ func (consume) Run(ctx context.Context, env *Env, step *Step) error {
 
 	// The verdict: every message of the ledger, by the guarantee rules of a
 	// healthy cluster.
-	allow := verify.Allowed(verify.Mode{Acks: env.Acks}, env.Profile.Topic.ReplicationFactor, false)
+	allow := verify.Allowed(verify.Mode{Acks: env.Acks, ClientReordered: env.ClientReordered}, env.Profile.Topic.ReplicationFactor, false)
 	judgeRead(step, rb, allow, "")
 	if rb.tally.NotReadNoAck > 0 {
 		step.Notef("%d of %d messages sent with acks=0 were not read back (allowed: acks=0 gives no delivery guarantee)", rb.tally.NotReadNoAck, env.Ledger.Len())

@@ -117,7 +117,7 @@ func runEOS(ctx context.Context, k *faultKit, suffix string, hooks txnHooks) err
 	g.closeAll()
 	g.mu.Lock()
 	if g.renewed > 0 {
-		k.step.Notef("%d processor producer(s) replaced after a fatal error, with the same transactional id", g.renewed)
+		k.step.Notef("%d processor producer(s) replaced, with the same transactional id, after a fatal error or a commit and an abort that both failed", g.renewed)
 	}
 	g.mu.Unlock()
 

@@ -67,6 +67,9 @@ type Env struct {
 	Ledger *verify.Ledger
 	// Acks is the acks mode the ledger's messages were produced with.
 	Acks string
+	// ClientReordered says that produce's own client may have sent a
+	// partition's messages out of order (verify.Mode.ClientReordered).
+	ClientReordered bool
 
 	// readFrom holds, for an existing topic (topic.existing), each
 	// partition's end offset at the start of the run: where reading starts

@@ -134,11 +134,17 @@ func (g *eosGroup) producer(ctx context.Context, slot int) (sarama.Client, saram
 	return client, sp, nil
 }
 
-// renew replaces a processor's producer that is in a fatal state (a
-// coordinator that lost track of its transaction, say), as an application
-// must: a new one with the same transactional id. Called with p.mu held.
+// renew replaces a processor's producer that cannot begin a transaction,
+// as an application must: a new one with the same transactional id, whose
+// InitProducerId fences the old one and ends what it left open. Sarama's
+// producer begins one only when ready: not in a fatal state (a coordinator
+// that lost track of its transaction, say), and not left in a transaction
+// or an abortable error by a commit and an abort that both failed (the
+// coordinator killed, its node not back within sarama's retries), where
+// every BeginTxn fails for good and the processor would stall, its
+// partitions with it. Called with p.mu held.
 func (g *eosGroup) renew(p *processor) error {
-	if p.sp.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 {
+	if p.sp.TxnStatus()&sarama.ProducerTxnFlagReady != 0 {
 		return nil
 	}
 	client, sp, err := g.producer(g.ctx, p.slot)

@@ -251,7 +251,7 @@ func (k *faultKit) judgeISR(w *isrWatch) {
 		j.Verdict, j.Detail = report.ISRNotJudged, fmt.Sprintf("no node answered a metadata request in the %s node %d was down", down.Round(time.Millisecond), w.node)
 	case len(still) == 0:
 		j.Verdict, j.Detail = report.ISRShrank, fmt.Sprintf("metadata dropped node %d from every in-sync replica set %s after %s", w.node, allOut.Sub(w.at).Round(time.Millisecond), w.fault)
-		k.step.Metric("isr_shrink_s", max(k.step.rep.Metrics["isr_shrink_s"], allOut.Sub(w.at).Seconds()))
+		k.step.Metric("isr_shrink_s", max(k.step.metricOf("isr_shrink_s"), allOut.Sub(w.at).Seconds()))
 	case relisted:
 		j.Verdict, j.StillInISR = report.ISRNotJudged, still
 		j.Detail = fmt.Sprintf("node %d left metadata's brokers after %s and came back by itself (a supervisor restarted it?) while still listed in sync for partitions %s: not judged",

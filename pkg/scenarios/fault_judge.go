@@ -50,8 +50,10 @@ func (k *faultKit) finish(ctx context.Context, s *stream, j judged) error {
 // what it allows is noted, with why.
 func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 	rf := k.env.Profile.Topic.ReplicationFactor
-	a := verify.Allowed(s.mode, rf, j.leaderHit)
 	sent, acked, failed, failedBy := s.counts()
+	m := s.mode
+	m.ClientReordered = s.e.mayReorder() && failed > 0
+	a := verify.Allowed(m, rf, j.leaderHit)
 	mode := s.mode.String()
 	if j.label != "" {
 		mode = j.label
@@ -92,7 +94,7 @@ func (k *faultKit) judge(s *stream, rb *readBack, j judged) {
 // recordWindows adds the stream's unavailability windows to the report and
 // the longest to the scenario's metrics.
 func (k *faultKit) recordWindows(s *stream, end time.Time) {
-	longest := k.step.rep.Metrics["max_unavailable_s"]
+	longest := k.step.metricOf("max_unavailable_s")
 	for _, w := range s.windows(end) {
 		k.rep.AddWindow(w)
 		longest = max(longest, w.DurationS)

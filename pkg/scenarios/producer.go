@@ -734,3 +734,11 @@ func (e *engine) stats() engineStats {
 	}
 	return st
 }
+
+// mayReorder says whether the engine itself may send a partition's messages
+// out of order once an answer failed (verify.ClientReorders): sarama's
+// producer without retries, not idempotent (an idempotent one keeps the
+// partition's batches in order), with answers to fail (acks 1 or all).
+func (e *engine) mayReorder() bool {
+	return e.kind == engineSarama && !e.o.mode.Idempotent && e.o.mode.Retries == 0 && e.o.mode.Acks != "0"
+}

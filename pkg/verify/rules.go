@@ -10,6 +10,10 @@ type Mode struct {
 	Acks       string // "0", "1" or "all"
 	Idempotent bool
 	Retries    int // the producer's own retries; 0: every failure is counted
+	// ClientReordered says that the producer itself may have sent a
+	// partition's messages out of order: sarama's producer without retries
+	// after an answer failed (ClientReorders).
+	ClientReordered bool
 }
 
 // String names the mode: "acks=all idempotent".
@@ -23,6 +27,12 @@ func (m Mode) String() string {
 	}
 	return s
 }
+
+// ClientReorders is why a producer of Mode.ClientReordered may have
+// reordered its own messages.
+const ClientReorders = "sarama's producer without retries answered a failure: it then gives up that broker's producer and " +
+	"sends the partition's next messages through a new one, while the one it gave up still holds earlier messages of the " +
+	"partition and may send them after the later ones, so a reordering may be the client's, not the cluster's"
 
 // Allowance is what the guarantee rules allow one producer: a loss,
 // duplicate or reordering they allow is reported, not failed, with Why.
@@ -60,6 +70,10 @@ func Allowed(mode Mode, rf int, leaderHit bool) Allowance {
 		why = append(why, fmt.Sprintf("retries=%d without idempotence: a retried batch whose first attempt was written is written twice, and may land after later batches", mode.Retries))
 	default:
 		why = append(why, "no retries: a duplicate can only come from the cluster")
+	}
+	if mode.ClientReordered && !a.Reorder {
+		a.Reorder = true
+		why = append(why, ClientReorders)
 	}
 	a.Why = strings.Join(why, "; ")
 	return a

@@ -260,6 +260,19 @@ func TestGuaranteeTableMatchesRules(t *testing.T) {
 	}
 }
 
+// A producer that may have reordered its own messages (sarama without
+// retries after a failed answer) is allowed a reordering, and nothing else
+// more; without that, a producer without retries is allowed none.
+func TestClientReorderedAllowsReorderOnly(t *testing.T) {
+	for _, acks := range []string{"1", "all"} {
+		plain := Allowed(Mode{Acks: acks}, 3, false)
+		a := Allowed(Mode{Acks: acks, ClientReordered: true}, 3, false)
+		if plain.Reorder || !a.Reorder || a.Duplicates != plain.Duplicates || a.Loss != plain.Loss || !strings.Contains(a.Why, ClientReorders) {
+			t.Errorf("acks=%s: without %+v, with %+v; want only the reordering allowed, with why", acks, plain, a)
+		}
+	}
+}
+
 // FuzzReadStream checks random record streams against a ledger: whatever
 // the broker returns, the checker and the tally never panic, and the tally
 // accounts for every read: each message's reads are counted once, every
