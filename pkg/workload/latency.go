@@ -62,11 +62,15 @@ func NewSharedLatency() *SharedLatency { return &SharedLatency{l: NewLatency()} 
 // Recorder returns a recorder for one goroutine; Flush it when done.
 func (s *SharedLatency) Recorder() *Recorder { return &Recorder{s: s} }
 
-// Latency returns the histogram; every Recorder must have been flushed.
+// Latency returns a copy of the histogram as it stands: what the Recorders
+// have flushed. A copy, because a Recorder may still flush into it (a
+// producer closing after its scenario's deadline) while the copy is read.
 func (s *SharedLatency) Latency() *Latency {
+	c := NewLatency()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.l
+	c.Merge(s.l)
+	return c
 }
 
 // recorderSize is how many observations a Recorder holds before it adds them.
