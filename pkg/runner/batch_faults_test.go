@@ -269,7 +269,11 @@ func testProduceConnectionClosed(t *testing.T, engine string) {
 		// unsent. Then, reopening at once, the answers of the closed
 		// connection's requests closed the new one, in a cascade that let
 		// the broker write a later batch before an earlier one.
-		if strings.Contains(reason, "not connected") {
+		// sarama's own producer, without retries, fails the messages it
+		// had queued for a broker whose connection dropped as "not
+		// connected" (named, never acknowledged): only the batch engine
+		// is held to this.
+		if engine == profile.EngineBatch && strings.Contains(reason, "not connected") {
 			t.Errorf("failed_by_error %v: messages failed on a connection the producer had closed itself", d.FailedByError)
 		}
 	}
