@@ -23,18 +23,24 @@ func answerProduce(kc *kfake.Cluster, answer func(req *kmsg.ProduceRequest, resp
 	kc.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		kc.KeepControl()
 		req := kreq.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		resp.SetVersion(req.Version)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			resp.Topics = append(resp.Topics, st)
-		}
+		resp := produceResponse(req)
 		if !answer(req, resp) {
 			return nil, nil, false
 		}
 		return resp, nil, true
 	})
+}
+
+// produceResponse returns the answer to req with its topics and no partitions.
+func produceResponse(req *kmsg.ProduceRequest) *kmsg.ProduceResponse {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	resp.SetVersion(req.Version)
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }
 
 // eachPartition calls fn with every partition of req and its answer, which
@@ -387,13 +393,7 @@ func TestProduceRefreshBehindHeldRequests(t *testing.T) {
 				return nil, nil, true // never answered
 			}
 			req := kreq.(*kmsg.ProduceRequest)
-			resp := req.ResponseKind().(*kmsg.ProduceResponse)
-			resp.SetVersion(req.Version)
-			for _, rt := range req.Topics {
-				st := kmsg.NewProduceResponseTopic()
-				st.Topic, st.TopicID = rt.Topic, rt.TopicID
-				resp.Topics = append(resp.Topics, st)
-			}
+			resp := produceResponse(req)
 			eachPartition(req, resp, func(_ *kmsg.ProduceRequestTopicPartition, sp *kmsg.ProduceResponseTopicPartition) {
 				sp.ErrorCode, sp.BaseOffset = kerr.NotLeaderForPartition.Code, -1
 			})
